@@ -1,0 +1,164 @@
+"""Shared fixtures: a migrated database per test (SQLite, and PostgreSQL when configured),
+settings from the environment, an app client and API keys."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+from voc.config import get_settings
+from voc.db import dispose_engines, make_engine, migrate
+
+POSTGRES_URL = os.environ.get("VOC_TEST_POSTGRES_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip locally when a service is missing; under CI=true a missing service is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this must not be skipped)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("VOC_ENV", "test")
+    monkeypatch.setenv("VOC_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("VOC_BASE_URL", "http://testserver")
+    monkeypatch.setenv("VOC_DATABASE_URL", f"sqlite:///{tmp_path / 'unused.db'}")
+    monkeypatch.setenv("VOC_JOB_POLL_SECONDS", "0.05")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+    dispose_engines()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once is much faster)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    dispose_engines()
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to copy
+    connection.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database(worker_id: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of this xdist worker's own, dropped at the end."""
+    if not POSTGRES_URL:
+        yield ""
+        return
+    base = make_url(POSTGRES_URL)
+    name = f"voc_test_{worker_id}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # the server is not there
+        admin.dispose()
+        yield f"unavailable: {exc}"
+        return
+    url = base.set(database=name).render_as_string(hide_password=False)
+    migrate(url)
+    yield url
+    dispose_engines()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A freshly migrated, empty database: SQLite always, PostgreSQL when VOC_TEST_POSTGRES_URL is set."""
+    if request.param == "sqlite":
+        path = tmp_path / "voc.db"
+        shutil.copy(sqlite_template, path)
+        url = f"sqlite:///{path}"
+    else:
+        if not POSTGRES_URL:
+            skip_or_fail("PostgreSQL tests need VOC_TEST_POSTGRES_URL")
+        url = request.getfixturevalue("postgres_database")
+        if url.startswith("unavailable"):
+            skip_or_fail(f"PostgreSQL at VOC_TEST_POSTGRES_URL is {url}")
+        _truncate_all(make_engine(url))
+    monkeypatch.setenv("VOC_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def app(engine: Engine):  # noqa: ANN201
+    from voc.app import create_app
+
+    return create_app(engine=engine)
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def make_key(engine: Engine) -> Callable[..., str]:
+    """Make an API key with the given scopes; returns the plaintext."""
+    from voc.auth.service import create_api_key
+
+    def make(*scopes: str, name: str = "test") -> str:
+        with Session(engine) as session:
+            _, plaintext = create_api_key(session, name, list(scopes) or ["admin"])
+            session.commit()
+        return plaintext
+
+    return make
+
+
+@pytest.fixture
+def admin_headers(make_key: Callable[..., str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_key('admin')}"}
+
+
+@pytest.fixture
+def run_jobs(engine: Engine) -> Callable[[], int]:
+    """Run every due job now, as the worker would; returns how many ran."""
+    from voc.jobs.worker import Worker
+
+    def run() -> int:
+        return Worker(engine).run_until_idle()
+
+    return run

@@ -1,0 +1,40 @@
+"""Responses: submitted with a survey token (public), read with an API key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from voc.api.deps import ResponsesReader, SessionDep
+from voc.surveys import responses
+from voc.surveys.schemas import ResponseCreated, ResponseIn, ResponsePage, ResponsePublic
+
+router = APIRouter(tags=["responses"])
+
+
+@router.post("/responses", status_code=201, response_model=ResponseCreated)
+def submit_response(body: ResponseIn, session: SessionDep) -> ResponseCreated:
+    """Submit answers; the survey token is the credential, and it works once."""
+    response = responses.submit_response(session, body.token, [(a.question_id, a.value) for a in body.answers])
+    return ResponseCreated(id=response.id, status=response.status)
+
+
+@router.get("/responses", response_model=ResponsePage)
+def list_responses(
+    session: SessionDep, _key: ResponsesReader,
+    survey: str | None = None, touchpoint: str | None = None, contact: str | None = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ResponsePage:
+    """Responses newest first; pass `next_cursor` back as `cursor` for the next page."""
+    return responses.list_responses(session, survey=survey, touchpoint=touchpoint, contact=contact,
+                                    since=from_, until=to, cursor=cursor, limit=limit)
+
+
+@router.get("/responses/{response_id}", response_model=ResponsePublic)
+def get_response(response_id: int, session: SessionDep, _key: ResponsesReader) -> ResponsePublic:
+    return responses.get_response(session, response_id)

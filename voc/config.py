@@ -1,0 +1,57 @@
+"""Settings: every one is also an environment variable with the VOC_ prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """voc's configuration, read once from the environment (VOC_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="VOC_", env_file=None, extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///voc.db"
+    secret_key: str = DEV_SECRET_KEY
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Workspace-wide quarantine across all surveys, so nobody is over-surveyed.
+    contact_cooldown_days: float = 7.0
+    invitation_expires_after_hours: float = 24 * 14
+    job_poll_seconds: float = 0.5
+    job_max_attempts: int = 8
+    job_lease_seconds: float = 300.0
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = [5, 300, 1800, 7200, 18000, 36000, 50400]
+    webhook_timeout_seconds: float = 10.0
+    webhook_allow_private: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.env == "production" and (self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32):
+            raise ValueError("VOC_SECRET_KEY must be set to a random value of 32+ characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache to change them)."""
+    return Settings()

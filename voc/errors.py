@@ -1,0 +1,58 @@
+"""Expected failures: each has an HTTP status and a stable code other systems can rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VocError(Exception):
+    """A failure caused by the caller's input or the state of things, never a bug."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status_code:
+            self.status_code = status_code
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class NotFound(VocError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(VocError):
+    status_code = 409
+    code = "conflict"
+
+
+class Invalid(VocError):
+    status_code = 422
+    code = "validation_error"
+
+
+class Unauthorized(VocError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(VocError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Gone(VocError):
+    status_code = 410
+    code = "gone"

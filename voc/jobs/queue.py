@@ -1,0 +1,142 @@
+"""Enqueue, claim and settle jobs. Jobs carry ids, never ORM objects, and are written in the
+same transaction as the change they follow (transactional outbox)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
+
+from voc.config import get_settings
+from voc.db import session_scope, utcnow
+from voc.jobs.models import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+
+# Set after a commit that enqueued jobs, so an in-process worker wakes at once instead of polling.
+wakeup = threading.Event()
+
+
+class RetryLater(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a handler to be retried after `delay` seconds (e.g. a receiver's Retry-After)."""
+
+    def __init__(self, message: str, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class GiveUp(Exception):  # noqa: N818
+    """Raised by a handler whose job can never succeed: it is marked dead at once."""
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register `fn(session, payload)` as the handler for jobs of `kind`."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None,
+            max_attempts: int | None = None) -> Job:
+    """Add a job to the caller's transaction; it runs only if that transaction commits."""
+    job = Job(kind=kind, payload=payload, run_at=run_at or utcnow(),
+              max_attempts=max_attempts or get_settings().job_max_attempts)
+    session.add(job)
+    session.info["voc_jobs_enqueued"] = True
+    return job
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _wake_worker(session: OrmSession) -> None:
+    if session.info.pop("voc_jobs_enqueued", False):
+        wakeup.set()
+
+
+def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10) -> list[Job]:
+    """Atomically take up to `limit` due jobs for this worker (SKIP LOCKED on PostgreSQL).
+
+    A job whose worker died mid-run is due again once its lease has expired."""
+    now = utcnow()
+    stale = now - timedelta(seconds=get_settings().job_lease_seconds)
+    due = (
+        select(Job.id)
+        .where(or_(
+            (Job.status == JobStatus.queued) & (Job.run_at <= now),
+            (Job.status == JobStatus.running) & (Job.locked_at < stale),
+        ))
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claim = (
+        update(Job)
+        .where(Job.id.in_(due.scalar_subquery()))
+        .values(status=JobStatus.running, locked_at=now, locked_by=worker_id, attempts=Job.attempts + 1)
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+    with session_scope(engine) as session:
+        jobs = list(session.scalars(claim))
+        session.expunge_all()
+    return sorted(jobs, key=lambda job: (job.run_at, job.id))
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter: about 2, 4, 8 … seconds, capped at an hour."""
+    ceiling = min(3600.0, 2.0 ** attempts)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def run_job(engine: Engine, job: Job, worker_id: str) -> str:
+    """Run one claimed job; its effects and its `done` mark commit together. Returns the new status."""
+    handler = HANDLERS.get(job.kind)
+    try:
+        if handler is None:
+            raise GiveUp(f"no handler for job kind {job.kind!r}")
+        with session_scope(engine) as session:
+            handler(session, dict(job.payload))
+            _settle(session, job, worker_id, status=JobStatus.done, finished_at=utcnow(), last_error=None)
+        return JobStatus.done
+    except RetryLater as exc:
+        return _fail(engine, job, worker_id, str(exc), delay=exc.delay)
+    except GiveUp as exc:
+        return _fail(engine, job, worker_id, str(exc), dead=True)
+    except Exception as exc:
+        log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
+        return _fail(engine, job, worker_id, f"{type(exc).__name__}: {exc}")
+
+
+def _settle(session: Session, job: Job, worker_id: str, **values: Any) -> None:
+    session.execute(
+        update(Job).where(Job.id == job.id, Job.locked_by == worker_id)
+        .values(locked_at=None, locked_by=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _fail(engine: Engine, job: Job, worker_id: str, error: str, *, delay: float | None = None,
+          dead: bool = False) -> str:
+    dead = dead or job.attempts >= job.max_attempts
+    status = JobStatus.dead if dead else JobStatus.queued
+    values: dict[str, Any] = {"status": status, "last_error": error[:4000]}
+    if dead:
+        values["finished_at"] = utcnow()
+    else:
+        values["run_at"] = utcnow() + timedelta(seconds=delay if delay is not None else backoff_seconds(job.attempts))
+    with session_scope(engine) as session:
+        _settle(session, job, worker_id, **values)
+    return status

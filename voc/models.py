@@ -1,0 +1,12 @@
+"""Every table of every domain, imported in one place for Alembic and create_all."""
+
+from sqlmodel import SQLModel
+
+from voc.auth.models import ApiKey
+from voc.jobs.models import Job
+from voc.surveys.models import Answer, Contact, Event, Invitation, Response, Survey, SurveyVersion, Touchpoint
+
+metadata = SQLModel.metadata
+
+__all__ = ["ApiKey", "Answer", "Contact", "Event", "Invitation", "Job", "Response", "Survey", "SurveyVersion",
+           "Touchpoint", "metadata"]

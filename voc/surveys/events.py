@@ -1,0 +1,134 @@
+"""A touchpoint event arrives: decide, by the surveys' trigger rules, whether to invite the contact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from voc.config import get_settings
+from voc.db import utcnow
+from voc.errors import Invalid
+from voc.jobs.queue import enqueue
+from voc.surveys import service
+from voc.surveys.models import Contact, Event, Invitation, InvitationStatus, Survey, SurveyStatus, Touchpoint
+from voc.surveys.schemas import EventIn, EventOutcome, InvitationOut
+from voc.surveys.tokens import hash_token, new_nonce, token_for
+from voc.surveys.triggers import conditions_hold, in_sample
+
+# When several surveys could apply, the reason reported is the one that got furthest.
+_REASON_RANK = {"no_active_survey": 0, "condition_false": 1, "sampled_out": 2, "quarantined": 3}
+
+
+@dataclass
+class Decision:
+    reason: str | None
+    survey: Survey | None = None
+    trigger: dict | None = None
+
+
+def report_event(session: Session, body: EventIn) -> EventOutcome:
+    """Record a touchpoint event and invite or suppress; the same event_id again changes nothing."""
+    existing = session.scalar(select(Event).where(Event.event_id == body.event_id))
+    if existing is not None:
+        return event_outcome(session, existing)
+    touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.key == body.touchpoint))
+    if touchpoint is None:
+        raise Invalid(f"no touchpoint {body.touchpoint!r}", code="touchpoint_not_found",
+                      details=[{"path": ["touchpoint"], "message": "unknown touchpoint"}])
+    contact = service.upsert_contact(session, body.contact)
+    occurred_at = body.occurred_at or utcnow()
+    event = Event(event_id=body.event_id, touchpoint_id=touchpoint.id, contact_id=contact.id,
+                  occurred_at=occurred_at, attributes=body.attributes, outcome="suppressed")
+    try:
+        with session.begin_nested():  # a concurrent twin of this event wins the unique index
+            session.add(event)
+            session.flush()
+    except IntegrityError:
+        return event_outcome(session, session.scalars(select(Event).where(Event.event_id == body.event_id)).one())
+    decision = decide(session, touchpoint, contact, body.attributes, occurred_at)
+    event.reason = decision.reason
+    if decision.survey is not None and decision.trigger is not None:
+        invitation = create_invitation(session, decision.survey, decision.trigger, contact, touchpoint,
+                                       event, occurred_at)
+        event.outcome, event.survey_id, event.invitation_id = "invited", decision.survey.id, invitation.id
+    session.add(event)
+    session.flush()
+    return event_outcome(session, event)
+
+
+def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_attrs: dict,
+           occurred_at: datetime) -> Decision:
+    """Which survey to invite to, or why none: opted out, no survey, condition, sample, quarantine."""
+    if contact.opted_out:
+        return Decision("opted_out")
+    surveys = session.scalars(select(Survey).where(Survey.status == SurveyStatus.active).order_by(Survey.id))
+    reason = "no_active_survey"
+    contact_key = f"{contact.crm}:{contact.external_id}"
+    for survey in surveys:
+        for trigger in survey.triggers:
+            if trigger["touchpoint"] != touchpoint.key:
+                continue
+            if not conditions_hold(trigger.get("conditions", []), event_attrs, contact.attributes):
+                candidate = "condition_false"
+            elif not in_sample(contact_key, survey.key, trigger.get("sample_rate", 1.0)):
+                candidate = "sampled_out"
+            elif is_quarantined(session, contact, survey, occurred_at):
+                candidate = "quarantined"
+            else:
+                return Decision(None, survey, trigger)
+            reason = max(reason, candidate, key=_REASON_RANK.__getitem__)
+    return Decision(reason)
+
+
+def is_quarantined(session: Session, contact: Contact, survey: Survey, at: datetime) -> bool:
+    """Invited to this survey within its recontact_days, or to any survey within the workspace cooldown."""
+    cooldown = timedelta(days=get_settings().contact_cooldown_days)
+    recontact = timedelta(days=survey.recontact_days)
+    recent = select(Invitation.id).where(Invitation.contact_id == contact.id)
+    any_survey = exists(recent.where(Invitation.invited_at > at - cooldown))
+    this_survey = exists(recent.where(Invitation.survey_id == survey.id, Invitation.invited_at > at - recontact))
+    return bool(session.scalar(select(any_survey | this_survey)))
+
+
+def create_invitation(session: Session, survey: Survey, trigger: dict, contact: Contact,
+                      touchpoint: Touchpoint | None, event: Event | None, occurred_at: datetime) -> Invitation:
+    """A new invitation, usable after the trigger's delay; announcing it is a job at that time."""
+    settings = get_settings()
+    invited_at = occurred_at + timedelta(minutes=trigger.get("delay_minutes", 0))
+    hours = trigger.get("expires_after_hours") or settings.invitation_expires_after_hours
+    nonce = new_nonce()
+    invitation = Invitation(
+        token_hash=hash_token(token_for(nonce, settings.secret_key)), token_nonce=nonce,
+        survey_id=survey.id, survey_version_id=service.current_version(session, survey).id,
+        touchpoint_id=touchpoint.id if touchpoint else None, contact_id=contact.id,
+        event_id=event.id if event else None, channel=trigger.get("channel", "link"),
+        status=InvitationStatus.scheduled if invited_at > utcnow() else InvitationStatus.pending,
+        invited_at=invited_at, expires_at=invited_at + timedelta(hours=hours),
+    )
+    session.add(invitation)
+    session.flush()
+    enqueue(session, "invitation.announce", {"invitation_id": invitation.id},
+            run_at=max(invited_at, utcnow()))
+    return invitation
+
+
+def invitation_url(invitation: Invitation) -> str:
+    """The customer's link to the hosted survey."""
+    settings = get_settings()
+    return f"{settings.base_url.rstrip('/')}/s/{token_for(invitation.token_nonce, settings.secret_key)}"
+
+
+def event_outcome(session: Session, event: Event) -> EventOutcome:
+    """The answer to an event, the same every time it is asked."""
+    invitation = session.get(Invitation, event.invitation_id) if event.invitation_id else None
+    survey = session.get(Survey, event.survey_id) if event.survey_id else None
+    return EventOutcome(
+        event_id=event.event_id, outcome=event.outcome, reason=event.reason,
+        survey=survey.key if survey else None,
+        invitation=InvitationOut(id=invitation.id, url=invitation_url(invitation), expires_at=invitation.expires_at,
+                                 available_at=invitation.invited_at) if invitation else None,
+    )

@@ -1,0 +1,222 @@
+"""Shapes of the surveys domain on the wire: validated question lists, triggers, events, answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from voc.surveys.models import JourneyStage, SurveyStatus
+
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+QuestionType = Literal["nps", "csat", "ces", "rating", "single_choice", "multi_choice", "text"]
+ConditionOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists"]
+SCALE_BOUNDS: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+MAX_TEXT_ANSWER = 10_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ShowIf(Strict):
+    """Show a question only when an earlier answer meets the condition."""
+
+    question_id: str
+    op: ConditionOp = "eq"
+    value: Any = None
+
+
+class Question(Strict):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+    type: QuestionType
+    prompt: Annotated[str, Field(min_length=1, max_length=1000)]
+    required: bool = False
+    options: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+    scale: Annotated[int, Field(ge=2, le=10)] | None = None
+    show_if: ShowIf | None = None
+    # A CRM attribute that already holds the answer: the question is then not asked again.
+    attribute: Annotated[str, Field(max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _check_type_fields(self) -> Question:
+        choice = self.type in ("single_choice", "multi_choice")
+        if choice and not self.options:
+            raise ValueError(f"a {self.type} question needs options")
+        if choice and len(set(self.options or [])) != len(self.options or []):
+            raise ValueError("options must be distinct")
+        if not choice and self.options is not None:
+            raise ValueError(f"a {self.type} question takes no options")
+        if self.type == "rating" and self.scale is None:
+            self.scale = 5
+        if self.type != "rating" and self.scale is not None:
+            raise ValueError("only rating questions take a scale")
+        return self
+
+
+class Condition(Strict):
+    attribute: Annotated[str, Field(min_length=1, max_length=128)]
+    op: ConditionOp = "eq"
+    value: Any = None
+
+
+class Trigger(Strict):
+    touchpoint: Annotated[str, Field(pattern=KEY_PATTERN)]
+    sample_rate: Annotated[float, Field(ge=0, le=1)] = 1.0
+    delay_minutes: Annotated[float, Field(ge=0, le=60 * 24 * 90)] = 0
+    conditions: list[Condition] = []
+    expires_after_hours: Annotated[float, Field(gt=0, le=24 * 365)] | None = None
+    channel: Literal["link", "email", "embed"] = "link"
+
+
+def _check_questions(questions: list[Question]) -> list[Question]:
+    seen: set[str] = set()
+    for index, question in enumerate(questions):
+        if question.id in seen:
+            raise ValueError(f"questions[{index}].id {question.id!r} is used twice")
+        if question.show_if and question.show_if.question_id not in seen:
+            raise ValueError(f"questions[{index}].show_if must refer to an earlier question")
+        seen.add(question.id)
+    return questions
+
+
+class SurveyCreate(Strict):
+    key: Annotated[str, Field(pattern=KEY_PATTERN)]
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    status: SurveyStatus = SurveyStatus.draft
+    questions: Annotated[list[Question], Field(min_length=1, max_length=100)]
+    triggers: list[Trigger] = []
+    recontact_days: Annotated[float, Field(ge=0, le=3650)] = 30
+    thank_you: Annotated[str, Field(max_length=2000)] = "Thank you for your feedback!"
+
+    _questions = field_validator("questions")(_check_questions)
+
+
+class SurveyUpdate(Strict):
+    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    status: SurveyStatus | None = None
+    questions: Annotated[list[Question], Field(min_length=1, max_length=100)] | None = None
+    triggers: list[Trigger] | None = None
+    recontact_days: Annotated[float, Field(ge=0, le=3650)] | None = None
+    thank_you: Annotated[str, Field(max_length=2000)] | None = None
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, value: list[Question] | None) -> list[Question] | None:
+        return None if value is None else _check_questions(value)
+
+
+class SurveyPublic(BaseModel):
+    key: str
+    title: str
+    status: SurveyStatus
+    version: int
+    questions: list[Question]
+    triggers: list[Trigger]
+    recontact_days: float
+    thank_you: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class TouchpointCreate(Strict):
+    key: Annotated[str, Field(pattern=KEY_PATTERN)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    stage: JourneyStage
+    channel: Annotated[str, Field(min_length=1, max_length=32)] = "web"
+
+
+class TouchpointPublic(BaseModel):
+    key: str
+    name: str
+    stage: JourneyStage
+    stage_order: int
+    channel: str
+    created_at: datetime
+
+
+class ContactRef(Strict):
+    external_id: Annotated[str, Field(min_length=1, max_length=200)]
+    crm: Annotated[str, Field(min_length=1, max_length=64)] = "default"
+    email: Annotated[str, Field(max_length=320)] | None = None
+    attributes: dict[str, Any] = {}
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError("not an e-mail address")
+        return value
+
+
+class EventIn(Strict):
+    event_id: Annotated[str, Field(min_length=1, max_length=200)]
+    touchpoint: Annotated[str, Field(min_length=1, max_length=64)]
+    contact: ContactRef
+    occurred_at: datetime | None = None
+    attributes: dict[str, Any] = {}
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("occurred_at needs a timezone (e.g. 2026-01-31T12:00:00Z)")
+        return value
+
+
+class InvitationOut(BaseModel):
+    id: int
+    url: str
+    expires_at: datetime
+    available_at: datetime
+
+
+class EventOutcome(BaseModel):
+    event_id: str
+    outcome: Literal["invited", "suppressed"]
+    reason: str | None
+    survey: str | None = None
+    invitation: InvitationOut | None
+
+
+class AnswerIn(Strict):
+    question_id: Annotated[str, Field(min_length=1, max_length=64)]
+    value: Any
+
+
+class ResponseIn(Strict):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    answers: Annotated[list[AnswerIn], Field(max_length=200)]
+
+
+class ResponseCreated(BaseModel):
+    id: int
+    status: str
+
+
+class AnswerOut(BaseModel):
+    question_id: str
+    type: str
+    value: Any
+    source: str
+
+
+class ResponsePublic(BaseModel):
+    id: int
+    status: str
+    survey: str
+    survey_version: int
+    touchpoint: str | None
+    contact: dict[str, Any]
+    answers: list[AnswerOut]
+    scores: dict[str, int | None]
+    started_at: datetime | None
+    completed_at: datetime | None
+    analysis: dict[str, Any] | None
+
+
+class ResponsePage(BaseModel):
+    items: list[ResponsePublic]
+    next_cursor: str | None

@@ -1,0 +1,50 @@
+"""Health, readiness and Prometheus metrics for operators and load balancers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import func, select, text
+from sqlmodel import Session
+
+from voc.db import get_engine
+from voc.jobs.models import Job
+from voc.surveys.models import Invitation, Response
+
+router = APIRouter(tags=["operations"])
+
+
+def _engine(request: Request):  # noqa: ANN202
+    return getattr(request.app.state, "engine", None) or get_engine()
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """The database answers and carries voc's schema: safe to send traffic."""
+    try:
+        with Session(_engine(request)) as session:
+            session.execute(text("SELECT 1 FROM alembic_version"))
+    except Exception as exc:  # any failure means "not ready", with the reason for the operator
+        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/metrics", response_class=PlainTextResponse, include_in_schema=True)
+def prometheus_metrics(request: Request) -> PlainTextResponse:
+    """Prometheus text exposition: jobs by kind and status, invitations and responses."""
+    lines = ["# HELP voc_jobs Jobs in the queue by kind and status.", "# TYPE voc_jobs gauge"]
+    with Session(_engine(request)) as session:
+        for kind, status, count in session.execute(
+                select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)):
+            lines.append(f'voc_jobs{{kind="{kind}",status="{status}"}} {count}')
+        lines += ["# HELP voc_invitations_total Invitations created.", "# TYPE voc_invitations_total counter",
+                  f"voc_invitations_total {session.scalar(select(func.count(Invitation.id)))}",
+                  "# HELP voc_responses_total Completed responses.", "# TYPE voc_responses_total counter",
+                  f"voc_responses_total {session.scalar(select(func.count(Response.id)))}"]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -1,0 +1,84 @@
+"""The hosted survey page: works as a plain form without JavaScript, htmx makes it smoother."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from voc.api.deps import SessionDep
+from voc.errors import Invalid, VocError
+from voc.surveys import responses
+from voc.surveys.answers import is_shown, scale_bounds
+from voc.web.templating import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+PAGE = "survey/page.html"
+ANCHORS = {"nps": ("0 · Not at all likely", "10 · Extremely likely"),
+           "csat": ("1 · Very unsatisfied", "5 · Very satisfied"),
+           "ces": ("1 · Very difficult", "7 · Very easy"), "rating": ("Lowest", "Highest")}
+_HEADINGS = {"token_invalid": "Link not found", "already_answered": "Already answered",
+             "token_expired": "This survey has closed", "invitation_not_open": "Not open yet",
+             "survey_inactive": "This survey has closed"}
+
+
+def _problem_page(request: Request, exc: VocError) -> HTMLResponse:
+    return render(request, PAGE, {"state": "problem", "title": _HEADINGS.get(exc.code, "Survey"),
+                                  "heading": _HEADINGS.get(exc.code, "Something is not right"),
+                                  "message": exc.message}, status_code=exc.status_code)
+
+
+def _form_page(request: Request, token: str, opened: responses.OpenInvitation, values: dict[str, Any],
+               errors: dict[str, dict], status_code: int = 200) -> HTMLResponse:
+    answered = {**opened.prefilled, **values}
+    # A conditional question shows while its condition cannot be known yet (no JavaScript needed).
+    questions = [q for q in opened.questions
+                 if not q.get("show_if") or q["show_if"]["question_id"] not in answered or is_shown(q, answered)]
+    bounds = {q["id"]: scale_bounds(q) for q in opened.questions if q["type"] in ("nps", "csat", "ces", "rating")}
+    context = {"state": "form", "title": opened.version.title, "questions": questions, "values": values,
+               "errors": errors, "bounds": bounds, "anchors": ANCHORS,
+               "action": request.url_for("survey_submit", token=token).path}
+    return render(request, PAGE, context, status_code=status_code)
+
+
+@router.get("/s/{token}", name="survey_page")
+def survey_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """Show the survey behind an invitation link."""
+    try:
+        opened = responses.load_invitation(session, token)
+    except VocError as exc:
+        return _problem_page(request, exc)
+    responses.mark_opened(session, opened)
+    return _form_page(request, token, opened, {}, {})
+
+
+@router.post("/s/{token}", name="survey_submit")
+async def survey_submit(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """Store the customer's answers, or show the form again with what needs fixing."""
+    form = await request.form()
+    try:
+        opened = responses.load_invitation(session, token)
+    except VocError as exc:
+        return _problem_page(request, exc)
+    values: dict[str, Any] = {}
+    for question in opened.questions:
+        field = f"q_{question['id']}"
+        if question["type"] == "multi_choice":
+            picked = [str(v) for v in form.getlist(field)]
+            if picked:
+                values[question["id"]] = picked
+        elif form.get(field) not in (None, ""):
+            values[question["id"]] = str(form.get(field))
+    try:
+        responses.submit_response(session, token, list(values.items()))
+    except Invalid as exc:
+        session.rollback()
+        errors = {e["question_id"]: e for e in (exc.details or [])}
+        errors = errors or {"_": {"question_id": "", "message": exc.message}}
+        return _form_page(request, token, opened, values, errors, status_code=422 if not is_htmx(request) else 200)
+    except VocError as exc:
+        session.rollback()
+        return _problem_page(request, exc)
+    return render(request, PAGE, {"state": "thanks", "title": opened.version.title,
+                                  "message": opened.version.thank_you})
