@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from voc.config import get_settings
-from voc.db import dispose_engines, make_engine, migrate
+from voc.db import dispose_engines, make_engine, migrate, reading
 
 POSTGRES_URL = os.environ.get("VOC_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -107,6 +107,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 @pytest.fixture
+def postgres_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty, migrated PostgreSQL database, for tests that only make sense there."""
+    if not POSTGRES_URL:
+        skip_or_fail("PostgreSQL tests need VOC_TEST_POSTGRES_URL")
+    url = request.getfixturevalue("postgres_database")
+    if url.startswith("unavailable"):
+        skip_or_fail(f"PostgreSQL at VOC_TEST_POSTGRES_URL is {url}")
+    _truncate_all(make_engine(url))
+    monkeypatch.setenv("VOC_DATABASE_URL", url)
+    get_settings.cache_clear()
+    return url
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
@@ -115,7 +129,8 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
+    # Deferred BEGIN: a test that reads between requests must not hold SQLite's write lock.
+    with Session(reading(engine), expire_on_commit=False) as session:
         yield session
 
 

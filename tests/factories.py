@@ -31,7 +31,7 @@ def survey(session: Session, key: str = "post_delivery", touchpoint: str = "orde
 
 def event(session: Session, event_id: str = "evt-1", touchpoint: str = "order_delivered",
           contact: str = "crm-1", **kw: Any):
-    contact_body = {"external_id": contact, **kw.pop("contact", {})}
+    contact_body = {"external_id": contact, **kw.pop("contact_fields", {})}
     return report_event(session, EventIn.model_validate({"event_id": event_id, "touchpoint": touchpoint,
                                                          "contact": contact_body, **kw}))
 

@@ -68,7 +68,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = connection.get_execution_options().get("sqlite_begin") == "deferred"
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine) -> Engine:
+    """The engine for sessions that only read: on SQLite they then take no write lock while open."""
+    return engine.execution_options(sqlite_begin="deferred")
 
 
 _engines: dict[str, Engine] = {}

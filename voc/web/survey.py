@@ -23,8 +23,13 @@ _HEADINGS = {"token_invalid": "Link not found", "already_answered": "Already ans
              "survey_inactive": "This survey has closed"}
 
 
+def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    # htmx swaps the survey card in place, so it gets just that block of the page.
+    return render(request, PAGE, context, status_code=status_code, block="survey" if is_htmx(request) else None)
+
+
 def _problem_page(request: Request, exc: VocError) -> HTMLResponse:
-    return render(request, PAGE, {"state": "problem", "title": _HEADINGS.get(exc.code, "Survey"),
+    return _page(request, {"state": "problem", "title": _HEADINGS.get(exc.code, "Survey"),
                                   "heading": _HEADINGS.get(exc.code, "Something is not right"),
                                   "message": exc.message}, status_code=exc.status_code)
 
@@ -39,7 +44,7 @@ def _form_page(request: Request, token: str, opened: responses.OpenInvitation, v
     context = {"state": "form", "title": opened.version.title, "questions": questions, "values": values,
                "errors": errors, "bounds": bounds, "anchors": ANCHORS,
                "action": request.url_for("survey_submit", token=token).path}
-    return render(request, PAGE, context, status_code=status_code)
+    return _page(request, context, status_code=status_code)
 
 
 @router.get("/s/{token}", name="survey_page")
@@ -80,5 +85,5 @@ async def survey_submit(token: str, request: Request, session: SessionDep) -> HT
     except VocError as exc:
         session.rollback()
         return _problem_page(request, exc)
-    return render(request, PAGE, {"state": "thanks", "title": opened.version.title,
+    return _page(request, {"state": "thanks", "title": opened.version.title,
                                   "message": opened.version.thank_you})
