@@ -55,22 +55,27 @@ class OpenInvitation:
 def load_invitation(session: Session, token: str, now: datetime | None = None) -> OpenInvitation:
     """The invitation behind a token, if it can still be answered (404, 409, 410, 425 otherwise)."""
     now = now or utcnow()
-    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
-    if invitation is None:
+    # One round trip for the invitation and what it points at: this is the hot path of every answer.
+    row = session.execute(
+        select(Invitation, Survey, Contact, Event.attributes)
+        .join(Survey, Survey.id == Invitation.survey_id)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .outerjoin(Event, Event.id == Invitation.event_id)
+        .where(Invitation.token_hash == hash_token(token))
+    ).first()
+    if row is None:
         raise NotFound("This survey link is not valid.", code="token_invalid")
+    invitation, survey, contact, event_attributes = row
     if invitation.completed_at is not None:
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
     if now >= invitation.expires_at:
         raise Gone("This survey link has expired.", code="token_expired")
     if now < invitation.invited_at:
         raise TooEarly("This survey is not open yet.")
-    survey = session.get(Survey, invitation.survey_id)
-    if survey is None or survey.status != SurveyStatus.active:
+    if survey.status != SurveyStatus.active:
         raise Conflict("This survey is closed.", code="survey_inactive")
-    contact = session.get(Contact, invitation.contact_id)
-    event = session.get(Event, invitation.event_id) if invitation.event_id else None
     version = session.get(SurveyVersion, invitation.survey_version_id)
-    known = {**(contact.attributes if contact else {}), **(event.attributes if event else {})}
+    known = {**contact.attributes, **(event_attributes or {})}
     prefilled = answer_rules.prefilled_answers(version.questions, known)
     return OpenInvitation(invitation, survey, version, contact, prefilled)
 

@@ -1,0 +1,83 @@
+"""Helpers shared by the benchmarks: free ports, servers in subprocesses, a keep-alive load generator."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int, path: str = "/healthz", timeout: float = 30.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", path)
+            if connection.getresponse().status < 500:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not come up")
+
+
+@contextmanager
+def server(args: list[str], port: int, env: dict[str, str] | None = None, health: str = "/healthz"):
+    """Run a server command in a subprocess until the block ends."""
+    process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(port, health)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _post_many(port: int, path: str, bodies: list[bytes]) -> tuple[int, list[float]]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    failures, latencies = 0, []
+    for body in bodies:
+        started = time.perf_counter()
+        connection.request("POST", path, body=body, headers={"content-type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - started)
+        failures += response.status >= 300
+    connection.close()
+    return failures, latencies
+
+
+def post_load(port: int, path: str, bodies: list[dict], concurrency: int = 8) -> dict[str, float]:
+    """POST every body once over `concurrency` keep-alive connections; returns requests/s and latencies."""
+    encoded = [json.dumps(b).encode() for b in bodies]
+    chunks = [encoded[i::concurrency] for i in range(concurrency)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=min(concurrency, 4)) as pool:
+        results = list(pool.map(_post_many, [port] * concurrency, [path] * concurrency, chunks))
+    elapsed = time.perf_counter() - started
+    latencies = sorted(lat for _, lats in results for lat in lats)
+    return {"requests": len(encoded), "failures": sum(f for f, _ in results), "seconds": elapsed,
+            "per_second": len(encoded) / elapsed, "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p95_ms": 1000 * latencies[int(len(latencies) * 0.95)]}
+
+
+def python() -> str:
+    return sys.executable
