@@ -112,3 +112,31 @@ def test_contact_details_from_the_crm_update_what_voc_knew(delivered):
     f.event(delivered, "e2", contact_fields={"attributes": {"city": "Oslo"}})
     contact = delivered.scalars(select(Contact)).one()
     assert contact.email == "a@example.com" and contact.attributes == {"tier": "gold", "city": "Oslo"}
+
+
+def test_the_same_event_reported_twice_at_once_invites_once(engine):
+    import threading
+
+    from sqlmodel import Session
+
+    with Session(engine) as session:
+        f.touchpoint(session)
+        f.survey(session)
+        session.commit()
+    barrier, answers = threading.Barrier(3), []
+
+    def report():
+        with Session(engine) as session:
+            barrier.wait()
+            answers.append(f.event(session, "twin").model_dump())
+            session.commit()
+
+    threads = [threading.Thread(target=report) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 3 and answers[0] == answers[1] == answers[2]
+    assert answers[0]["outcome"] == "invited"
+    with Session(engine) as session:
+        assert _count(session, Invitation) == 1 and _count(session, Event) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from voc.db import utcnow
@@ -148,9 +149,14 @@ def upsert_contact(session: Session, ref: ContactRef) -> Contact:
     if contact is None:
         contact = Contact(crm=ref.crm, external_id=ref.external_id, email=ref.email,
                           attributes=dict(ref.attributes))
-        session.add(contact)
-        session.flush()
-        return contact
+        try:
+            with session.begin_nested():  # two first events of one new customer may arrive at once
+                session.add(contact)
+                session.flush()
+            return contact
+        except IntegrityError:
+            contact = session.scalars(select(Contact).where(Contact.crm == ref.crm,
+                                                            Contact.external_id == ref.external_id)).one()
     changed = False
     if ref.email and ref.email != contact.email:
         contact.email, changed = ref.email, True
