@@ -64,6 +64,17 @@ def _analyze(args: argparse.Namespace) -> int:
     return run_analyze(sys.stdin, sys.stdout, sys.stderr)
 
 
+def _reanalyze(args: argparse.Namespace) -> int:
+    from voc.db import get_engine, migrate
+    from voc.sentiment.analyser import ANALYSER_VERSION
+    from voc.sentiment.tasks import reanalyse
+
+    migrate()
+    count = reanalyse(get_engine(), everything=args.all)
+    print(f"re-analysed {count} responses with {ANALYSER_VERSION}")
+    return 0
+
+
 def _create_api_key(args: argparse.Namespace) -> int:
     from voc.auth.service import create_api_key
     from voc.db import migrate, session_scope
@@ -105,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("analyze", help='read JSON lines {"id","text"} on stdin, write analyses').set_defaults(
         func=_analyze)
 
+    again = commands.add_parser("reanalyze", help="re-read responses analysed by an older analyser version")
+    again.add_argument("--all", action="store_true", help="every response, whatever its analyser version")
+    again.set_defaults(func=_reanalyze)
+
     key = commands.add_parser("create-api-key", help="make an API key (printed once, on the last line)")
     key.add_argument("--name", required=True)
     key.add_argument("--scopes", nargs="+", required=True)
@@ -117,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=get_settings().log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request URL at INFO; a CRM's URL may carry a token in its query string.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return args.func(args)
 
 

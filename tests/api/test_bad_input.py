@@ -130,3 +130,10 @@ def test_cursor_pagination_walks_every_response_once(api):
     assert seen == [6, 5, 4, 3, 2, 1, 0]
     only = api.get("/api/v1/responses", params={"contact": "c2"}).json()["items"]
     assert [item["contact"]["external_id"] for item in only] == ["c2"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/responses", "/api/v1/metrics", "/api/v1/themes"])
+def test_a_time_without_timezone_is_a_422_not_a_500(api, path):
+    r = api.get(path, params={"from": "2025-01-01T00:00:00"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    assert api.get(path, params={"from": "2025-01-01T00:00:00Z"}).status_code == 200

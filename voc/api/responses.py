@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from voc.api.deps import ResponsesReader, SessionDep
 from voc.surveys import responses
@@ -25,8 +25,8 @@ def submit_response(body: ResponseIn, session: SessionDep) -> ResponseCreated:
 def list_responses(
     session: SessionDep, _key: ResponsesReader,
     survey: str | None = None, touchpoint: str | None = None, contact: str | None = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    to: AwareDatetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ResponsePage:

@@ -1,0 +1,123 @@
+"""Publishing events: one message per subscribed endpoint, each a delivery job in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from voc.config import get_settings
+from voc.db import utcnow
+from voc.errors import Conflict
+from voc.jobs.queue import enqueue
+from voc.surveys.models import Contact, Invitation, Response
+from voc.webhooks import payloads
+from voc.webhooks.endpoints import get_endpoint
+from voc.webhooks.experience import iso
+from voc.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
+from voc.webhooks.samples import EVENT_TYPES, sample_event
+from voc.webhooks.signing import new_message_id
+
+DELIVER_JOB = "webhook.deliver"
+
+EventData = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
+def subscribed_endpoints(session: Session, event_type: str) -> list[WebhookEndpoint]:
+    """The enabled endpoints that take `event_type` (few: filtered here rather than in JSON SQL)."""
+    endpoints = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
+                                .order_by(WebhookEndpoint.id))
+    return [endpoint for endpoint in endpoints if event_type in endpoint.event_types]
+
+
+def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: str | None = None
+            ) -> list[WebhookMessage]:
+    """Queue `event_type` for every subscribed endpoint, in the caller's transaction.
+
+    `data` may be a function, called only when some endpoint subscribes (a summary costs queries).
+    With `dedupe_key`, an endpoint that already has a message under that key gets no second one,
+    so a job that runs twice publishes once."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    endpoints = subscribed_endpoints(session, event_type)
+    if dedupe_key and endpoints:
+        done = set(session.scalars(select(WebhookMessage.endpoint_id)
+                                   .where(WebhookMessage.dedupe_key == dedupe_key)))
+        endpoints = [endpoint for endpoint in endpoints if endpoint.id not in done]
+    if not endpoints:
+        return []
+    body = {"type": event_type, "timestamp": iso(utcnow()), "data": data() if callable(data) else data}
+    messages = [WebhookMessage(msg_id=new_message_id(), endpoint_id=endpoint.id, event_type=event_type,
+                               dedupe_key=dedupe_key, payload=body) for endpoint in endpoints]
+    session.add_all(messages)
+    session.flush()
+    for message in messages:
+        schedule_delivery(session, message, attempt=0)
+    return messages
+
+
+def schedule_delivery(session: Session, message: WebhookMessage, *, attempt: int,
+                      run_at: datetime | None = None) -> None:
+    """Queue a deliver job expecting `attempt` earlier attempts in this round (a stale job then does nothing)."""
+    enqueue(session, DELIVER_JOB, {"message_id": message.id, "attempt": attempt}, run_at=run_at,
+            max_attempts=len(get_settings().webhook_retry_schedule) + 1)
+
+
+def send_test_event(session: Session, endpoint_id: int, event_type: str | None = None) -> WebhookMessage:
+    """Queue a sample event for one endpoint, whether or not it subscribes to that type, or is enabled."""
+    endpoint = get_endpoint(session, endpoint_id)
+    event = sample_event(event_type or endpoint.event_types[0])
+    event["timestamp"] = iso(utcnow())
+    message = WebhookMessage(msg_id=new_message_id(), endpoint_id=endpoint.id, event_type=event["type"],
+                             test=True, payload=event)
+    session.add(message)
+    session.flush()
+    schedule_delivery(session, message, attempt=0)
+    return message
+
+
+def replay(session: Session, message: WebhookMessage) -> None:
+    """Send a dead or delivered message again in a new round of attempts, with the same webhook-id."""
+    if message.status not in (MessageStatus.dead, MessageStatus.delivered):
+        raise Conflict(f"delivery {message.msg_id} is {message.status}: it is being sent already",
+                       code="delivery_in_progress")
+    endpoint = session.get(WebhookEndpoint, message.endpoint_id)
+    if not endpoint.enabled and not message.test:
+        raise Conflict(f"webhook endpoint {endpoint.id} is disabled ({endpoint.disabled_reason}); enable it first",
+                       code="webhook_disabled")
+    message.status, message.attempts, message.next_attempt_at = MessageStatus.pending, 0, utcnow()
+    message.last_error = None
+    session.add(message)
+    session.flush()
+    schedule_delivery(session, message, attempt=0)
+
+
+def publish_invitation_created(session: Session, invitation: Invitation) -> list[WebhookMessage]:
+    """invitation.created, with the survey link (once per invitation, however often its job runs)."""
+    return publish(session, "invitation.created", lambda: payloads.invitation_created_data(session, invitation),
+                   dedupe_key=f"invitation.created:{invitation.id}")
+
+
+def publish_response_completed(session: Session, response: Response) -> list[WebhookMessage]:
+    """response.completed for a stored response (once, however often its job runs)."""
+    return publish(session, "response.completed", lambda: payloads.response_completed_data(session, response),
+                   dedupe_key=f"response.completed:{response.id}")
+
+
+def publish_analysis_events(session: Session, response: Response) -> list[WebhookMessage]:
+    """response.analyzed, then contact.experience_updated, for a response whose analysis was just stored.
+
+    Call it in the analysis job's session, after setting the analysis, for every response (one without
+    text too: the CRM still gets the new summary). A job that runs twice publishes once per analyser
+    version; a new analyser version publishes again."""
+    version = f"{response.id}:{response.analyser_version or ''}"
+    analyzed = publish(session, "response.analyzed", lambda: payloads.response_analyzed_data(session, response),
+                       dedupe_key=f"response.analyzed:{version}")
+    contact = session.get(Contact, response.contact_id)
+    updated = publish(session, "contact.experience_updated",
+                      lambda: payloads.experience_updated_data(session, contact),
+                      dedupe_key=f"contact.experience_updated:{version}")
+    return analyzed + updated

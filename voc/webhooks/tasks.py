@@ -1,0 +1,25 @@
+"""The `webhook.deliver` job: one attempt per job; a failure queues the next attempt as a new job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from voc.jobs.queue import job_handler
+from voc.webhooks.delivery import attempt, load_delivery, settle
+from voc.webhooks.outbox import DELIVER_JOB
+
+
+@job_handler(DELIVER_JOB)
+def deliver_webhook(session: Session, payload: dict[str, Any]) -> None:
+    """Send one message once and record what happened.
+
+    A failed attempt is not raised to the job runner: the runner would roll back this transaction
+    and the attempt log with it. Instead the attempt, the message state and the next attempt's job
+    are written here and commit together with this job's end."""
+    delivery = load_delivery(session.get_bind(), payload["message_id"], payload.get("attempt", 0))
+    if delivery is None:
+        return  # delivered, dead, replayed since, or its endpoint deleted
+    sendable = delivery.problem is None and delivery.disabled is None
+    settle(session, delivery, attempt(delivery) if sendable else None)
