@@ -30,6 +30,12 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    postgres = POSTGRES_URL or "not set: tests marked postgres are SKIPPED (set VOC_TEST_POSTGRES_URL to run them)"
+    return [f"voc: VOC_TEST_POSTGRES_URL={postgres}; CI={'true' if IN_CI else 'false'} "
+            f"({'a skip for a missing service fails' if IN_CI else 'missing services skip'})"]
+
+
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("VOC_ENV", "test")
