@@ -27,7 +27,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 eval: install
-	$(BIN)/python bench/eval_sentiment.py
+	$(BIN)/python bench/eval_sentiment.py --fetch .cache/vader --markdown
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from voc import __version__
-from voc.api import contacts, events, metrics, responses, surveys, webhooks
+from voc.api import contacts, events, metrics, responses, surveys, themes, webhooks
 from voc.api.errors import install_error_handlers
 from voc.db import get_engine
 from voc.jobs.worker import Worker
@@ -59,7 +59,7 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> Fas
             response.headers.setdefault(name, value)
         return response
 
-    for module in (surveys, events, responses, metrics, webhooks, contacts):
+    for module in (surveys, events, responses, metrics, themes, webhooks, contacts):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(ops.router)
     app.include_router(survey.router)

@@ -1,0 +1,21 @@
+"""Themes of customers' comments over JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from voc.api.deps import ResponsesReader, SessionDep
+from voc.sentiment.reports import ThemeCount, theme_counts
+
+router = APIRouter(tags=["themes"])
+
+
+@router.get("/themes", response_model=list[ThemeCount])
+def list_themes(session: SessionDep, _key: ResponsesReader, survey: str | None = None,
+                touchpoint: str | None = None, from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+                to: AwareDatetime | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[ThemeCount]:
+    """The most frequent themes with volume, mean sentiment and where they come up."""
+    return theme_counts(session, survey=survey, touchpoint=touchpoint, since=from_, until=to, limit=limit)

@@ -1,0 +1,183 @@
+"""analyse(text): sentiment, Schmitt's five dimensions, themes and spans of one comment.
+
+Pipeline: tokens -> sentences -> clauses (split on contrast: but, however,
+although, yet, ";") -> segments (split on pauses and on "and"/"so" before a new
+subject). VADER scores each clause's words once (scoring.py); the CX layer
+(data/patterns.txt) adds valence for phrases VADER misses ("took forever",
+"still waiting for my refund"), flipped by a negator before them ("no hassle"),
+and tags the Schmitt dimensions. A weak cue ("staff", "food") tags its segment
+only when the segment carries sentiment and no stronger cue explains it.
+
+Overall compound: the sum of the words' valences, each clause weighted for
+contrast (a clause after "but"/"however" counts 1.5 and the clauses before it
+0.5, as in VADER's "but" rule; a subordinate "although ..." clause 0.5),
+positive valences weighted 0.7 (negativity bias: human raters weigh criticism
+more than praise), plus VADER's punctuation emphasis, then damped by length
+and normalised like VADER:
+    compound = x / sqrt(x^2 + 15),   x = 2 * sum / n_words ** 0.35
+so a long comment does not saturate at +-1. Averaging per-sentence compounds
+was measured too and correlated worse with human ratings on VADER's four
+rated sets (bench/eval_sentiment.py), so it is not used.
+
+A dimension's valence comes only from the segments that express it: each
+segment's valence sum v is squashed to v / sqrt(v^2 + 8) and the segments are
+averaged with their clause weights. Salience is
+    sqrt(share of the text's words in those segments) * (0.5 + 0.5 * mean |valence|)
+so a dimension covering the whole comment with strong feeling scores 1.0, and a
+neutral passing mention in a long comment scores little.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+
+from voc.sentiment.lexicon import ensure_loaded, find_matches, may_start_pattern, patterns
+from voc.sentiment.model import DIMENSIONS, EMPTY_ANALYSIS, Analysis, DimensionScore, Span
+from voc.sentiment.scoring import ClauseScorer, apply_domain
+from voc.sentiment.text import PATTERN, SENTIMENT, clean_text, set_token_classifier, tokenize
+from voc.sentiment.themes import extract_themes, theme_flags
+
+ANALYSER_VERSION = "voc-1.0"
+
+logger = logging.getLogger(__name__)
+
+_COMPOUND_ALPHA = 15.0  # VADER's normalisation constant
+_POSITIVE_WEIGHT = 0.7
+_LENGTH_EXPONENT = 0.35
+_LENGTH_SCALE = 2.0
+_SEGMENT_ALPHA = 8.0
+_SIGNIFICANT = 0.05
+_is_positive = (0.0).__lt__
+_TRIM = ",;:-–—"
+
+_scorer: ClauseScorer | None = None
+
+
+def get_scorer() -> ClauseScorer:
+    """The process-wide VADER scorer (its lexicons load once)."""
+    global _scorer
+    if _scorer is None:
+        ensure_loaded()
+        scorer = ClauseScorer()
+        lexicon, index = scorer.lexicon, patterns()
+
+        def classify(norm: str, stemmed: str) -> int:
+            return (PATTERN if may_start_pattern(norm, stemmed, index) else 0) | theme_flags(norm, stemmed)
+
+        set_token_classifier(classify, lexicon)
+        _scorer = scorer
+    return _scorer
+
+
+def analyse(text: str) -> Analysis:
+    """Analyse one comment; never raises, returns a neutral empty analysis for no content."""
+    try:
+        return _analyse(text)
+    except Exception:  # one odd comment must not stop a batch or a worker
+        logger.exception("sentiment analysis failed; returning an empty analysis")
+        return EMPTY_ANALYSIS
+
+
+def analyse_batch(texts: Iterable[str]) -> list[Analysis]:
+    """Analyse many comments in order with one shared scorer."""
+    get_scorer()
+    return [analyse(text) for text in texts]
+
+
+def _analyse(text: str) -> Analysis:
+    text = clean_text(text)
+    if not text or text.isspace():
+        return EMPTY_ANALYSIS
+    scorer = get_scorer()
+    tokens = tokenize(text, scorer.emojis)
+    norms, stems, raws = tokens.norms, tokens.stems, tokens.raws
+    if not raws:
+        return EMPTY_ANALYSIS
+    flags = tokens.flags
+    # Most words carry nothing; visit only those flagged as sentiment words or pattern starts.
+    lexicon_hits = [i for i, f in enumerate(flags) if f & SENTIMENT]
+    pattern_hits = [i for i, f in enumerate(flags) if f & PATTERN]
+    vals = [0.0] * len(raws)
+    clause_matches = []
+    total = 0.0
+    for start, stop, weight, _sentence in tokens.clauses:
+        hits = [i - start for i in lexicon_hits if start <= i < stop] if lexicon_hits else None
+        if hits:
+            vals[start:stop] = scorer.word_valences(tokens.words[start:stop], tokens.lowers[start:stop], hits)
+        starts = [i for i in pattern_hits if start <= i < stop] if pattern_hits else None
+        matches = find_matches(stems, norms, start, stop, starts) if starts else []
+        if matches:
+            apply_domain(vals, norms, stems, raws, matches, start)
+        clause_matches.append(matches)
+        if hits or matches:
+            clause_vals = vals[start:stop]
+            clause_sum = sum(clause_vals) - (1 - _POSITIVE_WEIGHT) * sum(filter(_is_positive, clause_vals))
+            total += weight * clause_sum
+    compound = _compound(scorer, text, total, len(raws))
+    dimensions, spans = _dimensions(tokens, vals, clause_matches)
+    return Analysis(
+        compound=round(compound, 4) + 0.0,  # + 0.0 turns -0.0 into 0.0
+        dimensions=dimensions,
+        themes=extract_themes(tokens),
+        spans=tuple(spans),
+    )
+
+
+def _compound(scorer: ClauseScorer, text: str, total: float, n_words: int) -> float:
+    """Length-damped, VADER-normalised compound (see module docstring)."""
+    if total == 0:
+        return 0.0
+    emphasis = scorer.punctuation_emphasis(text)
+    total += emphasis if total > 0 else -emphasis
+    x = _LENGTH_SCALE * total / max(1, n_words) ** _LENGTH_EXPONENT
+    return max(-1.0, min(1.0, x / math.sqrt(x * x + _COMPOUND_ALPHA)))
+
+
+def _dimensions(tokens, vals, clause_matches):
+    """Tag each segment with the dimensions its phrases express and aggregate them."""
+    found: dict[str, list[tuple[float, float, int]]] = {}
+    spans: list[Span] = []
+    segments = tokens.segments
+    seg = 0
+    for matches in clause_matches:
+        for index, (first, _stop, _entry) in enumerate(matches):
+            while segments[seg][1] <= first:
+                seg += 1
+            if index and matches[index - 1][0] >= segments[seg][0]:
+                continue  # this segment was handled with an earlier match
+            start, stop, clause = segments[seg]
+            strong: list[str] = []
+            weak: list[str] = []
+            explained = False  # a phrase with its own valence accounts for the sentiment
+            for other_first, _other_stop, other in matches[index:]:
+                if other_first >= stop:
+                    break
+                strong.extend(other.dimensions)
+                weak.extend(other.weak)
+                explained = explained or (not other.dimensions and bool(other.prior))
+            raw_sum = sum(vals[start:stop])
+            if strong:
+                names = dict.fromkeys(strong)
+            elif weak and abs(raw_sum) > _SIGNIFICANT and not explained:
+                names = dict.fromkeys(weak)
+            else:
+                continue
+            valence = raw_sum / math.sqrt(raw_sum * raw_sum + _SEGMENT_ALPHA)
+            weight = tokens.clauses[clause][2]
+            last = tokens.raws[stop - 1]
+            end = max(tokens.ends[stop - 1] - (len(last) - len(last.rstrip(_TRIM))), tokens.starts[start] + 1)
+            for name in names:
+                found.setdefault(name, []).append((valence, weight, stop - start))
+                spans.append(Span(tokens.starts[start], end, name, round(valence, 3)))
+    total_words = len(tokens.raws)
+    dimensions: dict[str, DimensionScore | None] = dict.fromkeys(DIMENSIONS)
+    for name, parts in found.items():
+        weight_sum = sum(w for _v, w, _n in parts)
+        valence = sum(v * w for v, w, _n in parts) / weight_sum
+        intensity = sum(abs(v) * w for v, w, _n in parts) / weight_sum
+        share = min(1.0, sum(n for _v, _w, n in parts) / total_words)
+        salience = math.sqrt(share) * (0.5 + 0.5 * intensity)
+        dimensions[name] = DimensionScore(round(min(1.0, salience), 3), round(valence, 3))
+    return dimensions, spans

@@ -1,0 +1,94 @@
+"""Snowball stems, computed only where they can matter: for words of our lexicons.
+
+Snowball costs tens of microseconds per new word, and only stems that occur in
+our lexicons matter. So a token is looked up among the lexicons' own surface
+words first (KNOWN_FORMS), and Snowball runs only when the token is a lexicon
+stem plus an ending Snowball strips; any other word is left as it is. The
+lexicon module fills KNOWN_FORMS and LEXICON_STEMS when it loads.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from nltk.stem.snowball import SnowballStemmer
+
+
+def word_set(words: str) -> frozenset[str]:
+    """A frozenset of whitespace-separated words (keeps long word lists readable)."""
+    return frozenset(words.split())
+
+
+_stemmer = SnowballStemmer("english")
+
+
+# Snowball folds these into words of another meaning ("lovely" -> "love", a
+# feeling; "lately" -> "late", a delay); they keep their own form instead.
+_OWN_STEM = word_set("lovely lovelier loveliest lately hardly likely unlikely barely shortly")
+
+
+@lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """Snowball stem of a lowercase word (hyphenated words part by part)."""
+    if word in _OWN_STEM:
+        return word
+    if "-" in word:
+        return "-".join(_stem_one(part) for part in word.split("-"))
+    return _stem_one(word)
+
+
+def _stem_one(word: str) -> str:
+    stemmed = _stemmer.stem(word)
+    # Snowball leaves "deliveri" (delivery) apart from "deliv" (delivered)
+    return stemmed[:-3] if len(stemmed) >= 7 and stemmed.endswith("eri") else stemmed
+
+
+KNOWN_FORMS: dict[str, str] = {}  # surface word -> its Snowball stem
+LEXICON_STEMS: dict[str, str] = {}  # stems, their "y" forms ("happy") and "e"-less forms ("mov") -> stem
+# What can follow a stem inside an English word (Snowball's endings, alone and
+# combined: "ful", "fully", "fulness" ...): every ending seen at least 3 times
+# over VADER's lexicon and a general English vocabulary. A word is worth
+# stemming only if it is a lexicon stem plus one of these.
+_ENDINGS = word_set(
+    "'s abilities ability able ableness ables ably al al's alism alities ality alization "
+    "alize alized alizes alizing ally alness als ance ances ancies ancy ant ant's antly ants "
+    "ate ated ately ateness ates ating atingly ation ation's ational ations ative atively "
+    "ativeness atives ator ators bed bing d ded ding e e's eable ed edly eds eer eered "
+    "eering eers eful efully efulness eing ely ement ements ence ences encies ency eness "
+    "enesses ent ented enting ently ents eous eously eousness er er's ered erie eries ering "
+    "ers ery es es's fed fing ful fully fulness fulnesses ged ging ibilities ibility ible "
+    "ibly ic ical ically icate icated ication ications iced icity ics ies ing ing's ingly "
+    "ings ion ion's ional ionally ioned ioning ions ism isms ities ity ity's ive ively "
+    "iveness ivenesses ives ivities ivity ization izations ize ized izer izers izes izing l "
+    "l's lation led ler ler's lers lic lies ling lingly ls ly med ment ment's ments ming ned "
+    "ness nesses ning nings or ors ous ously ousness ped ping pingly pings red ring s s's "
+    "ted ting tingly y"
+) | {""}
+
+
+_LONGEST_ENDING = max(map(len, _ENDINGS))
+_INFLECTIONS = word_set("s es 's s' ed ing ings ly ingly edly")
+_SURE = 4  # stems at least this long take a plain inflection without asking Snowball
+_SHORT = 3  # a stem this short only takes a short ending ("gut-ted", not "not-iced")
+
+
+def lexicon_stem(norm: str) -> str:
+    """Snowball stem of a word that may match a lexicon stem ("waited" -> "wait"), else the word."""
+    if not norm:
+        return ""
+    known = KNOWN_FORMS.get(norm)
+    if known is not None:
+        return known
+    if "-" in norm:
+        # "hassle-free" is stemmed part by part, like the lexicon's own hyphenated words
+        return "-".join(lexicon_stem(part) for part in norm.split("-"))
+    stems = LEXICON_STEMS
+    n = len(norm)
+    for k in range(max(2, n - _LONGEST_ENDING), n + 1):
+        ending = norm[k:]
+        if ending in _ENDINGS and norm[:k] in stems and (k > _SHORT or n - k <= 4):
+            if k >= _SURE and ending in _INFLECTIONS:
+                # a plain inflection of a long stem: Snowball would strip just that
+                return stems[norm[:k]]
+            return stem(norm)
+    return norm
