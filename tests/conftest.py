@@ -183,3 +183,43 @@ def run_jobs(engine: Engine) -> Callable[[], int]:
         return Worker(engine).run_until_idle()
 
     return run
+
+
+@pytest.fixture
+def make_user(engine: Engine) -> Callable[..., tuple[str, str]]:
+    """Make a dashboard user with a role; returns (email, password)."""
+    from voc.auth.users import create_user
+
+    def make(role: str = "admin", email: str | None = None) -> tuple[str, str]:
+        email = email or f"{role}-{uuid.uuid4().hex[:6]}@example.com"
+        password = "correct horse battery"
+        with Session(engine) as session:
+            create_user(session, email, role, password)
+            session.commit()
+        return email, password
+
+    return make
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page carries (hidden form field)."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client, make_user: Callable[..., tuple[str, str]]) -> Callable[[str], str]:
+    """Sign the test client in with a new user of `role`; returns the session's CSRF token."""
+
+    def sign_in(role: str = "admin") -> str:
+        email, password = make_user(role)
+        token = csrf_of(client.get("/login").text)
+        answer = client.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                             follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        return csrf_of(client.get("/dashboard").text)
+
+    return sign_in

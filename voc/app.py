@@ -7,16 +7,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from starlette.middleware.sessions import SessionMiddleware
 
 from voc import __version__
 from voc.api import contacts, events, metrics, responses, surveys, themes, webhooks
 from voc.api.errors import install_error_handlers
+from voc.config import get_settings
 from voc.db import get_engine
+from voc.errors import VocError
 from voc.jobs.worker import Worker
 from voc.resources import resource_dir
-from voc.web import ops, survey
+from voc.web import auth, ops, survey
+from voc.web.dashboard import dashboard_router
+from voc.web.templating import render
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +36,32 @@ _SECURITY_HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
 }
+
+
+def _is_html_page(request: Request) -> bool:
+    return request.url.path.startswith(("/dashboard", "/login", "/logout"))
+
+
+def _install_dashboard_errors(app: FastAPI) -> None:
+    """Dashboard pages answer with HTML (a page or, for htmx, a message), the API with JSON."""
+    json_handler = app.exception_handlers[VocError]
+
+    async def on_voc_error(request: Request, exc: VocError) -> Response:
+        if not _is_html_page(request):
+            return await json_handler(request, exc)
+        if request.headers.get("hx-request") == "true":
+            return Response(exc.message, status_code=exc.status_code, media_type="text/plain")
+        return render(request, "dashboard/error.html", {"heading": "Not allowed" if exc.status_code == 403
+                                                        else "Something is not right", "message": exc.message},
+                      status_code=exc.status_code)
+
+    async def on_login_required(request: Request, exc: auth.LoginRequired) -> Response:
+        if not _is_html_page(request):
+            return JSONResponse({"error": {"code": "unauthorized", "message": "sign in first"}}, 401)
+        return auth.login_redirect(request)
+
+    app.add_exception_handler(VocError, on_voc_error)  # type: ignore[arg-type]
+    app.add_exception_handler(auth.LoginRequired, on_login_required)  # type: ignore[arg-type]
 
 
 def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> FastAPI:
@@ -63,5 +95,13 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> Fas
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(ops.router)
     app.include_router(survey.router)
+    app.include_router(auth.router)
+    app.include_router(dashboard_router())
+    _install_dashboard_errors(app)
+    settings = get_settings()
+    # Signed (not encrypted) cookie holding only the user id, its session epoch and the CSRF token.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=auth.SESSION_COOKIE,
+                       max_age=auth.SESSION_HOURS * 3600, same_site="lax",
+                       https_only=settings.env == "production")
     app.mount("/static", StaticFiles(directory=resource_dir("static")), name="static")
     return app

@@ -75,6 +75,33 @@ def _reanalyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_user(args: argparse.Namespace) -> int:
+    import getpass
+    import secrets
+
+    from voc.auth.users import create_user
+    from voc.db import migrate, session_scope
+    from voc.errors import VocError
+
+    migrate()
+    password, generated = args.password, False
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass("Password (10+ characters): ")
+    if not password:
+        password, generated = secrets.token_urlsafe(12), True
+    try:
+        with session_scope() as session:
+            user = create_user(session, args.email, args.role, password)
+            print(f"user {user.email} ({user.role}) created")
+    except VocError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if generated:
+        print("Generated password (shown once):")
+        print(password)
+    return 0
+
+
 def _create_api_key(args: argparse.Namespace) -> int:
     from voc.auth.service import create_api_key
     from voc.db import migrate, session_scope
@@ -119,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     again = commands.add_parser("reanalyze", help="re-read responses analysed by an older analyser version")
     again.add_argument("--all", action="store_true", help="every response, whatever its analyser version")
     again.set_defaults(func=_reanalyze)
+
+    user = commands.add_parser("create-user", help="make a dashboard user")
+    user.add_argument("--email", required=True)
+    user.add_argument("--role", required=True, choices=["admin", "analyst", "viewer"])
+    user.add_argument("--password", help="asked for when omitted on a terminal; generated otherwise")
+    user.set_defaults(func=_create_user)
 
     key = commands.add_parser("create-api-key", help="make an API key (printed once, on the last line)")
     key.add_argument("--name", required=True)

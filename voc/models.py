@@ -2,12 +2,12 @@
 
 from sqlmodel import SQLModel
 
-from voc.auth.models import ApiKey
+from voc.auth.models import ApiKey, User
 from voc.jobs.models import Job
 from voc.surveys.models import Answer, Contact, Event, Invitation, Response, Survey, SurveyVersion, Touchpoint
 from voc.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 metadata = SQLModel.metadata
 
-__all__ = ["ApiKey", "Answer", "Contact", "Event", "Invitation", "Job", "Response", "Survey", "SurveyVersion",
+__all__ = ["ApiKey", "User", "Answer", "Contact", "Event", "Invitation", "Job", "Response", "Survey", "SurveyVersion",
            "Touchpoint", "WebhookAttempt", "WebhookEndpoint", "WebhookMessage", "metadata"]

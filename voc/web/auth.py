@@ -1,0 +1,126 @@
+"""Signing in to the dashboard: a signed HttpOnly session cookie, roles, and CSRF tokens.
+
+Every state-changing dashboard request carries the session's CSRF token, in the `X-CSRF-Token`
+header (htmx sends it, see templates/dashboard/base.html) or a `csrf_token` form field."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from voc.api.deps import SessionDep
+from voc.auth.models import Role, User
+from voc.auth.users import authenticate_user
+from voc.errors import Forbidden, VocError
+from voc.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+SESSION_COOKIE = "voc_session"
+SESSION_HOURS = 12
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class LoginRequired(Exception):  # noqa: N818 - control flow: answered with a redirect to /login
+    """No signed-in user: pages redirect to /login, htmx requests are told to."""
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing request without the session's CSRF token (403)."""
+    if request.method not in _UNSAFE:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        sent = (await request.form()).get("csrf_token")
+    expected = request.session.get("csrf")
+    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+        raise Forbidden("the form has expired or did not come from voc; reload the page", code="csrf_failed")
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    """The signed-in user, or LoginRequired."""
+    user_id, epoch = request.session.get("uid"), request.session.get("epoch")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or user.session_epoch != epoch:
+        request.session.pop("uid", None)
+        raise LoginRequired
+    request.state.user = user
+    return user
+
+
+def require_role(role: Role):  # noqa: ANN201
+    """A dependency: the signed-in user, who must hold at least `role` (else 403)."""
+
+    def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        if Role(user.role).rank < role.rank:
+            raise Forbidden(f"this needs the {role.value} role", code="insufficient_role")
+        return user
+
+    return dependency
+
+
+Viewer = Annotated[User, Depends(require_role(Role.viewer))]
+Analyst = Annotated[User, Depends(require_role(Role.analyst))]
+Admin = Annotated[User, Depends(require_role(Role.admin))]
+CsrfChecked = Depends(check_csrf)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this site: never an open redirect to somewhere else.
+    if not target or urlsplit(target).netloc or not target.startswith("/") or target.startswith("//"):
+        return "/dashboard"
+    return target
+
+
+def login_redirect(request: Request) -> Response:
+    """Where an anonymous visitor is sent: /login, then back to where they were going."""
+    target = "/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/login", name="login")
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
+    return render(request, "dashboard/login.html", {"next": _safe_next(next), "csrf": csrf_token(request),
+                                                    "error": None})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login(request: Request, session: SessionDep, email: Annotated[str, Form()], password: Annotated[str, Form()],
+          next: Annotated[str | None, Form()] = None) -> Response:  # noqa: A002
+    """Check the credentials; a failure is counted (and committed) before the form shows again."""
+    try:
+        user = authenticate_user(session, email, password)
+    except VocError as exc:
+        return render(request, "dashboard/login.html", {"next": _safe_next(next), "csrf": csrf_token(request),
+                                                        "error": exc.message, "email": email},
+                      status_code=exc.status_code)
+    request.session.clear()  # a fresh session at sign-in: no fixation of an earlier one
+    request.session.update(uid=user.id, epoch=user.session_epoch, csrf=secrets.token_urlsafe(32))
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", name="logout", dependencies=[CsrfChecked])
+def logout(request: Request, session: SessionDep) -> Response:
+    """Sign out here and everywhere: older cookies of this user stop working."""
+    user_id = request.session.get("uid")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is not None:
+        user.session_epoch += 1
+        session.add(user)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
