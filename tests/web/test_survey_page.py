@@ -36,6 +36,8 @@ def test_the_page_asks_what_the_crm_does_not_know(client, link):
     assert len(re.findall(r'name="q_nps" value="\d+"', page.text)) == 11
     assert "Which plan are you on?" not in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
+    assert "script-src 'self' https://unpkg.com;" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
 def test_a_plain_form_post_stores_the_answers_and_thanks(client, link, session):
