@@ -39,7 +39,7 @@ from voc.sentiment.scoring import ClauseScorer, apply_domain
 from voc.sentiment.text import PATTERN, SENTIMENT, clean_text, set_token_classifier, tokenize
 from voc.sentiment.themes import extract_themes, theme_flags
 
-ANALYSER_VERSION = "voc-1.0"
+ANALYSER_VERSION = "voc-1.1"
 
 logger = logging.getLogger(__name__)
 

@@ -63,6 +63,16 @@ def overrides() -> dict[str, float]:
 
 
 @lru_cache(maxsize=1)
+def formal_register() -> dict[str, float]:
+    """Formal-register sentiment words VADER lacks (data/formal.txt); VADER's own values win."""
+    result = {}
+    for line in _lines("formal.txt"):
+        word, value = line.split("\t")
+        result[word] = float(value)
+    return result
+
+
+@lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """Words never used as theme phrases."""
     return frozenset(word for line in _lines("stopwords.txt") for word in line.split())
@@ -268,7 +278,8 @@ def evaluative_words() -> frozenset[str]:
     """VADER's sentiment words (as written) minus the ones we neutralise: never themes."""
     vader = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
     neutral = {word for word, value in overrides().items() if value == 0}
-    return frozenset({line.split("\t", 1)[0] for line in vader.splitlines() if "\t" in line} - neutral)
+    words = {line.split("\t", 1)[0] for line in vader.splitlines() if "\t" in line} | set(formal_register())
+    return frozenset(words - neutral)
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from vaderSentiment.vaderSentiment import (
     scalar_inc_dec,
 )
 
-from voc.sentiment.lexicon import Entry, duration_prior, overrides
+from voc.sentiment.lexicon import Entry, duration_prior, formal_register, overrides
 from voc.sentiment.stemming import word_set
 
 # "like" is mostly a preposition ("felt like a number"); it is liking only after these.
@@ -74,6 +74,9 @@ class ClauseScorer(SentimentIntensityAnalyzer):
                 neutral.add(word)
             else:
                 self.lexicon[word] = value
+        for word, value in formal_register().items():
+            if word not in neutral:
+                self.lexicon.setdefault(word, value)
         for form, value in _inflections(self.lexicon, neutral).items():
             self.lexicon.setdefault(form, value)
         # VADER replaces emoji one character at a time, so only single characters count

@@ -72,6 +72,17 @@ _SURE = 4  # stems at least this long take a plain inflection without asking Sno
 _SHORT = 3  # a stem this short only takes a short ending ("gut-ted", not "not-iced")
 
 
+_prefix_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+
+
+def _stem_prefixes() -> frozenset[str]:
+    """First three letters of every lexicon stem (the whole stem if shorter): a quick reject."""
+    global _prefix_cache
+    if _prefix_cache[0] != len(LEXICON_STEMS):  # the lexicons register stems as they load
+        _prefix_cache = (len(LEXICON_STEMS), frozenset(s[:3] for s in LEXICON_STEMS))
+    return _prefix_cache[1]
+
+
 def lexicon_stem(norm: str) -> str:
     """Snowball stem of a word that may match a lexicon stem ("waited" -> "wait"), else the word."""
     if not norm:
@@ -82,6 +93,9 @@ def lexicon_stem(norm: str) -> str:
     if "-" in norm:
         # "hassle-free" is stemmed part by part, like the lexicon's own hyphenated words
         return "-".join(lexicon_stem(part) for part in norm.split("-"))
+    prefixes = _stem_prefixes()
+    if norm[:3] not in prefixes and norm[:2] not in prefixes:
+        return norm  # no lexicon stem starts like this word
     stems = LEXICON_STEMS
     n = len(norm)
     for k in range(max(2, n - _LONGEST_ENDING), n + 1):
