@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from voc.auth.models import Role, User
-from voc.db import utcnow
+from voc.periods import DEFAULT_PERIOD, PERIODS, period_bounds  # noqa: F401 - re-exported for pages
 from voc.web.auth import csrf_token
 from voc.web.templating import is_htmx, render
 
@@ -23,17 +22,6 @@ NAV = [
     ("dashboard_surveys", "Surveys"),
     ("dashboard_settings", "Settings"),
 ]
-PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
-DEFAULT_PERIOD = "90d"
-
-
-def period_bounds(period: str | None, now: datetime | None = None) -> tuple[str, datetime, datetime]:
-    """The chosen period (default 90 days) as (key, start, end), ending now."""
-    key = period if period in PERIODS else DEFAULT_PERIOD
-    end = now or utcnow()
-    return key, end - timedelta(days=PERIODS[key]), end
-
-
 def page(request: Request, user: User, template: str, context: dict[str, Any], *, block: str | None = None,
          status_code: int = 200) -> HTMLResponse:
     """Render a dashboard page (or, for htmx, the named block of it) with what every page needs."""

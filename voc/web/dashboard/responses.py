@@ -1,16 +1,53 @@
-"""Dashboard: Responses."""
+"""Dashboard: the response explorer (filters in the URL, htmx paging) and its CSV export."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from urllib.parse import urlencode
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from voc.api.deps import SessionDep
+from voc.db import utcnow
+from voc.explore import service
+from voc.explore.export import csv_chunks
+from voc.explore.highlight import response_views
+from voc.sentiment.model import DIMENSIONS
 from voc.web.auth import Viewer
-from voc.web.dashboard.common import page
+from voc.web.dashboard.common import page, period_bounds
+from voc.web.dashboard.contacts import contact_href
 
 router = APIRouter()
 
 
 @router.get("/dashboard/responses", name="dashboard_responses")
-def responses_page(request: Request, user: Viewer) -> HTMLResponse:
-    return page(request, user, "dashboard/page.html", {"title": "Responses"})
+def responses_page(request: Request, user: Viewer, session: SessionDep, cursor: str | None = None) -> HTMLResponse:
+    """The filtered responses, newest first; htmx gets the results block, or the next page's rows."""
+    filters = service.ResponseFilters.from_params(request.query_params)
+    found = service.list_responses(session, filters, cursor=cursor)
+    params = filters.to_params()
+    base = str(request.url_for("dashboard_responses").path)
+
+    def link(**changes: str) -> str:
+        """This view's URL with some filters changed (a link keeps every other filter)."""
+        query = urlencode({**params, **changes})
+        return f"{base}?{query}" if query else base
+
+    context = {"title": "Responses", "filters": filters, "params": params, "page": found, "link": link,
+               "next_href": link(cursor=found.next_cursor) if found.next_cursor else None,
+               "csv_href": f"{request.url_for('dashboard_responses_csv').path}?{urlencode(params)}",
+               "views": response_views(session, found.items, filters.dimension), "cursor": cursor,
+               "period": period_bounds(filters.period)[0], "dimensions": DIMENSIONS,
+               "sentiments": service.SENTIMENTS, "contact_href": contact_href, **service.filter_choices(session)}
+    return page(request, user, "dashboard/responses.html", context, block="rows" if cursor else "results")
+
+
+@router.get("/dashboard/responses.csv", name="dashboard_responses_csv")
+def responses_csv(request: Request, user: Viewer) -> StreamingResponse:
+    """Exactly the filtered responses as CSV, streamed batch by batch."""
+    filters = service.ResponseFilters.from_params(request.query_params)
+    now = utcnow()
+    filename = f"voc-responses-{now.date().isoformat()}.csv"
+    return StreamingResponse(csv_chunks(request.app.state.engine, filters, now=now),
+                             media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})

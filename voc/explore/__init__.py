@@ -1,0 +1,1 @@
+"""The response explorer: filtering, paging and exporting responses, and one customer's story."""

@@ -1,0 +1,224 @@
+"""Filtered, keyset-paged queries over responses, shared by the explorer page and the CSV export."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+
+from voc.errors import Invalid
+from voc.sentiment.model import DIMENSIONS, NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD
+from voc.sentiment.themes import theme_key
+from voc.surveys.models import Contact, Response, Survey, Touchpoint
+from voc.periods import PERIODS, period_bounds
+
+SENTIMENTS = ("negative", "neutral", "positive")
+# Bands by the score's value. NPS: the usual categories; CSAT 1–5 and CES 1–7: low, mid, high.
+NPS_BANDS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
+SCALE_BANDS = {"low": {"csat": (1, 2), "ces": (1, 3)}, "mid": {"csat": (3, 3), "ces": (4, 4)},
+               "high": {"csat": (4, 5), "ces": (5, 7)}}
+BANDS = (*NPS_BANDS, *SCALE_BANDS)
+PAGE_SIZE = 25
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class ResponseFilters:
+    """What the explorer shows, as given in the URL; unknown values are dropped rather than refused."""
+
+    survey: str | None = None
+    touchpoint: str | None = None
+    period: str | None = None
+    band: str | None = None
+    sentiment: str | None = None
+    dimension: str | None = None
+    theme: str | None = None
+    mismatch: bool = False
+    q: str | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> ResponseFilters:
+        """Read the filters from query parameters."""
+
+        def text(name: str, limit: int = 200) -> str | None:
+            value = (params.get(name) or "").strip()
+            return value[:limit] or None
+
+        def choice(name: str, allowed: Any) -> str | None:
+            value = text(name)
+            return value if value in allowed else None
+
+        theme = text("theme")
+        return cls(survey=text("survey"), touchpoint=text("touchpoint"),
+                   period=choice("period", PERIODS), band=choice("band", BANDS),
+                   sentiment=choice("sentiment", SENTIMENTS), dimension=choice("dimension", DIMENSIONS),
+                   theme=(theme_key(theme) or None) if theme else None,
+                   mismatch=(params.get("mismatch") or "").lower() in ("1", "true", "on", "yes"),
+                   q=text("q", MAX_QUERY))
+
+    def to_params(self) -> dict[str, str]:
+        """The filters as query parameters (only those set), for links that keep the view."""
+        out = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is True:
+                out[item.name] = "1"
+            elif value:
+                out[item.name] = str(value)
+        return out
+
+
+@dataclass
+class ResponsePage:
+    items: list[Response]
+    next_cursor: str | None
+    total: int
+
+
+def encode_cursor(response: Response) -> str:
+    """Where a page ended: the last response's completion time and id."""
+    raw = f"{response.completed_at.isoformat()}|{response.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (completed_at, id) a cursor stands for; 422 for one voc did not give out."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, ident = raw.partition("|")
+        when = datetime.fromisoformat(moment)
+        if when.tzinfo is None:
+            raise ValueError(moment)
+        return when, int(ident)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise Invalid("the page link is not one voc gave out", code="invalid_cursor") from exc
+
+
+def _themes_table(session: Session) -> Any:
+    """The labels of a response's analysis themes, as a table-valued function of each dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.jsonb_array_elements_text(Response.analysis["themes"]).table_valued("value")
+    return func.json_each(Response.analysis, "$.themes").table_valued("value")
+
+
+def _base_query(filters: ResponseFilters, now: datetime | None) -> Select:
+    """Every filter but the theme, on completed responses within the period."""
+    _key, start, end = period_bounds(filters.period, now)
+    query = select(Response).where(Response.completed_at >= start, Response.completed_at < end)
+    if filters.survey:
+        query = query.where(Response.survey_id.in_(select(Survey.id).where(Survey.key == filters.survey)))
+    if filters.touchpoint:
+        query = query.where(Response.touchpoint_id.in_(
+            select(Touchpoint.id).where(Touchpoint.key == filters.touchpoint)))
+    if filters.band in NPS_BANDS:
+        low, high = NPS_BANDS[filters.band]
+        query = query.where(Response.nps.between(low, high))
+    elif filters.band in SCALE_BANDS:
+        ranges = SCALE_BANDS[filters.band]
+        query = query.where(or_(Response.csat.between(*ranges["csat"]), Response.ces.between(*ranges["ces"])))
+    if filters.sentiment == "positive":
+        query = query.where(Response.sentiment >= POSITIVE_THRESHOLD)
+    elif filters.sentiment == "negative":
+        query = query.where(Response.sentiment <= NEGATIVE_THRESHOLD)
+    elif filters.sentiment == "neutral":
+        query = query.where(Response.sentiment > NEGATIVE_THRESHOLD, Response.sentiment < POSITIVE_THRESHOLD)
+    if filters.dimension:
+        # A dimension is expressed when it has a score ({"salience", "valence"}), not null.
+        query = query.where(Response.analysis[("dimensions", filters.dimension, "salience")].as_float().is_not(None))
+    if filters.mismatch:
+        query = query.where(Response.mismatch.is_(True))
+    if filters.q:
+        query = query.where(Response.comment.icontains(filters.q, autoescape=True))
+    return query
+
+
+def theme_labels(session: Session, filters: ResponseFilters, now: datetime | None = None) -> list[str]:
+    """The theme labels, among responses matching the other filters, whose key is the chosen theme."""
+    if not filters.theme:
+        return []
+    elements = _themes_table(session)
+    candidates = _base_query(filters, now).subquery()
+    labels = session.scalars(select(elements.c.value).select_from(Response).join(elements, true())
+                             .where(Response.id.in_(select(candidates.c.id))).distinct())
+    return [label for label in labels if isinstance(label, str) and theme_key(label) == filters.theme]
+
+
+def filtered_query(session: Session, filters: ResponseFilters, now: datetime | None = None) -> Select:
+    """Responses matching every filter (no order, no limit)."""
+    query = _base_query(filters, now)
+    if filters.theme:
+        labels = theme_labels(session, filters, now)
+        if not labels:
+            return query.where(false())
+        elements = _themes_table(session)
+        query = query.where(select(elements.c.value).where(elements.c.value.in_(labels)).exists())
+    return query
+
+
+def _after(cursor: str | None) -> Any:
+    if not cursor:
+        return None
+    when, ident = decode_cursor(cursor)
+    return or_(Response.completed_at < when, and_(Response.completed_at == when, Response.id < ident))
+
+
+def _newest_first(query: Select) -> Select:
+    return query.order_by(Response.completed_at.desc(), Response.id.desc())
+
+
+def list_responses(session: Session, filters: ResponseFilters, *, cursor: str | None = None,
+                   limit: int = PAGE_SIZE, now: datetime | None = None) -> ResponsePage:
+    """One page of matching responses, newest first, with the cursor of the next and the total."""
+    query = filtered_query(session, filters, now)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    after = _after(cursor)
+    page_query = _newest_first(query if after is None else query.where(after)).limit(limit + 1)
+    rows = list(session.scalars(page_query))
+    items, more = rows[:limit], len(rows) > limit
+    return ResponsePage(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None, total=total)
+
+
+def iter_batches(session: Session, filters: ResponseFilters, *, batch_size: int = 1000,
+                 now: datetime | None = None) -> Iterator[list[Response]]:
+    """Every matching response, newest first, one keyset-paged query per batch (memory stays flat)."""
+    query = filtered_query(session, filters, now)
+    cursor: str | None = None
+    while True:
+        after = _after(cursor)
+        rows = list(session.scalars(_newest_first(query if after is None else query.where(after)).limit(batch_size)))
+        if not rows:
+            return
+        yield rows
+        session.expunge_all()  # the identity map would otherwise keep every row seen
+        if len(rows) < batch_size:
+            return
+        cursor = encode_cursor(rows[-1])
+
+
+def rows_by_id(session: Session, model: Any, ids: set[int | None]) -> dict[int, Any]:
+    """Rows of `model` by id, in one query."""
+    wanted = {i for i in ids if i is not None}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(wanted)))} if wanted else {}
+
+
+def filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """The surveys and touchpoints to choose from, as (key, name)."""
+    return {
+        "surveys": [(s.key, s.title) for s in session.scalars(select(Survey).order_by(Survey.title))],
+        "touchpoints": [(t.key, t.name) for t in session.scalars(select(Touchpoint).order_by(Touchpoint.name))],
+    }
+
+
+def find_contacts(session: Session, external_id: str, crm: str | None = None) -> list[Contact]:
+    """Contacts with this external id (in this CRM, when given)."""
+    query = select(Contact).where(Contact.external_id == external_id)
+    if crm:
+        query = query.where(Contact.crm == crm)
+    return list(session.scalars(query.order_by(Contact.crm)))
