@@ -2,7 +2,9 @@
 
 from sqlmodel import SQLModel
 
+from voc.analytics.models import Rollup, RollupEntry  # noqa: F401
 from voc.auth.models import ApiKey, User
+from voc.followups.models import Followup, FollowupNote  # noqa: F401
 from voc.jobs.models import Job
 from voc.surveys.models import Answer, Contact, Event, Invitation, Response, Survey, SurveyVersion, Touchpoint
 from voc.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage

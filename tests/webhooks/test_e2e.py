@@ -23,6 +23,8 @@ from voc.webhooks.models import WebhookAttempt, WebhookMessage
 from voc.webhooks.samples import EVENT_TYPES, sample_event
 
 CHAIN = ["invitation.created", "response.completed", "response.analyzed", "contact.experience_updated"]
+# A detractor's answer also opens a follow-up case, which the CRM hears of last.
+DETRACTOR_CHAIN = [*CHAIN, "followup.created"]
 
 
 def _setup_survey(client, auth):
@@ -55,15 +57,15 @@ def test_event_to_experience_summary_in_causal_order(client, admin_headers, rece
         {"question_id": "nps", "value": 3}, {"question_id": "why", "value": "The parcel came late and torn."}]})
     assert sent.status_code == 201
     drain(engine)
-    got = receiver.wait_for(4)
+    got = receiver.wait_for(5)
     drain(engine)  # nothing more may arrive: one message per event
     assert all(r.verified for r in receiver.received)
-    assert [r.json["type"] for r in receiver.received] == CHAIN
-    assert len({r.msg_id for r in receiver.received}) == 4
+    assert [r.json["type"] for r in receiver.received] == DETRACTOR_CHAIN
+    assert len({r.msg_id for r in receiver.received}) == 5
     for message in got:
         assert message.json["data"]["contact"] == {"external_id": "0035e00000Ann", "crm": "salesforce"}
 
-    completed, analyzed, updated = (r.json["data"] for r in got[1:])
+    completed, analyzed, updated = (r.json["data"] for r in got[1:4])
     assert completed["response"]["id"] == str(sent.json()["id"]) == analyzed["response_id"]
     assert completed["response"]["scores"] == {"nps": 3, "csat": None, "ces": None}
     assert set(analyzed["analysis"]) == {"sentiment", "dimensions", "themes", "mismatch"}

@@ -65,3 +65,8 @@ def revoke_api_key(session: Session, key_id: int) -> None:
     if key is not None and key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every API key, live ones first, newest first."""
+    return sorted(session.scalars(select(ApiKey)), key=lambda k: (k.revoked_at is not None, -(k.id or 0)))

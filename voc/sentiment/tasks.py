@@ -8,7 +8,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from voc.analytics.rollups import record_response
 from voc.db import session_scope, utcnow
+from voc.followups.service import open_followup_if_needed
 from voc.jobs.queue import job_handler
 from voc.sentiment.analyser import ANALYSER_VERSION, analyse, analyse_batch
 from voc.sentiment.mismatch import score_text_mismatch
@@ -47,7 +49,9 @@ def analyse_response(session: Session, payload: dict[str, Any]) -> None:
     apply_analysis(response, analyse(response.comment) if _has_text(response) else None)
     session.add(response)
     session.flush()
+    record_response(session, response)
     publish_analysis_events(session, response)
+    open_followup_if_needed(session, response)
 
 
 def reanalyse(engine: Engine, *, everything: bool = False, batch: int = 500) -> int:
@@ -69,4 +73,5 @@ def reanalyse(engine: Engine, *, everything: bool = False, batch: int = 500) -> 
             for response in rows:
                 apply_analysis(response, results.get(response.id))
                 session.add(response)
+                record_response(session, response)
             done, last_id = done + len(rows), rows[-1].id

@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from voc.analytics.rollups import record_invitation
 from voc.config import get_settings
 from voc.db import utcnow
 from voc.errors import Invalid
@@ -117,6 +118,7 @@ def create_invitation(session: Session, survey: Survey, trigger: dict, contact: 
     )
     session.add(invitation)
     session.flush()
+    record_invitation(session, invitation)
     enqueue(session, "invitation.announce", {"invitation_id": invitation.id},
             run_at=max(invited_at, utcnow()))
     return invitation

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from voc.analytics.rollups import record_response
 from voc.db import utcnow
 from voc.jobs.queue import enqueue, job_handler
 from voc.surveys.models import Invitation, InvitationStatus, Response
@@ -32,5 +33,6 @@ def follow_completed_response(session: Session, payload: dict[str, Any]) -> None
     response = session.get(Response, payload["response_id"])
     if response is None:
         return
+    record_response(session, response)
     publish_response_completed(session, response)
     enqueue(session, "response.analyse", {"response_id": response.id})

@@ -1,10 +1,12 @@
-"""Dashboard: Overview."""
+"""Dashboard: Overview (headline figures, trend, response rate, sentiment)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from voc.analytics import service
+from voc.api.deps import SessionDep
 from voc.web.auth import Viewer
 from voc.web.dashboard.common import page
 
@@ -12,5 +14,8 @@ router = APIRouter()
 
 
 @router.get("/dashboard", name="dashboard_overview")
-def overview_page(request: Request, user: Viewer) -> HTMLResponse:
-    return page(request, user, "dashboard/page.html", {"title": "Overview"})
+def overview_page(request: Request, user: Viewer, session: SessionDep, survey: str | None = None,
+                  touchpoint: str | None = None, period: str | None = None, trend: str = "nps") -> HTMLResponse:
+    filters = service.resolve_filters(session, survey, touchpoint, period)
+    context = {"filters": filters, **service.filter_options(session), **service.overview(session, filters, trend)}
+    return page(request, user, "dashboard/overview.html", context, block="results")

@@ -1,0 +1,35 @@
+"""Answered surveys in one line, for the rollup and dashboard tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from tests import factories as f
+from voc.db import utcnow
+from voc.surveys.models import Survey, Touchpoint
+from voc.surveys.responses import submit_response
+
+QUESTIONS = [{"id": "nps", "type": "nps", "prompt": "Recommend?", "required": True},
+             {"id": "why", "type": "text", "prompt": "Why?"}]
+XSS = "<script>alert(1)</script> <img src=x onerror=alert(1)>"
+
+
+def answer(engine, answers, *, days_ago: float = 1, touchpoint: str = "order_delivered", stage: str = "delivery",
+           name: str | None = None, title: str = "How did we do?") -> None:
+    """Answer the touchpoint's NPS survey once per (score, text) pair, `days_ago` days ago."""
+    when = utcnow() - timedelta(days=days_ago)
+    with Session(engine) as session:
+        if not session.exec(select(Touchpoint).where(Touchpoint.key == touchpoint)).first():
+            f.touchpoint(session, touchpoint, stage=stage, name=name or touchpoint.replace("_", " ").title())
+            f.survey(session, f"survey_{touchpoint}", touchpoint=touchpoint, questions=QUESTIONS,
+                     recontact_days=0, title=title)
+        assert session.exec(select(Survey).where(Survey.key == f"survey_{touchpoint}")).first()
+        for number, (score, text) in enumerate(answers):
+            contact = f"{touchpoint}-{days_ago}-{number}"
+            outcome = f.event(session, f"e-{contact}", touchpoint=touchpoint, contact=contact,
+                              occurred_at=when.isoformat())
+            submit_response(session, f.token_of(outcome.invitation.url),
+                            [("nps", score)] + ([("why", text)] if text else []), now=when)
+        session.commit()

@@ -1,0 +1,94 @@
+"""The overview: headline figures with n, interval and change, from rollups; filters in the URL."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from tests.analytics.helpers import XSS, answer
+from voc.analytics.service import compare, metrics_of, resolve_filters
+
+
+def load(engine, answers, **kw) -> None:
+    answer(engine, answers, touchpoint="order_delivered", **kw)
+
+
+def test_a_viewer_sees_nps_with_n_interval_and_small_sample_flag(client, engine, login, run_jobs):
+    load(engine, [(10, "Great service, lovely staff."), (9, None), (3, "Terrible, the parcel was late.")])
+    run_jobs()
+    login("viewer")
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert "<h2>NPS</h2>" in page.text
+    assert "+33" in page.text  # 2 promoters, 1 detractor of 3
+    assert "n = 3" in page.text and "small sample" in page.text
+    assert "95% interval" in page.text
+    assert "3 responses to 3 invitations" in page.text and "100.0%" in page.text
+    assert 'role="img"' in page.text and "<title>" in page.text
+    assert "Negative: 1" in page.text and "Positive: 1" in page.text
+
+
+def test_the_change_against_the_previous_period_is_tested(client, engine, login, run_jobs):
+    load(engine, [(10, None)] * 40, days_ago=2)
+    load(engine, [(2, None)] * 40, days_ago=40)
+    run_jobs()
+    login("viewer")
+    page = client.get("/dashboard?period=30d")
+    assert "+100" in page.text and "+200.0 points" in page.text and "significant" in page.text
+    assert "not significant" not in page.text.split("<h2>CSAT</h2>")[0]
+
+
+def test_compare_is_not_significant_for_a_small_difference(engine, session):
+    class Row:
+        def __init__(self, dist):
+            for score in range(11):
+                setattr(self, f"nps_{score}", dist.get(score, 0))
+            for score in range(1, 6):
+                setattr(self, f"csat_{score}", 0)
+            for score in range(1, 8):
+                setattr(self, f"ces_{score}", 0)
+    now, before = Row({10: 20, 3: 10}), Row({10: 18, 3: 12})
+    change = compare("nps", now, before, metrics_of(now)["nps"].value, metrics_of(before)["nps"].value)
+    assert change.significant is False and abs(change.z) < 1.96
+
+
+def test_filters_live_in_the_url_and_htmx_gets_the_results_block(client, engine, login, run_jobs):
+    load(engine, [(10, None)], days_ago=20)
+    run_jobs()
+    login("viewer")
+    week = client.get("/dashboard?period=7d&survey=survey_order_delivered&touchpoint=order_delivered")
+    assert week.status_code == 200 and "No answers in the last 7 days" in week.text
+    assert '<option value="7d" selected>' in week.text
+    fragment = client.get("/dashboard?period=30d", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<div id="results"')
+    assert "<html" not in fragment.text and "n = 1" in fragment.text
+
+
+def test_figures_come_from_rollups_not_responses(client, engine, login, run_jobs):
+    load(engine, [(10, None)])
+    run_jobs()
+    with Session(engine) as session:
+        from sqlalchemy import text
+        session.execute(text("UPDATE rollup SET nps_10 = 0, nps_0 = 5"))
+        session.commit()
+    login("viewer")
+    assert "−100" in client.get("/dashboard").text or "-100" in client.get("/dashboard").text
+
+
+def test_anonymous_is_redirected_and_a_viewer_cannot_post(client, login):
+    assert client.get("/dashboard", follow_redirects=False).status_code in (302, 303, 307)
+    csrf = login("viewer")
+    assert client.post("/dashboard", data={"csrf_token": csrf}).status_code in (403, 405)
+
+
+def test_customer_and_survey_text_is_escaped(client, engine, login, run_jobs):
+    load(engine, [(1, XSS)], title=XSS)
+    run_jobs()
+    login("viewer")
+    page = client.get("/dashboard").text
+    assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the survey title in the filter
+
+
+def test_resolve_filters_ignores_unknown_keys(session):
+    filters = resolve_filters(session, "nope", "nope", "bogus")
+    assert filters.survey is None and filters.touchpoint is None and filters.period == "90d"

@@ -1,0 +1,126 @@
+"""Geometry for the server-rendered SVG charts: numbers and paths only, the templates draw (and escape) them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+# (value, interval low, interval high, n) of one point; value None leaves a gap.
+Value = tuple[float | None, float | None, float | None, int]
+
+# PuOr, ColorBrewer's diverging palette that stays readable with the common colour-vision deficiencies.
+_NEGATIVE, _MIDDLE, _POSITIVE = (179, 88, 6), (247, 247, 247), (84, 39, 136)
+
+
+@dataclass
+class Point:
+    x: float
+    y: float
+    label: str
+    value: float
+    n: int
+    text: str  # for the point's <title>
+    shown: str  # the value and its interval
+
+
+@dataclass
+class Series:
+    name: str
+    css: str
+    points: list[Point]
+    path: str
+    band: str
+
+
+@dataclass
+class Tick:
+    at: float
+    text: str
+
+
+@dataclass
+class LineChart:
+    width: int
+    height: int
+    left: int
+    top: int
+    right: int
+    bottom: int
+    series: list[Series]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    zero: float | None = None
+    empty: bool = field(default=False)
+
+
+def line_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[Value]]], *, y_min: float,
+               y_max: float, fmt: Callable[[float], str] = "{:+.0f}".format, width: int = 720,
+               height: int = 240, ticks: int = 5) -> LineChart:
+    """Lines (with their 95% bands) over labelled positions, scaled into a width × height box."""
+    left, right, top, bottom = 48, width - 12, 12, height - 28
+    count = max(len(labels), 1)
+
+    def x_at(index: int) -> float:
+        return round(left + (right - left) * (index + 0.5) / count, 1)
+
+    def y_at(value: float) -> float:
+        value = min(max(value, y_min), y_max)
+        return round(bottom - (bottom - top) * (value - y_min) / (y_max - y_min), 1)
+
+    drawn: list[Series] = []
+    for name, css, values in series:
+        points, path, upper, lower = [], [], [], []
+        for index, (value, low, high, n) in enumerate(values):
+            if value is None:
+                continue
+            x, y = x_at(index), y_at(value)
+            interval = f" (95% interval {fmt(low)} to {fmt(high)})" if low is not None and high is not None else ""
+            shown = f"{fmt(value)}{interval}"
+            points.append(Point(x, y, labels[index], value, n, f"{labels[index]}: {name} {shown}, n={n}", shown))
+            path.append(f"{'L' if path else 'M'}{x},{y}")
+            if low is not None and high is not None:
+                upper.append(f"{x},{y_at(high)}")
+                lower.append(f"{x},{y_at(low)}")
+        band = f"M{' L'.join(upper)} L{' L'.join(reversed(lower))} Z" if len(upper) > 1 else ""
+        drawn.append(Series(name, css, points, " ".join(path), band))
+    step = (y_max - y_min) / (ticks - 1)
+    y_ticks = [Tick(y_at(y_min + i * step), fmt(y_min + i * step)) for i in range(ticks)]
+    every = max(1, count // 8)
+    x_ticks = [Tick(x_at(i), label) for i, label in enumerate(labels) if i % every == 0]
+    zero = y_at(0.0) if y_min < 0 < y_max else None
+    return LineChart(width, height, left, top, right, bottom, drawn, y_ticks, x_ticks, zero,
+                     empty=not any(s.points for s in drawn))
+
+
+@dataclass
+class Segment:
+    name: str
+    css: str
+    count: int
+    share: float
+    x: float
+    width: float
+
+
+def share_bar(parts: Sequence[tuple[str, str, int]], width: int = 600) -> list[Segment]:
+    """A 100% stacked bar: each part's share of the whole, laid end to end."""
+    total = sum(count for _, _, count in parts)
+    segments, x = [], 0.0
+    for name, css, count in parts:
+        share = count / total if total else 0.0
+        segments.append(Segment(name, css, count, share, round(x, 2), round(width * share, 2)))
+        x += width * share
+    return segments
+
+
+def diverging_colour(valence: float | None, strength: float = 1.0) -> tuple[str, str]:
+    """Fill and text colour for a value in -1..1 (orange negative, purple positive, grey middle);
+    a strength below 1 fades the fill towards white."""
+    if valence is None:
+        return "#ffffff", "#1a1a1a"
+    v = min(max(valence, -1.0), 1.0)
+    end = _POSITIVE if v >= 0 else _NEGATIVE
+    full = [m + (e - m) * abs(v) for m, e in zip(_MIDDLE, end, strict=True)]
+    rgb = tuple(round(255 + (c - 255) * min(max(strength, 0.0), 1.0)) for c in full)
+    luminance = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255
+    return "#{:02x}{:02x}{:02x}".format(*rgb), "#1a1a1a" if luminance > 0.55 else "#ffffff"

@@ -1,0 +1,83 @@
+"""Pre-aggregated figures per day × survey × touchpoint, and what each response added to them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Column, Date, ForeignKey, Integer
+from sqlmodel import Field, SQLModel
+
+from voc.db import JSONType
+
+DIMENSIONS = ("sense", "feel", "think", "act", "relate")
+NO_TOUCHPOINT = 0  # responses without a touchpoint roll up here (a key column cannot be NULL)
+
+
+class Rollup(SQLModel, table=True):
+    """Counts and sums for one day × survey × touchpoint; every dashboard figure is summed from these."""
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    survey_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    touchpoint_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    invitations: int = 0
+    responses: int = 0
+    nps_promoters: int = 0
+    nps_passives: int = 0
+    nps_detractors: int = 0
+    nps_0: int = 0
+    nps_1: int = 0
+    nps_2: int = 0
+    nps_3: int = 0
+    nps_4: int = 0
+    nps_5: int = 0
+    nps_6: int = 0
+    nps_7: int = 0
+    nps_8: int = 0
+    nps_9: int = 0
+    nps_10: int = 0
+    csat_1: int = 0
+    csat_2: int = 0
+    csat_3: int = 0
+    csat_4: int = 0
+    csat_5: int = 0
+    ces_1: int = 0
+    ces_2: int = 0
+    ces_3: int = 0
+    ces_4: int = 0
+    ces_5: int = 0
+    ces_6: int = 0
+    ces_7: int = 0
+    sentiment_sum: float = 0.0
+    sentiment_count: int = 0
+    sentiment_negative: int = 0
+    sentiment_neutral: int = 0
+    sentiment_positive: int = 0
+    sense_valence_sum: float = 0.0  # salience-weighted
+    sense_salience_sum: float = 0.0
+    sense_count: int = 0
+    feel_valence_sum: float = 0.0  # salience-weighted
+    feel_salience_sum: float = 0.0
+    feel_count: int = 0
+    think_valence_sum: float = 0.0  # salience-weighted
+    think_salience_sum: float = 0.0
+    think_count: int = 0
+    act_valence_sum: float = 0.0  # salience-weighted
+    act_salience_sum: float = 0.0
+    act_count: int = 0
+    relate_valence_sum: float = 0.0  # salience-weighted
+    relate_salience_sum: float = 0.0
+    relate_count: int = 0
+    mismatch_count: int = 0
+
+
+class RollupEntry(SQLModel, table=True):
+    """What one response added to the rollups, so a re-analysis subtracts exactly that before adding anew."""
+
+    __tablename__ = "rollup_entry"
+    response_id: int = Field(sa_column=Column(Integer, ForeignKey("response.id", ondelete="CASCADE"),
+                                              primary_key=True, autoincrement=False))
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    survey_id: int
+    touchpoint_id: int
+    contribution: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
