@@ -1,0 +1,230 @@
+"""The hosted survey in a real Chromium: a customer answers by keyboard alone, with and without
+JavaScript; mistakes are announced; hostile text stays text; axe finds no serious problem."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tests import factories as f
+from tests.browser.helpers import PageLog, assert_no_serious_a11y_violations
+from voc.db import reading
+from voc.resources import resource_dir
+from voc.surveys.models import Answer, Invitation, Response
+from voc.surveys.tokens import hash_token
+from voc.web.templating import HTMX_CDN, HTMX_VERSION
+
+pytestmark = pytest.mark.browser
+
+NPS_PROMPT = f.NPS_QUESTIONS[0]["prompt"]
+WHY_PROMPT = f.NPS_QUESTIONS[1]["prompt"]
+THANK_YOU = "Thanks, we read every answer."
+VENDORED_HTMX = resource_dir("static") / "vendor" / "htmx.min.js"
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+LINK = '<a href="javascript:alert(1)">javascript:alert(1)</a>'
+
+
+@pytest.fixture
+def invite(live_engine: Engine) -> Callable[..., str]:
+    """A fresh touchpoint, survey and contact invited through the service functions; returns the link."""
+
+    def make(questions: list[dict] | None = None, thank_you: str = THANK_YOU, title: str = "How did we do?",
+             attributes: dict[str, Any] | None = None) -> str:
+        key = uuid.uuid4().hex[:10]  # the live server outlives the test: nothing may collide
+        with Session(live_engine) as session:
+            f.touchpoint(session, key=f"tp-{key}")
+            f.survey(session, key=f"s-{key}", touchpoint=f"tp-{key}", questions=questions, thank_you=thank_you,
+                     title=title)
+            outcome = f.event(session, event_id=f"evt-{key}", touchpoint=f"tp-{key}", contact=f"crm-{key}",
+                              contact_fields={"attributes": attributes or {}})
+            session.commit()
+        assert outcome.invitation is not None, outcome
+        return outcome.invitation.url
+
+    return make
+
+
+def stored_answers(engine: Engine, url: str) -> tuple[Response | None, dict[str, Answer]]:
+    """The response stored for an invitation link, and its answers by question id."""
+    with Session(reading(engine)) as session:
+        response = session.scalar(select(Response).join(Invitation, Invitation.id == Response.invitation_id)
+                                  .where(Invitation.token_hash == hash_token(f.token_of(url))))
+        if response is None:
+            return None, {}
+        answers = session.scalars(select(Answer).where(Answer.response_id == response.id))
+        return response, {a.question_id: a for a in answers}
+
+
+def wait_for_htmx(page: Any) -> None:
+    page.wait_for_function("() => window.htmx !== undefined")
+
+
+def answer_by_keyboard(page: Any, score: int, reason: str) -> None:
+    """Tab into the 0–10 scale, arrow to the score, Space; Tab to the text box and type; Tab to Send."""
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("radio", name="0", exact=True)).to_be_focused()
+    for _ in range(score):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Space")
+    expect(page.get_by_role("radio", name=str(score), exact=True)).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label(WHY_PROMPT)).to_be_focused()
+    page.keyboard.type(reason)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+
+
+def test_a_customer_answers_by_keyboard_and_htmx_swaps_the_card_in_place(page, page_log: PageLog, invite,
+                                                                          live_engine):
+    url = invite()
+    page.goto(url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("How did we do?")
+    # What the ends of the scale mean is read out too, not only shown.
+    expect(page.get_by_role("radiogroup", name=NPS_PROMPT)).to_have_accessible_description(
+        "0 · Not at all likely 10 · Extremely likely")
+    wait_for_htmx(page)
+    page.evaluate("() => { window.sameDocument = true }")  # gone if the page reloads
+
+    answer_by_keyboard(page, 9, "Fast delivery, friendly driver.")
+    page.keyboard.press("Space")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    expect(page.get_by_role("status")).to_have_text(THANK_YOU)
+    assert page.url == url
+    assert page.evaluate("() => window.sameDocument") is True
+    assert page_log.dialogs == []
+    response, answers = stored_answers(live_engine, url)
+    assert response is not None and response.nps == 9
+    assert answers["why"].text == "Fast delivery, friendly driver."
+
+
+def test_htmx_falls_back_to_the_vendored_copy_when_the_cdn_fails(page, invite):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(invite())
+    wait_for_htmx(page)
+    assert page.evaluate("() => window.htmx.version") == HTMX_VERSION
+    assert HTMX_CDN in requested  # tried first, aborted: there is no internet here
+    assert any(u.endswith("/static/vendor/htmx.min.js") for u in requested)
+
+
+def test_the_cdn_copy_passes_its_integrity_check(page, invite):
+    """The SRI hash in the page matches the vendored file, which is the CDN's file byte for byte."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.route(HTMX_CDN, lambda route: route.fulfill(body=VENDORED_HTMX.read_bytes(), content_type="text/javascript",
+                                                     headers={"access-control-allow-origin": "*"}))
+    page.goto(invite())
+    wait_for_htmx(page)
+    assert not any(u.endswith("/static/vendor/htmx.min.js") for u in requested)
+
+
+def test_without_javascript_the_plain_form_post_works(new_page, page_log: PageLog, invite, live_engine):
+    page = new_page(java_script_enabled=False)
+    page_log.expect_console_error("status of 422")  # the form comes back with what needs fixing
+    url = invite()
+    page.goto(url)
+    page.get_by_label(WHY_PROMPT).fill("Driver was late.")
+    page.get_by_role("button", name="Send").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Please check 1 answer")
+    expect(page.get_by_role("alert")).to_be_focused()
+    assert stored_answers(live_engine, url)[0] is None
+    expect(page.get_by_label(WHY_PROMPT)).to_have_value("Driver was late.")  # nothing typed is lost
+
+    page.get_by_role("radio", name="4", exact=True).check()
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    assert page.url == url
+    assert page_log.dialogs == []
+    response, answers = stored_answers(live_engine, url)
+    assert response is not None and response.nps == 4
+    assert answers["why"].text == "Driver was late."
+
+
+def test_a_missing_required_answer_is_announced_and_linked(page, invite, live_engine):
+    url = invite()
+    page.goto(url)
+    wait_for_htmx(page)
+    page.get_by_label(WHY_PROMPT).fill("No score from me.")
+    page.get_by_role("button", name="Send").click()
+
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Please check 1 answer")
+    expect(alert).to_be_focused()  # the swap replaced the button: focus goes to the list of problems
+    page.keyboard.press("Tab")
+    expect(alert.get_by_role("link")).to_be_focused()
+    expect(alert.get_by_role("link")).to_have_attribute("href", "#q-nps")
+    expect(page.locator("#q-nps")).to_have_attribute("aria-describedby", "err-nps")
+    expect(page.get_by_label(WHY_PROMPT)).to_have_value("No score from me.")
+    assert page.url == url
+    assert stored_answers(live_engine, url)[0] is None
+
+
+def test_hostile_text_from_the_survey_the_crm_and_the_customer_stays_text(new_page, page_log: PageLog, invite,
+                                                                          live_engine):
+    questions = [
+        {"id": "nps", "type": "nps", "prompt": f"{SCRIPT} Recommend us? {IMG}", "required": True},
+        {"id": "why", "type": "text", "prompt": f"Tell us more {LINK}"},
+        {"id": "plan", "type": "single_choice", "prompt": "Your plan?", "options": [IMG, "Plus"]},
+        {"id": "nick", "type": "text", "prompt": "Your nickname?", "attribute": "nickname"},  # the CRM knows
+    ]
+    thank_you = f"{SCRIPT} Thanks! {IMG} {LINK}"
+    url = invite(questions=questions, thank_you=thank_you, title=f"{SCRIPT}Survey{IMG}",
+                 attributes={"nickname": SCRIPT + IMG + LINK, "segment": LINK})
+    # Without the CSP, so that what is tested is the escaping, not the browser's second line of defence.
+    page = new_page(bypass_csp=True)
+    page.goto(url)
+    wait_for_htmx(page)
+
+    hostile = "main script, main img, main a[href^='javascript:'], main [onerror]"
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"{SCRIPT}Survey{IMG}")
+    expect(page.locator("#q-nps legend")).to_contain_text(f"{SCRIPT} Recommend us? {IMG}")
+    expect(page.locator("#q-why legend")).to_contain_text(f"Tell us more {LINK}")
+    expect(page.get_by_role("radio", name=IMG)).to_have_count(1)
+    expect(page.get_by_text("Your nickname?")).to_have_count(0)
+    assert page.title() == f"{SCRIPT}Survey{IMG}"
+    expect(page.locator(hostile)).to_have_count(0)
+
+    typed = f"{SCRIPT}{IMG}{LINK}"
+    page.get_by_label("Tell us more").fill(typed)
+    page.get_by_role("button", name="Send").click()  # no score: the form comes back with the text
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_label("Tell us more")).to_have_value(typed)
+    expect(page.locator(hostile)).to_have_count(0)
+
+    page.get_by_role("radio", name="7", exact=True).check()
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_have_text(thank_you)
+    expect(page.locator(hostile)).to_have_count(0)
+    assert page_log.dialogs == []
+    response, answers = stored_answers(live_engine, url)
+    assert response is not None and answers["why"].text == typed
+    assert answers["nick"].text == SCRIPT + IMG + LINK and answers["nick"].source == "crm"
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_axe_finds_no_serious_violation_on_the_survey(new_page, invite, width):
+    page = new_page(viewport={"width": width, "height": 800})
+    page.goto(invite())
+    wait_for_htmx(page)
+    assert_no_serious_a11y_violations(page)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width  # no sideways scrolling
+
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_no_serious_a11y_violations(page)
+
+    page.get_by_role("radio", name="10", exact=True).check()
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    assert_no_serious_a11y_violations(page)
