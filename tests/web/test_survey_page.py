@@ -52,7 +52,8 @@ def test_a_plain_form_post_stores_the_answers_and_thanks(client, link, session):
 def test_a_missing_answer_shows_the_form_again_with_the_reason(client, link, session):
     page = client.post(link, data={"q_why": "kept text"})
     assert page.status_code == 422
-    assert 'role="alert"' in page.text and "an answer is required" in page.text
+    assert 'role="alert"' in page.text and "Please answer this question." in page.text
+    assert "nps:" not in page.text  # customers never see question ids
     assert "kept text" in page.text
     assert session.scalars(select(Response)).first() is None
 

@@ -23,6 +23,19 @@ _HEADINGS = {"token_invalid": "Link not found", "already_answered": "Already ans
              "survey_inactive": "This survey has closed"}
 
 
+# The API's messages name question ids; a customer reads these instead.
+_CUSTOMER_MESSAGES = {"answer_required": "Please answer this question.",
+                      "answer_out_of_range": "Please choose one of the points on the scale.",
+                      "answer_too_long": "Please keep your answer under 10,000 characters."}
+
+
+def _for_customer(error: dict[str, Any], opened: responses.OpenInvitation) -> dict[str, Any]:
+    prompts = {q["id"]: q["prompt"] for q in opened.questions}
+    message = _CUSTOMER_MESSAGES.get(error["code"], "Please check this answer.")
+    prompt = prompts.get(error["question_id"])
+    return {**error, "message": message, "summary": f"{prompt} — {message}" if prompt else message}
+
+
 def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     # htmx swaps the survey card in place, so it gets just that block of the page.
     return render(request, PAGE, context, status_code=status_code, block="survey" if is_htmx(request) else None)
@@ -79,7 +92,7 @@ async def survey_submit(token: str, request: Request, session: SessionDep) -> HT
         responses.submit_response(session, token, list(values.items()))
     except Invalid as exc:
         session.rollback()
-        errors = {e["question_id"]: e for e in (exc.details or [])}
+        errors = {e["question_id"]: _for_customer(e, opened) for e in (exc.details or [])}
         errors = errors or {"_": {"question_id": "", "message": exc.message}}
         return _form_page(request, token, opened, values, errors, status_code=422 if not is_htmx(request) else 200)
     except VocError as exc:
