@@ -6,6 +6,7 @@ Browser tests run on SQLite only. Locally they skip when Chromium is missing; un
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,12 +16,16 @@ from tests.browser.helpers import (
     BLOCKED_ORIGINS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    HTMX_STARTED_SCRIPT,
     LiveServer,
     PageLog,
+    sign_in,
 )
 from tests.conftest import TEST_SECRET, skip_or_fail
+from voc.auth.users import create_user
 from voc.config import get_settings
-from voc.db import make_engine
+from voc.db import make_engine, session_scope
+from voc.demo.loader import DemoSummary, load_demo
 
 DEFAULT_TIMEOUT_MS = 5_000  # a page here answers in milliseconds: fail fast rather than wait 30 s
 
@@ -51,6 +56,46 @@ def live_engine(live_server: LiveServer) -> Iterator[Engine]:
     engine = make_engine(live_server.database_url)
     yield engine
     engine.dispose()
+
+
+@dataclass(frozen=True)
+class DemoWorkspace:
+    """The demo data loaded into this worker's live server, and a dashboard user of each role."""
+
+    summary: DemoSummary
+    password: str
+    users: dict[str, str]  # role -> e-mail
+
+
+# Small enough to load in seconds on a slow machine, large enough for every chart and list to show something.
+DEMO = {"seed": 7, "contacts": 60, "responses": 150}
+DEMO_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def demo(_live_server_process: LiveServer) -> DemoWorkspace:
+    """The demo workspace in the live server's database, once per worker, with its jobs run (the loader
+    runs a Worker until idle, so analyses, rollups and follow-ups exist), and an admin, analyst and viewer."""
+    server = _live_server_process
+    server.wait_until_ready()  # the server has migrated its database
+    users = {role: f"{role}@demo.example" for role in ("admin", "analyst", "viewer")}
+    with pytest.MonkeyPatch.context() as env:
+        # The settings the live server runs with: invitation tokens made here must open there.
+        env.setenv("VOC_ENV", "test")
+        env.setenv("VOC_SECRET_KEY", TEST_SECRET)
+        env.setenv("VOC_DATABASE_URL", server.database_url)
+        env.setenv("VOC_BASE_URL", server.url)
+        get_settings.cache_clear()
+        engine = make_engine(server.database_url)
+        try:
+            summary = load_demo(**DEMO, engine=engine)
+            with session_scope(engine) as session:
+                for role, email in users.items():
+                    create_user(session, email, role, DEMO_PASSWORD)
+        finally:
+            engine.dispose()
+            get_settings.cache_clear()
+    return DemoWorkspace(summary=summary, password=DEMO_PASSWORD, users=users)
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +130,7 @@ def new_page(browser: Any, page_log: PageLog) -> Iterator[Callable[..., Any]]:
         context = browser.new_context(**context_options)
         contexts.append(context)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        context.add_init_script(HTMX_STARTED_SCRIPT)  # see helpers.wait_for_htmx_started
         for origin in BLOCKED_ORIGINS:
             context.route(f"{origin}**", lambda route: route.abort())
         page = context.new_page()
@@ -103,3 +149,16 @@ def new_page(browser: Any, page_log: PageLog) -> Iterator[Callable[..., Any]]:
 def page(new_page: Callable[..., Any]) -> Any:
     """A page with JavaScript on, in a desktop-sized window."""
     return new_page()
+
+
+@pytest.fixture
+def signed_in(new_page: Callable[..., Any], live_server: LiveServer, demo: DemoWorkspace) -> Callable[..., Any]:
+    """A page of the demo workspace signed in through the /login form as `role` (admin by default);
+    context options as for `new_page`."""
+
+    def make(role: str = "admin", **context_options: Any) -> Any:
+        page = new_page(**context_options)
+        sign_in(page, live_server.url, demo.users[role], demo.password)
+        return page
+
+    return make

@@ -25,6 +25,10 @@ CHROMIUM_ARGS = [
 # timeout would cost seconds), and their failure is expected, so it is not a console error.
 BLOCKED_ORIGINS = ("https://unpkg.com/",)
 SERIOUS_IMPACTS = ("serious", "critical")
+# Run in every page before its own scripts: notes when htmx has set the page up (its `htmx:load` on <body>),
+# which is later than `window.htmx` appearing when the vendored copy is loaded as the fallback.
+HTMX_STARTED_SCRIPT = ("document.addEventListener('htmx:load', function (e) {"
+                       " if (e.target === document.body) window.vocHtmxStarted = true; });")
 
 
 def free_port() -> int:
@@ -126,3 +130,19 @@ def assert_no_serious_a11y_violations(page: Any) -> None:
         lines.append(f"- {v['id']} ({v['impact']}): {v['help']} [{targets}] {v['helpUrl']}")
     assert not violations, f"axe found {len(violations)} serious/critical violation(s) on {page.url}:\n" + "\n".join(
         lines)
+
+
+def sign_in(page: Any, base_url: str, email: str, password: str) -> None:
+    """Sign in through the /login form as a person would: type the e-mail and password, press Sign in."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    if page.url.startswith(f"{base_url}/login"):
+        raise AssertionError(f"signing in as {email} failed: {page.locator('main').inner_text()}")
+
+
+def wait_for_htmx_started(page: Any) -> None:
+    """Wait until htmx has processed the page and taken over history (the back button), not only loaded."""
+    page.wait_for_function("() => window.vocHtmxStarted === true")
