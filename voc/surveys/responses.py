@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from voc.cursors import pack_cursor, unpack_cursor
 from voc.db import utcnow
 from voc.errors import Conflict, Gone, Invalid, NotFound, VocError
 from voc.jobs.queue import enqueue
@@ -136,17 +136,14 @@ def get_response(session: Session, response_id: int) -> ResponsePublic:
 
 
 def encode_cursor(response_id: int) -> str:
-    return base64.urlsafe_b64encode(f"r{response_id}".encode()).decode().rstrip("=")
+    return pack_cursor("r", response_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("r"):
-            raise ValueError(raw)
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("the cursor is not one voc gave out", code="invalid_cursor") from exc
+    kind, ident = unpack_cursor(cursor, 2)
+    if kind != "r" or not ident.isdigit():
+        raise Invalid("the cursor is not one voc gave out", code="invalid_cursor")
+    return int(ident)
 
 
 def list_responses(session: Session, *, survey: str | None = None, touchpoint: str | None = None,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from voc.cursors import pack_cursor, unpack_cursor
 from voc.errors import Conflict, Invalid, NotFound
 from voc.webhooks.endpoints import get_endpoint
 from voc.webhooks.models import MessageStatus, WebhookAttempt, WebhookMessage
@@ -19,17 +19,14 @@ MAX_REPLAY = 10_000  # one request's worth; a larger backlog is replayed in seve
 
 
 def _encode_cursor(message_id: int) -> str:
-    return base64.urlsafe_b64encode(f"m{message_id}".encode()).decode().rstrip("=")
+    return pack_cursor("m", message_id)
 
 
 def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("m"):
-            raise ValueError(raw)
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("the cursor is not one voc gave out", code="invalid_cursor") from exc
+    kind, ident = unpack_cursor(cursor, 2)
+    if kind != "m" or not ident.isdigit():
+        raise Invalid("the cursor is not one voc gave out", code="invalid_cursor")
+    return int(ident)
 
 
 def list_deliveries(session: Session, endpoint_id: int, *, status: str | None = None,
