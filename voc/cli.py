@@ -55,7 +55,23 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
     summary = load_demo(seed=args.seed, contacts=args.contacts, responses=args.responses)
     print(summary)
+    _demo_sign_in()
     return 0
+
+
+def _demo_sign_in() -> None:
+    """A dashboard admin for the demo, with a random password printed once (never a fixed one)."""
+    import secrets
+
+    from voc.auth.users import create_user
+    from voc.db import session_scope
+
+    email, password = "demo@voc.local", secrets.token_urlsafe(12)
+    with session_scope() as session:
+        create_user(session, email, "admin", password)
+    settings = get_settings()
+    print(f"\nDashboard: {settings.base_url}/login  e-mail {email}  password {password}")
+    print("(shown once; make another user with: .venv/bin/voc create-user --email you@example.com --role admin)\n")
 
 
 def _analyze(args: argparse.Namespace) -> int:

@@ -44,3 +44,32 @@ def test_demo_is_realistic_and_repeatable(engine, tmp_path):
     load_demo(seed=3, contacts=50, responses=60, engine=again_engine)
     assert _snapshot(again_engine)["scores"] == first["scores"]
     again_engine.dispose()
+
+
+def test_voc_demo_prints_a_dashboard_sign_in_that_works(tmp_path, monkeypatch):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import csrf_of
+    from voc.app import create_app
+    from voc.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    env = {**os.environ, "VOC_DATABASE_URL": url}
+    out = subprocess.run([sys.executable, "-m", "voc.cli", "demo", "--if-empty", "--contacts", "20",
+                          "--responses", "15"], env=env, capture_output=True, text=True, check=True).stdout
+    email, password = re.search(r"e-mail (\S+)\s+password (\S+)", out).groups()
+    again = subprocess.run([sys.executable, "-m", "voc.cli", "demo", "--if-empty"], env=env, capture_output=True,
+                           text=True, check=True).stdout
+    assert "not loaded" in again  # make run a second time keeps the data
+    monkeypatch.setenv("VOC_DATABASE_URL", url)
+    engine = make_engine(url)
+    with TestClient(create_app(engine=engine)) as client:
+        token = csrf_of(client.get("/login").text)
+        signed_in = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+        assert signed_in.status_code == 200 and "Overview" in signed_in.text
+    engine.dispose()
