@@ -50,7 +50,7 @@ def ensure_vader_data(cache_dir: str | Path) -> Path:
     if found is None:
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
              "vaderSentiment==3.3.2", "-d", str(cache)],
             check=True,
         )
