@@ -27,9 +27,9 @@ def handlers():
 
 def _add(engine, kind, payload=None, **kw):
     with Session(engine) as session:
-        job = enqueue(session, kind, payload or {}, **kw)
+        job_id = enqueue(session, kind, payload or {}, **kw)
         session.commit()
-        return job.id
+        return job_id
 
 
 def _job(engine, job_id):

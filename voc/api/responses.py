@@ -17,8 +17,8 @@ router = APIRouter(tags=["responses"])
 @router.post("/responses", status_code=201, response_model=ResponseCreated)
 def submit_response(body: ResponseIn, session: SessionDep) -> ResponseCreated:
     """Submit answers; the survey token is the credential, and it works once."""
-    response = responses.submit_response(session, body.token, [(a.question_id, a.value) for a in body.answers])
-    return ResponseCreated(id=response.id, status=response.status)
+    response_id = responses.store_response(session, body.token, [(a.question_id, a.value) for a in body.answers])
+    return ResponseCreated(id=response_id, status="completed")
 
 
 @router.get("/responses", response_model=ResponsePage)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
@@ -51,13 +51,14 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None,
-            max_attempts: int | None = None) -> Job:
-    """Add a job to the caller's transaction; it runs only if that transaction commits."""
-    job = Job(kind=kind, payload=payload, run_at=run_at or utcnow(),
-              max_attempts=max_attempts or get_settings().job_max_attempts)
-    session.add(job)
+            max_attempts: int | None = None) -> int:
+    """Add a job to the caller's transaction (it runs only if that commits); returns its id."""
+    job_id = session.execute(insert(Job).values(
+        kind=kind, payload=payload, run_at=run_at or utcnow(),
+        max_attempts=max_attempts or get_settings().job_max_attempts,
+    ).returning(Job.id)).scalar_one()
     session.info["voc_jobs_enqueued"] = True
-    return job
+    return job_id
 
 
 @event.listens_for(OrmSession, "after_commit")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from voc.cursors import pack_cursor, unpack_cursor
@@ -38,12 +38,15 @@ class TooEarly(VocError):
 
 @dataclass
 class OpenInvitation:
-    """Everything the survey page needs about one invitation."""
+    """Everything the survey page needs about one invitation (plain values, no ORM objects)."""
 
-    invitation: Invitation
-    survey: Survey
-    version: SurveyVersion
-    contact: Contact
+    invitation_id: int
+    survey_id: int
+    survey_version_id: int
+    touchpoint_id: int | None
+    contact_id: int
+    opened_at: datetime | None
+    version: FrozenVersion
     prefilled: dict[str, Any]
 
     @property
@@ -52,47 +55,62 @@ class OpenInvitation:
         return [q for q in self.version.questions if q["id"] not in self.prefilled]
 
 
+@dataclass(frozen=True)
+class FrozenVersion:
+    """The survey version an invitation was made for, as the customer sees it."""
+
+    title: str
+    questions: list[dict]
+    thank_you: str
+
+
 def load_invitation(session: Session, token: str, now: datetime | None = None) -> OpenInvitation:
     """The invitation behind a token, if it can still be answered (404, 409, 410, 425 otherwise)."""
     now = now or utcnow()
-    # One round trip for the invitation and what it points at: this is the hot path of every answer.
+    # One round trip, columns only: this is the hot path of every answer.
     row = session.execute(
-        select(Invitation, Survey, Contact, Event.attributes)
+        select(Invitation.id, Invitation.completed_at, Invitation.expires_at, Invitation.invited_at,
+               Invitation.opened_at, Invitation.survey_id, Invitation.survey_version_id, Invitation.touchpoint_id,
+               Invitation.contact_id, Survey.status, Contact.attributes, Event.attributes,
+               SurveyVersion.title, SurveyVersion.questions, SurveyVersion.thank_you)
         .join(Survey, Survey.id == Invitation.survey_id)
         .join(Contact, Contact.id == Invitation.contact_id)
+        .join(SurveyVersion, SurveyVersion.id == Invitation.survey_version_id)
         .outerjoin(Event, Event.id == Invitation.event_id)
         .where(Invitation.token_hash == hash_token(token))
     ).first()
     if row is None:
         raise NotFound("This survey link is not valid.", code="token_invalid")
-    invitation, survey, contact, event_attributes = row
-    if invitation.completed_at is not None:
+    (invitation_id, completed_at, expires_at, invited_at, opened_at, survey_id, version_id, touchpoint_id,
+     contact_id, status, contact_attributes, event_attributes, title, questions, thank_you) = row
+    if completed_at is not None:
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
-    if now >= invitation.expires_at:
+    if now >= expires_at:
         raise Gone("This survey link has expired.", code="token_expired")
-    if now < invitation.invited_at:
+    if now < invited_at:
         raise TooEarly("This survey is not open yet.")
-    if survey.status != SurveyStatus.active:
+    if status != SurveyStatus.active:
         raise Conflict("This survey is closed.", code="survey_inactive")
-    version = session.get(SurveyVersion, invitation.survey_version_id)
-    known = {**contact.attributes, **(event_attributes or {})}
-    prefilled = answer_rules.prefilled_answers(version.questions, known)
-    return OpenInvitation(invitation, survey, version, contact, prefilled)
+    known = {**(contact_attributes or {}), **(event_attributes or {})}
+    return OpenInvitation(invitation_id, survey_id, version_id, touchpoint_id, contact_id, opened_at,
+                          FrozenVersion(title, questions, thank_you),
+                          answer_rules.prefilled_answers(questions, known))
 
 
 def mark_opened(session: Session, opened: OpenInvitation, now: datetime | None = None) -> None:
     """Record the first time the customer opened the survey."""
-    invitation = opened.invitation
-    if invitation.opened_at is None:
-        invitation.opened_at = now or utcnow()
-        invitation.status = InvitationStatus.opened
-        session.add(invitation)
-        session.flush()
+    if opened.opened_at is None:
+        session.execute(
+            update(Invitation).where(Invitation.id == opened.invitation_id, Invitation.opened_at.is_(None))
+            .values(opened_at=now or utcnow(), status=InvitationStatus.opened)
+            .execution_options(synchronize_session=False))
 
 
-def submit_response(session: Session, token: str, given: list[tuple[str, Any]],
-                    now: datetime | None = None) -> Response:
-    """Validate and store the answers; a second submit for the same invitation gets 409."""
+def store_response(session: Session, token: str, given: list[tuple[str, Any]],
+                   now: datetime | None = None) -> int:
+    """Validate and store the answers, returning the new response's id; a second submit gets 409.
+
+    Core statements only (no ORM objects): this is the path every answer takes."""
     now = now or utcnow()
     opened = load_invitation(session, token, now)
     typed = answer_rules.validate_answers(opened.version.questions, given, opened.prefilled)
@@ -101,31 +119,33 @@ def submit_response(session: Session, token: str, given: list[tuple[str, Any]],
     # The conditional update is the lock: of two racing submits, one changes the row, one sees 0 rows.
     claimed = session.execute(
         update(Invitation)
-        .where(Invitation.id == opened.invitation.id, Invitation.completed_at.is_(None))
-        .values(status=InvitationStatus.completed, completed_at=now,
-                opened_at=opened.invitation.opened_at or now)
+        .where(Invitation.id == opened.invitation_id, Invitation.completed_at.is_(None))
+        .values(status=InvitationStatus.completed, completed_at=now, opened_at=opened.opened_at or now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
-    invitation = opened.invitation
-    response = Response(
-        invitation_id=invitation.id, survey_id=invitation.survey_id,
-        survey_version_id=invitation.survey_version_id, touchpoint_id=invitation.touchpoint_id,
-        contact_id=invitation.contact_id, status="completed",
-        started_at=invitation.opened_at or now, completed_at=now, created_at=now,
-        comment="\n\n".join(a.text for a in typed if a.type == "text" and a.text and a.text.strip()) or None,
-    )
+    scores: dict[str, int] = {}
     for answer in typed:
-        if answer.type in ("nps", "csat", "ces") and getattr(response, answer.type) is None:
-            setattr(response, answer.type, int(answer.number))
-    session.add(response)
-    session.flush()
-    session.add_all(Answer(response_id=response.id, question_id=a.question_id, type=a.type, number=a.number,
-                           text=a.text, choices=a.choices, source=a.source) for a in typed)
-    session.flush()
-    enqueue(session, "response.completed", {"response_id": response.id})
-    return response
+        if answer.type in ("nps", "csat", "ces") and answer.type not in scores:
+            scores[answer.type] = int(answer.number)
+    comment = "\n\n".join(a.text for a in typed if a.type == "text" and a.text and a.text.strip()) or None
+    response_id = session.execute(insert(Response).values(
+        invitation_id=opened.invitation_id, survey_id=opened.survey_id, survey_version_id=opened.survey_version_id,
+        touchpoint_id=opened.touchpoint_id, contact_id=opened.contact_id, status="completed",
+        started_at=opened.opened_at or now, completed_at=now, created_at=now, comment=comment, **scores,
+    ).returning(Response.id)).scalar_one()
+    session.execute(insert(Answer), [
+        {"response_id": response_id, "question_id": a.question_id, "type": a.type, "number": a.number,
+         "text": a.text, "choices": a.choices, "source": a.source} for a in typed])
+    enqueue(session, "response.completed", {"response_id": response_id})
+    return response_id
+
+
+def submit_response(session: Session, token: str, given: list[tuple[str, Any]],
+                    now: datetime | None = None) -> Response:
+    """store_response, returning the stored row (for callers that go on working with it)."""
+    return session.get(Response, store_response(session, token, given, now))
 
 
 def get_response(session: Session, response_id: int) -> ResponsePublic:

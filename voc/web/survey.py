@@ -89,7 +89,7 @@ async def survey_submit(token: str, request: Request, session: SessionDep) -> HT
         elif form.get(field) not in (None, ""):
             values[question["id"]] = str(form.get(field))
     try:
-        responses.submit_response(session, token, list(values.items()))
+        responses.store_response(session, token, list(values.items()))
     except Invalid as exc:
         session.rollback()
         errors = {e["question_id"]: _for_customer(e, opened) for e in (exc.details or [])}
