@@ -101,26 +101,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         shutil.copy(sqlite_template, path)
         url = f"sqlite:///{path}"
     else:
-        if not POSTGRES_URL:
-            skip_or_fail("PostgreSQL tests need VOC_TEST_POSTGRES_URL")
-        url = request.getfixturevalue("postgres_database")
-        if url.startswith("unavailable"):
-            skip_or_fail(f"PostgreSQL at VOC_TEST_POSTGRES_URL is {url}")
-        _truncate_all(make_engine(url))
+        url = _empty_postgres(request)
     monkeypatch.setenv("VOC_DATABASE_URL", url)
     get_settings.cache_clear()
     yield url
 
 
-@pytest.fixture
-def postgres_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An empty, migrated PostgreSQL database, for tests that only make sense there."""
+def _empty_postgres(request: pytest.FixtureRequest) -> str:
     if not POSTGRES_URL:
         skip_or_fail("PostgreSQL tests need VOC_TEST_POSTGRES_URL")
     url = request.getfixturevalue("postgres_database")
     if url.startswith("unavailable"):
         skip_or_fail(f"PostgreSQL at VOC_TEST_POSTGRES_URL is {url}")
     _truncate_all(make_engine(url))
+    return url
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty, migrated PostgreSQL database, for tests that only make sense there."""
+    url = _empty_postgres(request)
     monkeypatch.setenv("VOC_DATABASE_URL", url)
     get_settings.cache_clear()
     return url
