@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from voc.errors import Invalid
 
 _SEP = "|"
+Row = TypeVar("Row")
 
 
 def pack_cursor(*parts: object) -> str:
@@ -23,3 +26,9 @@ def unpack_cursor(cursor: str, count: int) -> list[str]:
     if len(parts) != count:
         raise Invalid("the cursor is not one voc gave out", code="invalid_cursor")
     return parts
+
+
+def keyset_page(rows: Sequence[Row], limit: int, cursor_of: Callable[[Row], str]) -> tuple[list[Row], str | None]:
+    """From `limit + 1` fetched rows: the page, and the cursor to the next one (None on the last page)."""
+    page = list(rows[:limit])
+    return page, cursor_of(page[-1]) if len(rows) > limit and page else None

@@ -11,7 +11,7 @@ from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from voc.cursors import pack_cursor, unpack_cursor
+from voc.cursors import keyset_page, pack_cursor, unpack_cursor
 from voc.errors import Invalid
 from voc.periods import PERIODS, period_bounds
 from voc.sentiment.model import DIMENSIONS, NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD
@@ -177,9 +177,8 @@ def list_responses(session: Session, filters: ResponseFilters, *, cursor: str | 
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     after = _after(cursor)
     page_query = _newest_first(query if after is None else query.where(after)).limit(limit + 1)
-    rows = list(session.scalars(page_query))
-    items, more = rows[:limit], len(rows) > limit
-    return ResponsePage(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None, total=total)
+    items, next_cursor = keyset_page(list(session.scalars(page_query)), limit, encode_cursor)
+    return ResponsePage(items=items, next_cursor=next_cursor, total=total)
 
 
 def iter_batches(session: Session, filters: ResponseFilters, *, batch_size: int = 1000,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
-from voc.cursors import pack_cursor, unpack_cursor
+from voc.cursors import keyset_page, pack_cursor, unpack_cursor
 from voc.db import utcnow
 from voc.errors import Conflict, Gone, Invalid, NotFound, VocError
 from voc.jobs.queue import enqueue
@@ -183,10 +183,8 @@ def list_responses(session: Session, *, survey: str | None = None, touchpoint: s
         query = query.where(Response.completed_at < until)
     if cursor:
         query = query.where(Response.id < decode_cursor(cursor))
-    rows = list(session.scalars(query))
-    page, more = rows[:limit], len(rows) > limit
-    return ResponsePage(items=responses_public(session, page),
-                        next_cursor=encode_cursor(page[-1].id) if more and page else None)
+    page, next_cursor = keyset_page(list(session.scalars(query)), limit, lambda r: encode_cursor(r.id))
+    return ResponsePage(items=responses_public(session, page), next_cursor=next_cursor)
 
 
 def responses_public(session: Session, responses: list[Response]) -> list[ResponsePublic]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from voc.cursors import pack_cursor, unpack_cursor
+from voc.cursors import keyset_page, pack_cursor, unpack_cursor
 from voc.errors import Conflict, Invalid, NotFound
 from voc.webhooks.endpoints import get_endpoint
 from voc.webhooks.models import MessageStatus, WebhookAttempt, WebhookMessage
@@ -48,10 +48,8 @@ def list_deliveries(session: Session, endpoint_id: int, *, status: str | None = 
         query = query.where(WebhookMessage.created_at < until)
     if cursor:
         query = query.where(WebhookMessage.id < _decode_cursor(cursor))
-    rows = list(session.scalars(query))
-    page, more = rows[:limit], len(rows) > limit
-    return DeliveryPage(items=deliveries_public(session, page),
-                        next_cursor=_encode_cursor(page[-1].id) if more and page else None)
+    page, next_cursor = keyset_page(list(session.scalars(query)), limit, lambda m: _encode_cursor(m.id))
+    return DeliveryPage(items=deliveries_public(session, page), next_cursor=next_cursor)
 
 
 def get_message(session: Session, endpoint_id: int, msg_id: str) -> WebhookMessage:
