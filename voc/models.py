@@ -4,12 +4,23 @@ from sqlmodel import SQLModel
 
 from voc.analytics.models import Rollup, RollupEntry  # noqa: F401
 from voc.auth.models import ApiKey, User
+from voc.embed.models import Site
 from voc.followups.models import Followup, FollowupNote  # noqa: F401
 from voc.jobs.models import Job
-from voc.surveys.models import Answer, Contact, Event, Invitation, Response, Survey, SurveyVersion, Touchpoint
+from voc.surveys.models import (
+    Answer,
+    Contact,
+    Event,
+    Invitation,
+    PartialResponse,
+    Response,
+    Survey,
+    SurveyVersion,
+    Touchpoint,
+)
 from voc.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 metadata = SQLModel.metadata
 
-__all__ = ["ApiKey", "User", "Answer", "Contact", "Event", "Invitation", "Job", "Response", "Survey", "SurveyVersion",
-           "Touchpoint", "WebhookAttempt", "WebhookEndpoint", "WebhookMessage", "metadata"]
+__all__ = ["ApiKey", "User", "Answer", "Contact", "Event", "Invitation", "Job", "PartialResponse", "Response", "Site",
+           "Survey", "SurveyVersion", "Touchpoint", "WebhookAttempt", "WebhookEndpoint", "WebhookMessage", "metadata"]

@@ -74,6 +74,13 @@ class Survey(SQLModel, table=True):
     recontact_days: float = Field(default=30.0)
     thank_you: str = Field(default="Thank you for your feedback!", max_length=2000)
     version: int = Field(default=1)
+    # How the customer sees it: "steps" (one question per step) or "page" (all at once).
+    layout: str = Field(default="steps", max_length=16)
+    # Language of the texts above; `translations` holds the others: {lang: {title, thank_you, questions}}.
+    language: str = Field(default="en", max_length=16)
+    translations: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # Anyone may answer without a proven contact (the embed widget without an identity signature).
+    anonymous: bool = Field(default=False)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -89,6 +96,9 @@ class SurveyVersion(SQLModel, table=True):
     title: str = Field(max_length=300)
     questions: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
     thank_you: str = Field(default="", max_length=2000)
+    layout: str = Field(default="steps", max_length=16)
+    language: str = Field(default="en", max_length=16)
+    translations: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     created_at: datetime = _created()
 
 
@@ -138,7 +148,31 @@ class Invitation(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # E-mail channel: when the invitation and its one reminder went out.
+    emailed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Embed channel: the site whose widget made the invitation.
+    site_id: int | None = _fk("site.id", nullable=True)
     created_at: datetime = _created()
+
+
+class PartialResponse(SQLModel, table=True):
+    """Answers saved step by step before the survey is finished, so a customer can resume and
+    drop-off per question can be counted. Kept after completion (completed_at set) for the funnel."""
+
+    __tablename__ = "partial_response"
+    __table_args__ = (Index("ix_partial_response_survey_started", "survey_id", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = Field(sa_column=Column(Integer, ForeignKey("invitation.id"), unique=True,
+                                                nullable=False))
+    survey_id: int = Field(sa_column=Column(Integer, ForeignKey("survey.id"), nullable=False))
+    survey_version_id: int = _fk("survey_version.id")
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # question id -> raw value
+    last_question_id: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, max_length=16)
+    started_at: datetime = _created()
+    updated_at: datetime = _created()
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Response(SQLModel, table=True):

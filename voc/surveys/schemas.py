@@ -69,6 +69,8 @@ class Trigger(Strict):
     conditions: list[Condition] = []
     expires_after_hours: Annotated[float, Field(gt=0, le=24 * 365)] | None = None
     channel: Literal["link", "email", "embed"] = "link"
+    # E-mail channel: one reminder this many days after the invitation if it is still unanswered (null: none).
+    reminder_after_days: Annotated[float, Field(gt=0, le=90)] | None = 3
 
 
 def _check_questions(questions: list[Question]) -> list[Question]:
@@ -82,6 +84,41 @@ def _check_questions(questions: list[Question]) -> list[Question]:
     return questions
 
 
+Layout = Literal["steps", "page"]
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+
+
+class QuestionTranslation(Strict):
+    prompt: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    options: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+
+
+class SurveyTranslation(Strict):
+    """The customer-facing texts of a survey in one more language; what is missing falls back."""
+
+    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    thank_you: Annotated[str, Field(max_length=2000)] | None = None
+    questions: dict[str, QuestionTranslation] = {}
+
+
+Translations = dict[Annotated[str, Field(pattern=LANGUAGE_PATTERN)], SurveyTranslation]
+
+
+def check_translations(questions: list[Question] | None, translations: Translations | None) -> None:
+    """Every translated question exists, and a translated choice list matches the original's length."""
+    if not questions or not translations:
+        return
+    by_id = {q.id: q for q in questions}
+    for language, translation in translations.items():
+        for question_id, text in translation.questions.items():
+            question = by_id.get(question_id)
+            if question is None:
+                raise ValueError(f"translations.{language}.questions.{question_id}: no such question")
+            if text.options is not None and len(text.options) != len(question.options or []):
+                raise ValueError(f"translations.{language}.questions.{question_id}.options must translate "
+                                 f"each of the {len(question.options or [])} options")
+
+
 class SurveyCreate(Strict):
     key: Annotated[str, Field(pattern=KEY_PATTERN)]
     title: Annotated[str, Field(min_length=1, max_length=300)]
@@ -90,8 +127,17 @@ class SurveyCreate(Strict):
     triggers: list[Trigger] = []
     recontact_days: Annotated[float, Field(ge=0, le=3650)] = 30
     thank_you: Annotated[str, Field(max_length=2000)] = "Thank you for your feedback!"
+    layout: Layout = "steps"
+    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] = "en"
+    translations: Translations = {}
+    anonymous: bool = False
 
     _questions = field_validator("questions")(_check_questions)
+
+    @model_validator(mode="after")
+    def _translations_match(self) -> SurveyCreate:
+        check_translations(self.questions, self.translations)
+        return self
 
 
 class SurveyUpdate(Strict):
@@ -101,11 +147,20 @@ class SurveyUpdate(Strict):
     triggers: list[Trigger] | None = None
     recontact_days: Annotated[float, Field(ge=0, le=3650)] | None = None
     thank_you: Annotated[str, Field(max_length=2000)] | None = None
+    layout: Layout | None = None
+    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] | None = None
+    translations: Translations | None = None
+    anonymous: bool | None = None
 
     @field_validator("questions")
     @classmethod
     def _questions(cls, value: list[Question] | None) -> list[Question] | None:
         return None if value is None else _check_questions(value)
+
+    @model_validator(mode="after")
+    def _translations_match(self) -> SurveyUpdate:
+        check_translations(self.questions, self.translations)
+        return self
 
 
 class SurveyPublic(BaseModel):
@@ -117,6 +172,10 @@ class SurveyPublic(BaseModel):
     triggers: list[Trigger]
     recontact_days: float
     thank_you: str
+    layout: Layout
+    language: str
+    translations: dict[str, Any]
+    anonymous: bool
     created_at: datetime
     updated_at: datetime
 

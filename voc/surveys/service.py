@@ -16,10 +16,13 @@ from voc.surveys.schemas import (
     Question,
     SurveyCreate,
     SurveyPublic,
+    SurveyTranslation,
     SurveyUpdate,
     TouchpointCreate,
     TouchpointPublic,
+    Translations,
     Trigger,
+    check_translations,
 )
 
 
@@ -65,9 +68,30 @@ def _dump(items: list[Question] | list[Trigger]) -> list[dict[str, Any]]:
     return [item.model_dump(mode="json", exclude_none=True) for item in items]
 
 
+def _dump_translations(translations: Translations) -> dict[str, Any]:
+    return {language: text.model_dump(mode="json", exclude_none=True) for language, text in translations.items()}
+
+
+def _questions_of(survey: Survey) -> list[Question]:
+    return [Question.model_validate(q) for q in survey.questions]
+
+
+def _translations_of(survey: Survey) -> Translations:
+    return {language: SurveyTranslation.model_validate(t) for language, t in (survey.translations or {}).items()}
+
+
+def _check_translations(questions: list[Question], translations: Translations) -> None:
+    try:
+        check_translations(questions, translations)
+    except ValueError as error:
+        raise Invalid(str(error), code="validation_error",
+                      details=[{"path": ["translations"], "message": str(error)}]) from error
+
+
 def _freeze_version(session: Session, survey: Survey) -> SurveyVersion:
     version = SurveyVersion(survey_id=survey.id, version=survey.version, title=survey.title,
-                            questions=survey.questions, thank_you=survey.thank_you)
+                            questions=survey.questions, thank_you=survey.thank_you, layout=survey.layout,
+                            language=survey.language, translations=survey.translations)
     session.add(version)
     session.flush()
     return version
@@ -79,7 +103,9 @@ def create_survey(session: Session, body: SurveyCreate) -> Survey:
         raise Conflict(f"survey {body.key!r} exists already", code="survey_exists")
     _check_trigger_touchpoints(session, body.triggers)
     survey = Survey(key=body.key, title=body.title, status=body.status.value, questions=_dump(body.questions),
-                    triggers=_dump(body.triggers), recontact_days=body.recontact_days, thank_you=body.thank_you)
+                    triggers=_dump(body.triggers), recontact_days=body.recontact_days, thank_you=body.thank_you,
+                    layout=body.layout, language=body.language, anonymous=body.anonymous,
+                    translations=_dump_translations(body.translations))
     session.add(survey)
     session.flush()
     _freeze_version(session, survey)
@@ -99,9 +125,17 @@ def update_survey(session: Session, key: str, body: SurveyUpdate) -> Survey:
         survey.status = body.status.value
     if body.recontact_days is not None:
         survey.recontact_days = body.recontact_days
+    if body.anonymous is not None:
+        survey.anonymous = body.anonymous
+    if body.translations is not None and body.questions is None:
+        _check_translations(_questions_of(survey), body.translations)
+    if body.questions is not None and body.translations is None:
+        _check_translations(body.questions, _translations_of(survey))
     seen_by_customer = {
         "title": body.title, "thank_you": body.thank_you,
         "questions": _dump(body.questions) if body.questions is not None else None,
+        "layout": body.layout, "language": body.language,
+        "translations": _dump_translations(body.translations) if body.translations is not None else None,
     }
     changed = {name: value for name, value in seen_by_customer.items()
                if value is not None and value != getattr(survey, name)}
