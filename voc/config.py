@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_allow_private: bool = False
     log_level: str = "INFO"
+    # E-mail invitations: smtp://[user:password@]host[:port] (smtps:// for TLS, ?starttls=1 to upgrade).
+    smtp_url: str | None = None
+    email_from: str = "voc <surveys@localhost>"
+    smtp_timeout_seconds: float = 10.0
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
