@@ -50,13 +50,20 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+# Built once: enqueue runs inside every answer's transaction, and a prebuilt statement with bound
+# parameters skips SQLAlchemy's per-call statement construction and cache-key work.
+_INSERT_JOB = insert(Job.__table__).returning(Job.__table__.c.id)
+
+
 def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None,
             max_attempts: int | None = None) -> int:
     """Add a job to the caller's transaction (it runs only if that commits); returns its id."""
-    job_id = session.execute(insert(Job).values(
-        kind=kind, payload=payload, run_at=run_at or utcnow(),
-        max_attempts=max_attempts or get_settings().job_max_attempts,
-    ).returning(Job.id)).scalar_one()
+    now = utcnow()
+    job_id = session.connection().execute(_INSERT_JOB, {
+        "kind": kind, "payload": payload, "status": JobStatus.queued.value, "attempts": 0,
+        "max_attempts": max_attempts or get_settings().job_max_attempts, "run_at": run_at or now,
+        "created_at": now,
+    }).scalar_one()
     session.info["voc_jobs_enqueued"] = True
     return job_id
 
