@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_allow_private: bool = False
     log_level: str = "INFO"
+    # Housekeeping by the worker: finished jobs and delivered webhook messages older than this are
+    # deleted (dead jobs and undelivered messages stay for inspection and replay).
+    job_retention_days: float = 7.0
+    webhook_retention_days: float = 90.0
+    housekeeping_interval_seconds: float = 3600.0
     # E-mail invitations: smtp://[user:password@]host[:port] (smtps:// for TLS, ?starttls=1 to upgrade).
     smtp_url: str | None = None
     email_from: str = "voc <surveys@localhost>"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, insert, or_, select, update
+from sqlalchemy import delete, event, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+# Clean-up tasks the worker runs now and then: fn(session, now) -> rows deleted.
+Housekeeper = Callable[[Session, datetime], int]
+HOUSEKEEPERS: dict[str, Housekeeper] = {}
+PRUNE_BATCH = 2000
 
 # Set after a commit that enqueued jobs, so an in-process worker wakes at once instead of polling.
 wakeup = threading.Event()
@@ -66,6 +70,47 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: dat
     }).scalar_one()
     session.info["voc_jobs_enqueued"] = True
     return job_id
+
+
+def housekeeper(name: str) -> Callable[[Housekeeper], Housekeeper]:
+    """Register `fn(session, now)` to be run by workers every VOC_HOUSEKEEPING_INTERVAL_SECONDS."""
+
+    def register(fn: Housekeeper) -> Housekeeper:
+        HOUSEKEEPERS[name] = fn
+        return fn
+
+    return register
+
+
+def prune(session: Session, table: Any, condition: Any) -> int:
+    """Delete the rows matching `condition` in batches, so no transaction holds a lock for long."""
+    ids = session.scalars(select(table.c.id).where(condition).limit(PRUNE_BATCH)).all()
+    if ids:
+        session.execute(delete(table).where(table.c.id.in_(ids)))
+    return len(ids)
+
+
+@housekeeper("jobs")
+def prune_finished_jobs(session: Session, now: datetime) -> int:
+    """Finished jobs older than VOC_JOB_RETENTION_DAYS; dead jobs are kept with their error."""
+    before = now - timedelta(days=get_settings().job_retention_days)
+    jobs = Job.__table__
+    return prune(session, jobs, (jobs.c.status == JobStatus.done) & (jobs.c.finished_at < before))
+
+
+def run_housekeeping(engine: Engine, now: datetime | None = None) -> dict[str, int]:
+    """Run every housekeeper until it has nothing left to delete; returns rows deleted per task."""
+    now = now or utcnow()
+    deleted: dict[str, int] = {}
+    for name, fn in HOUSEKEEPERS.items():
+        deleted[name] = 0
+        while True:
+            with session_scope(engine) as session:
+                count = fn(session, now)
+            deleted[name] += count
+            if count < PRUNE_BATCH:
+                break
+    return deleted
 
 
 @event.listens_for(OrmSession, "after_commit")

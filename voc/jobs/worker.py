@@ -6,13 +6,14 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 
 from sqlalchemy.engine import Engine
 
 from voc.config import get_settings
 from voc.db import get_engine
-from voc.jobs.queue import claim_due_jobs, run_job, wakeup
+from voc.jobs.queue import claim_due_jobs, run_housekeeping, run_job, wakeup
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,26 @@ class Worker:
             total += ran
         return total
 
+    def housekeep(self) -> None:
+        """Delete what has outlived its retention (old finished jobs, delivered webhook messages)."""
+        try:
+            deleted = run_housekeeping(self.engine)
+        except Exception:
+            log.exception("worker %s: housekeeping failed; it runs again next interval", self.id)
+            return
+        if any(deleted.values()):
+            log.info("worker %s: housekeeping deleted %s", self.id, deleted)
+
     def run_forever(self) -> None:
         """Poll for jobs until `stop()`; an enqueue in this process wakes it at once."""
-        poll = get_settings().job_poll_seconds
+        settings = get_settings()
+        poll = settings.job_poll_seconds
+        next_housekeeping = time.monotonic()
         log.info("worker %s started", self.id)
         while not self.stopping.is_set():
+            if time.monotonic() >= next_housekeeping:
+                self.housekeep()
+                next_housekeeping = time.monotonic() + settings.housekeeping_interval_seconds
             try:
                 ran = self.run_once()
             except Exception:

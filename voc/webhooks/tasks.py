@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from voc.jobs.queue import job_handler
+from voc.config import get_settings
+from voc.jobs.queue import housekeeper, job_handler, prune
 from voc.webhooks.delivery import attempt, load_delivery, settle
+from voc.webhooks.models import MessageStatus, WebhookMessage
 from voc.webhooks.outbox import DELIVER_JOB
 
 
@@ -23,3 +26,14 @@ def deliver_webhook(session: Session, payload: dict[str, Any]) -> None:
         return  # delivered, dead, replayed since, or its endpoint deleted
     sendable = delivery.problem is None and delivery.disabled is None
     settle(session, delivery, attempt(delivery) if sendable else None)
+
+
+@housekeeper("webhook_messages")
+def prune_delivered_messages(session: Session, now: datetime) -> int:
+    """Delivered messages (with their attempts) older than VOC_WEBHOOK_RETENTION_DAYS.
+
+    Dead and pending messages stay, so they can still be replayed."""
+    before = now - timedelta(days=get_settings().webhook_retention_days)
+    messages = WebhookMessage.__table__
+    return prune(session, messages,
+                 (messages.c.status == MessageStatus.delivered) & (messages.c.delivered_at < before))
