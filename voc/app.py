@@ -15,8 +15,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from voc import __version__
 from voc.api import contacts, events, metrics, responses, surveys, themes, webhooks
 from voc.api.errors import install_error_handlers
+from voc.api.sites import router as sites_api_router
 from voc.config import get_settings
 from voc.db import get_engine
+from voc.embed.routes import router as embed_router
 from voc.errors import VocError
 from voc.jobs.worker import Worker
 from voc.resources import resource_dir
@@ -72,6 +74,8 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> Fas
 
     for module in (surveys, events, responses, metrics, themes, webhooks, contacts):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(sites_api_router, prefix="/api/v1")
+    app.include_router(embed_router)
     app.include_router(ops.router)
     app.include_router(survey.router)
     app.include_router(auth.router)

@@ -136,6 +136,25 @@ def _create_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_site(args: argparse.Namespace) -> int:
+    from voc.db import migrate, session_scope
+    from voc.embed.schemas import SiteCreate
+    from voc.embed.sites import create_site
+    from voc.errors import VocError
+
+    migrate()
+    try:
+        with session_scope() as session:
+            site, secret = create_site(session, SiteCreate(key=args.key, name=args.name, allowed_origins=args.origin))
+            print(f"site {site.key!r} may embed surveys on {', '.join(site.allowed_origins)}.")
+            print("Its identity-verification secret (for your backend's HMAC) is shown only once:")
+    except (VocError, ValueError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    print(secret)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voc", description="voc: the voice of your customers, at every touchpoint")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--name", required=True)
     key.add_argument("--scopes", nargs="+", required=True)
     key.set_defaults(func=_create_api_key)
+
+    site = commands.add_parser("create-site", help="add a site for the embed widget (its secret printed once, last)")
+    site.add_argument("--key", required=True)
+    site.add_argument("--name", required=True)
+    site.add_argument("--origin", action="append", required=True, help="an allowed origin; repeat for more")
+    site.set_defaults(func=_create_site)
     return parser
 
 

@@ -77,3 +77,8 @@ def sample_position(contact_key: str, survey_key: str) -> float:
 def in_sample(contact_key: str, survey_key: str, sample_rate: float) -> bool:
     """Whether the contact falls inside the survey's sample."""
     return sample_position(contact_key, survey_key) < sample_rate
+
+
+def contact_sample_key(crm: str, external_id: str) -> str:
+    """The key a contact is sampled by, the same for touchpoint events and the embed widget."""
+    return f"{crm}:{external_id}"

@@ -1,0 +1,51 @@
+"""Embed sites over JSON (admin scope): the secret is in the answer to create and rotate, and only there."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from voc.api.deps import SessionDep, api_key
+from voc.auth.models import ApiKey
+from voc.embed import sites
+from voc.embed.schemas import SiteCreate, SiteCreated, SitePublic, SiteSecretRotated, SiteUpdate
+
+router = APIRouter(prefix="/sites", tags=["embed sites"])
+SitesAdmin = Annotated[ApiKey, Depends(api_key("admin"))]
+
+
+@router.post("", status_code=201, response_model=SiteCreated)
+def create_site(body: SiteCreate, session: SessionDep, _key: SitesAdmin) -> SiteCreated:
+    """Add a site; the answer carries its identity-verification secret, shown this once."""
+    site, secret = sites.create_site(session, body)
+    return SiteCreated(**sites.site_public(site).model_dump(), secret=secret)
+
+
+@router.get("", response_model=list[SitePublic])
+def list_sites(session: SessionDep, _key: SitesAdmin) -> list[SitePublic]:
+    return [sites.site_public(s) for s in sites.list_sites(session)]
+
+
+@router.get("/{key}", response_model=SitePublic)
+def get_site(key: str, session: SessionDep, _key: SitesAdmin) -> SitePublic:
+    return sites.site_public(sites.get_site(session, key))
+
+
+@router.patch("/{key}", response_model=SitePublic)
+def update_site(key: str, body: SiteUpdate, session: SessionDep, _key: SitesAdmin) -> SitePublic:
+    """Rename a site or replace its allowed origins."""
+    return sites.site_public(sites.update_site(session, key, body))
+
+
+@router.post("/{key}/rotate-secret", response_model=SiteSecretRotated)
+def rotate_site_secret(key: str, session: SessionDep, _key: SitesAdmin) -> SiteSecretRotated:
+    """A new secret, shown once; signatures made with the old one fail from now on."""
+    site, secret = sites.rotate_site_secret(session, key)
+    return SiteSecretRotated(key=site.key, secret=secret)
+
+
+@router.delete("/{key}", status_code=204)
+def delete_site(key: str, session: SessionDep, _key: SitesAdmin) -> Response:
+    sites.delete_site(session, key)
+    return Response(status_code=204)
