@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from anyio import to_thread
 from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
@@ -15,6 +18,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 from voc.config import get_settings
+
+T = TypeVar("T")
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -107,6 +112,33 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+_writer: ThreadPoolExecutor | None = None
+
+
+def _sqlite_writer() -> ThreadPoolExecutor:
+    global _writer
+    with _engines_lock:
+        if _writer is None:
+            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voc-sqlite-writer")
+        return _writer
+
+
+async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(session, *args)` in a transaction of its own, off the event loop; commit, return its result.
+
+    On SQLite every such call goes through one writer thread: writes queue in Python and run back to
+    back, instead of threads sleeping in SQLite's busy handler until the write lock frees (its sleeps
+    grow to 100 ms). PostgreSQL takes them in parallel from the thread pool."""
+
+    def work() -> T:
+        with session_scope(engine) as session:
+            return fn(session, *args)
+
+    if engine.dialect.name == "sqlite":
+        return await asyncio.wrap_future(_sqlite_writer().submit(work))
+    return await to_thread.run_sync(work)
 
 
 @contextmanager
