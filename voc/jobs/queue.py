@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, insert, or_, select, update
+from sqlalchemy import bindparam, delete, event, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
@@ -162,7 +162,7 @@ def run_job(engine: Engine, job: Job, worker_id: str) -> str:
             raise GiveUp(f"no handler for job kind {job.kind!r}")
         with session_scope(engine) as session:
             handler(session, dict(job.payload))
-            _settle(session, job, worker_id, status=JobStatus.done, finished_at=utcnow(), last_error=None)
+            session.connection().execute(_FINISH_JOB, {"job": job.id, "worker": worker_id, "now": utcnow()})
         return JobStatus.done
     except RetryLater as exc:
         return _fail(engine, job, worker_id, str(exc), delay=exc.delay)
@@ -171,6 +171,13 @@ def run_job(engine: Engine, job: Job, worker_id: str) -> str:
     except Exception as exc:
         log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
         return _fail(engine, job, worker_id, f"{type(exc).__name__}: {exc}")
+
+
+_jobs = Job.__table__
+# Built once: every job ends with it.
+_FINISH_JOB = (update(_jobs).where(_jobs.c.id == bindparam("job"), _jobs.c.locked_by == bindparam("worker"))
+               .values(status=JobStatus.done.value, finished_at=bindparam("now"), last_error=None,
+                       locked_at=None, locked_by=None))
 
 
 def _settle(session: Session, job: Job, worker_id: str, **values: Any) -> None:
