@@ -18,6 +18,7 @@ def test_wheel_works_when_installed_elsewhere(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "voc/_resources/templates/survey/page.html" in names
     assert "voc/_resources/static/vendor/htmx.min.js" in names
+    assert "voc/_resources/locale/de/LC_MESSAGES/messages.po" in names
     assert any(n.startswith("voc/_resources/migrations/versions/0001") for n in names)
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -26,6 +27,7 @@ def test_wheel_works_when_installed_elsewhere(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site), "VOC_DATABASE_URL": f"sqlite:///{elsewhere / 'voc.db'}"}
     script = ("import voc, voc.resources as r; from voc.db import migrate; migrate();"
               "from voc.web.templating import templates; templates.get_template('survey/page.html');"
+              "from voc.web.i18n import gettext_functions; assert gettext_functions('de')['_']('Next') == 'Weiter';"
               "print(voc.__file__, r.resource_dir('static'))")
     out = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, env=env, check=True,
                          capture_output=True, text=True).stdout

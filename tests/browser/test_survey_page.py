@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from tests import factories as f
 from tests.browser.helpers import PageLog, assert_no_serious_a11y_violations
+from voc import models as _every_table  # noqa: F401 - invitation.site_id refers to site: its model must be known
 from voc.db import reading
 from voc.resources import resource_dir
 from voc.surveys.models import Answer, Invitation, Response
@@ -38,12 +39,12 @@ def invite(live_engine: Engine) -> Callable[..., str]:
     """A fresh touchpoint, survey and contact invited through the service functions; returns the link."""
 
     def make(questions: list[dict] | None = None, thank_you: str = THANK_YOU, title: str = "How did we do?",
-             attributes: dict[str, Any] | None = None) -> str:
+             attributes: dict[str, Any] | None = None, **survey: Any) -> str:
         key = uuid.uuid4().hex[:10]  # the live server outlives the test: nothing may collide
         with Session(live_engine) as session:
             f.touchpoint(session, key=f"tp-{key}")
             f.survey(session, key=f"s-{key}", touchpoint=f"tp-{key}", questions=questions, thank_you=thank_you,
-                     title=title)
+                     title=title, **survey)
             outcome = f.event(session, event_id=f"evt-{key}", touchpoint=f"tp-{key}", contact=f"crm-{key}",
                               contact_fields={"attributes": attributes or {}})
             session.commit()
@@ -69,7 +70,8 @@ def wait_for_htmx(page: Any) -> None:
 
 
 def answer_by_keyboard(page: Any, score: int, reason: str) -> None:
-    """Tab into the 0–10 scale, arrow to the score, Space; Tab to the text box and type; Tab to Send."""
+    """Step 1: Tab into the 0–10 scale, arrow to the score, Space, Tab to Next, Enter. Step 2: focus is on its
+    heading; Tab to the text box and type; Tab to Send."""
     page.keyboard.press("Tab")
     expect(page.get_by_role("radio", name="0", exact=True)).to_be_focused()
     for _ in range(score):
@@ -77,17 +79,24 @@ def answer_by_keyboard(page: Any, score: int, reason: str) -> None:
     page.keyboard.press("Space")
     expect(page.get_by_role("radio", name=str(score), exact=True)).to_be_checked()
     page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Next")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name=WHY_PROMPT)).to_be_focused()  # told where they are
+    page.keyboard.press("Tab")
     expect(page.get_by_label(WHY_PROMPT)).to_be_focused()
     page.keyboard.type(reason)
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Send")).to_be_focused()
 
 
-def test_a_customer_answers_by_keyboard_and_htmx_swaps_the_card_in_place(page, page_log: PageLog, invite,
-                                                                          live_engine):
+def test_a_customer_answers_step_by_step_by_keyboard_and_htmx_swaps_the_card_in_place(page, page_log: PageLog,
+                                                                                      invite, live_engine):
     url = invite()
     page.goto(url)
     expect(page.get_by_role("heading", level=1)).to_have_text("How did we do?")
+    expect(page.get_by_text("Question 1 of 2")).to_be_visible()
+    expect(page.get_by_role("progressbar", name="Question 1 of 2")).to_be_visible()
     # What the ends of the scale mean is read out too, not only shown.
     expect(page.get_by_role("radiogroup", name=NPS_PROMPT)).to_have_accessible_description(
         "0 · Not at all likely 10 · Extremely likely")
@@ -105,6 +114,43 @@ def test_a_customer_answers_by_keyboard_and_htmx_swaps_the_card_in_place(page, p
     response, answers = stored_answers(live_engine, url)
     assert response is not None and response.nps == 9
     assert answers["why"].text == "Fast delivery, friendly driver."
+
+
+THREE_STEPS = [*f.NPS_QUESTIONS, {"id": "channel", "type": "single_choice", "prompt": "How did you order?",
+                                  "options": ["Online", "By phone"], "required": True}]
+
+
+def test_answers_survive_a_closed_tab_and_the_survey_resumes(new_page, invite, live_engine):
+    url = invite(questions=THREE_STEPS)
+    first = new_page()
+    first.goto(url)
+    wait_for_htmx(first)
+    first.get_by_role("radio", name="3", exact=True).check()
+    first.get_by_role("button", name="Next").click()
+    first.get_by_label(WHY_PROMPT).fill("The parcel was late.")
+    first.get_by_role("button", name="Next").click()
+    expect(first.get_by_text("Question 3 of 3")).to_be_visible()
+    first.context.close()  # the tab, and the browser with it, is gone
+
+    again = new_page()
+    again.goto(url)
+    expect(again.get_by_text("Question 3 of 3")).to_be_visible()  # where it was left
+    expect(again.get_by_role("group", name="How did you order?")).to_be_visible()
+    wait_for_htmx(again)
+    again.get_by_role("button", name="Back").click()
+    expect(again.get_by_label(WHY_PROMPT)).to_have_value("The parcel was late.")  # earlier answers are kept
+    again.get_by_role("button", name="Back").click()
+    expect(again.get_by_role("radio", name="3", exact=True)).to_be_checked()
+    again.get_by_role("button", name="Next").click()
+    expect(again.get_by_text("Question 2 of 3")).to_be_visible()
+    again.get_by_role("button", name="Next").click()
+    expect(again.get_by_text("Question 3 of 3")).to_be_visible()
+    again.get_by_role("radio", name="By phone").check()
+    again.get_by_role("button", name="Send").click()
+    expect(again.get_by_role("heading", level=1)).to_have_text("Thank you")
+    response, answers = stored_answers(live_engine, url)
+    assert response is not None and response.nps == 3
+    assert answers["why"].text == "The parcel was late." and answers["channel"].choices == ["By phone"]
 
 
 def test_htmx_falls_back_to_the_vendored_copy_when_the_cdn_fails(page, invite):
@@ -128,20 +174,25 @@ def test_the_cdn_copy_passes_its_integrity_check(page, invite):
     assert not any(u.endswith("/static/vendor/htmx.min.js") for u in requested)
 
 
-def test_without_javascript_the_plain_form_post_works(new_page, page_log: PageLog, invite, live_engine):
+def test_without_javascript_the_steps_are_plain_form_posts(new_page, page_log: PageLog, invite, live_engine):
     page = new_page(java_script_enabled=False)
-    page_log.expect_console_error("status of 422")  # the form comes back with what needs fixing
+    page_log.expect_console_error("status of 422")  # the step comes back with what needs fixing
     url = invite()
     page.goto(url)
-    page.get_by_label(WHY_PROMPT).fill("Driver was late.")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Next").click()
 
     expect(page.get_by_role("alert")).to_contain_text("Please check 1 answer")
     expect(page.get_by_role("alert")).to_be_focused()
     assert stored_answers(live_engine, url)[0] is None
-    expect(page.get_by_label(WHY_PROMPT)).to_have_value("Driver was late.")  # nothing typed is lost
 
     page.get_by_role("radio", name="4", exact=True).check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    page.get_by_label(WHY_PROMPT).fill("Driver was late.")
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_role("radio", name="4", exact=True)).to_be_checked()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_label(WHY_PROMPT)).to_have_value("Driver was late.")  # nothing typed is lost
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
     assert page.url == url
@@ -155,8 +206,7 @@ def test_a_missing_required_answer_is_announced_and_linked(page, invite, live_en
     url = invite()
     page.goto(url)
     wait_for_htmx(page)
-    page.get_by_label(WHY_PROMPT).fill("No score from me.")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Next").click()
 
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Please check 1 answer")
@@ -165,7 +215,8 @@ def test_a_missing_required_answer_is_announced_and_linked(page, invite, live_en
     expect(alert.get_by_role("link")).to_be_focused()
     expect(alert.get_by_role("link")).to_have_attribute("href", "#q-nps")
     expect(page.locator("#q-nps")).to_have_attribute("aria-describedby", "err-nps")
-    expect(page.get_by_label(WHY_PROMPT)).to_have_value("No score from me.")
+    expect(page.get_by_role("radiogroup", name=NPS_PROMPT)).to_have_accessible_description(
+        "0 · Not at all likely 10 · Extremely likely Please answer this question.")
     assert page.url == url
     assert stored_answers(live_engine, url)[0] is None
 
@@ -180,7 +231,7 @@ def test_hostile_text_from_the_survey_the_crm_and_the_customer_stays_text(new_pa
     ]
     thank_you = f"{SCRIPT} Thanks! {IMG} {LINK}"
     url = invite(questions=questions, thank_you=thank_you, title=f"{SCRIPT}Survey{IMG}",
-                 attributes={"nickname": SCRIPT + IMG + LINK, "segment": LINK})
+                 attributes={"nickname": SCRIPT + IMG + LINK, "segment": LINK}, layout="page")
     # Without the CSP, so that what is tested is the escaping, not the browser's second line of defence.
     page = new_page(bypass_csp=True)
     page.goto(url)
@@ -212,19 +263,31 @@ def test_hostile_text_from_the_survey_the_crm_and_the_customer_stays_text(new_pa
     assert answers["nick"].text == SCRIPT + IMG + LINK and answers["nick"].source == "crm"
 
 
-@pytest.mark.parametrize("width", [1280, 375])
-def test_axe_finds_no_serious_violation_on_the_survey(new_page, invite, width):
-    page = new_page(viewport={"width": width, "height": 800})
-    page.goto(invite())
+GERMAN = {"title": "Wie war es?", "thank_you": "Danke für Ihre Antwort.",
+          "questions": {"nps": {"prompt": "Wie wahrscheinlich ist es, dass Sie uns weiterempfehlen?"},
+                        "why": {"prompt": "Was ist der wichtigste Grund für Ihre Bewertung?"}}}
+
+
+@pytest.mark.parametrize(("width", "locale"), [(1280, "en-US"), (375, "en-US"), (375, "de-DE")])
+def test_axe_finds_no_serious_violation_on_the_survey(new_page, invite, width, locale):
+    page = new_page(viewport={"width": width, "height": 800}, locale=locale)  # Accept-Language follows the locale
+    page.goto(invite(translations={"de": GERMAN}))
+    german = locale.startswith("de")
+    expect(page.locator("html")).to_have_attribute("lang", "de" if german else "en")
     wait_for_htmx(page)
     assert_no_serious_a11y_violations(page)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width  # no sideways scrolling
 
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Weiter" if german else "Next").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert_no_serious_a11y_violations(page)
 
     page.get_by_role("radio", name="10", exact=True).check()
-    page.get_by_role("button", name="Send").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    page.get_by_role("button", name="Weiter" if german else "Next").click()
+    expect(page.get_by_role("button", name="Zurück" if german else "Back")).to_be_visible()
+    assert_no_serious_a11y_violations(page)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+    page.get_by_role("button", name="Absenden" if german else "Send").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vielen Dank" if german else "Thank you")
     assert_no_serious_a11y_violations(page)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime
 
 from voc.api.deps import SessionDep, SurveysReader, SurveysWriter
+from voc.auth.models import ApiKey
+from voc.auth.service import authenticate, require_scope
+from voc.errors import Forbidden
 from voc.surveys import service
+from voc.surveys.funnel import Funnel, survey_funnel
 from voc.surveys.schemas import SurveyCreate, SurveyPublic, SurveyUpdate, TouchpointCreate, TouchpointPublic
 
 router = APIRouter(tags=["surveys"])
@@ -41,3 +49,25 @@ def get_survey(key: str, session: SessionDep, _key: SurveysReader) -> SurveyPubl
 def update_survey(key: str, body: SurveyUpdate, session: SessionDep, _key: SurveysWriter) -> SurveyPublic:
     """Change a survey; changed questions make a new version, earlier responses keep theirs."""
     return service.survey_public(service.update_survey(session, key, body))
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made by `voc create-api-key`.")
+
+
+def _funnel_reader(session: SessionDep,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
+    """A key that reads surveys or responses: the funnel is about both."""
+    key = authenticate(session, credentials.credentials if credentials else None)
+    try:
+        require_scope(key, "surveys:read")
+    except Forbidden:
+        require_scope(key, "responses:read")
+    return key
+
+
+@router.get("/surveys/{key}/funnel", response_model=Funnel)
+def get_survey_funnel(key: str, session: SessionDep, _key: Annotated[ApiKey, Depends(_funnel_reader)],
+                      from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+                      to: AwareDatetime | None = None) -> Funnel:
+    """Opened → started → completed, and how many stopped at each question (invitations opened in [from, to))."""
+    return survey_funnel(session, service.get_survey(session, key), since=from_, until=to)

@@ -78,8 +78,39 @@ def _coerce(question: dict, value: Any) -> tuple[TypedAnswer | None, dict | None
     return TypedAnswer(qid, qtype, choices=list(dict.fromkeys(picked))), None
 
 
-def _is_blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """No answer: nothing, an empty list or only whitespace."""
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def check_answer(question: dict, value: Any) -> TypedAnswer | dict:
+    """One question's answer typed, or the error explaining why it is refused (blank: required or skipped)."""
+    if is_blank(value):
+        if question.get("required"):
+            return _error(question["id"], "answer_required", f"{question['id']}: an answer is required")
+        return TypedAnswer(question["id"], question["type"])
+    answer, error = _coerce(question, value)
+    return error if error else answer  # type: ignore[return-value]
+
+
+def raw_value(answer: TypedAnswer) -> Any:
+    """A typed answer as the JSON value a partial response keeps (None: seen and skipped)."""
+    if answer.number is not None:
+        return int(answer.number)
+    if answer.choices is not None:
+        return answer.choices[0] if answer.type == "single_choice" else answer.choices
+    return answer.text
+
+
+def shown_questions(questions: list[dict], answers: dict[str, Any], prefilled: dict[str, Any]) -> list[dict]:
+    """The questions to ask, in order, given the answers so far (CRM-known ones are never asked)."""
+    known = {**prefilled, **answers}
+    return [q for q in questions if q["id"] not in prefilled and is_shown(q, known)]
+
+
+def first_unanswered(questions: list[dict], answers: dict[str, Any], prefilled: dict[str, Any]) -> dict | None:
+    """The first shown question the customer has not yet left (answered or skipped), if any."""
+    return next((q for q in shown_questions(questions, answers, prefilled) if q["id"] not in answers), None)
 
 
 def validate_answers(questions: list[dict], given: list[tuple[str, Any]],
@@ -93,7 +124,7 @@ def validate_answers(questions: list[dict], given: list[tuple[str, Any]],
             errors.append(_error(qid, "unknown_question", f"no question {qid!r} in this survey"))
         elif qid in values:
             errors.append(_error(qid, "duplicate_answer", f"{qid}: answered twice"))
-        elif not _is_blank(value):
+        elif not is_blank(value):
             values[qid] = value
     known = {**prefilled, **values}
     typed: list[TypedAnswer] = []

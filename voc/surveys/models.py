@@ -11,6 +11,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from voc.db import JSONType, UTCDateTime, utcnow
+from voc.embed import models as _embed_models  # noqa: F401 - invitation.site_id refers to its table
 
 
 class JourneyStage(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from voc.surveys.models import (
     Event,
     Invitation,
     InvitationStatus,
+    PartialResponse,
     Response,
     Survey,
     SurveyStatus,
@@ -48,6 +49,15 @@ class OpenInvitation:
     opened_at: datetime | None
     version: FrozenVersion
     prefilled: dict[str, Any]
+    contact_attributes: dict[str, Any] = field(default_factory=dict)
+    event_attributes: dict[str, Any] = field(default_factory=dict)
+    site_id: int | None = None  # the embed widget's site, whose origins may frame the page
+    partial: SavedAnswers | None = None  # what the customer saved step by step, if anything
+
+    @property
+    def saved(self) -> dict[str, Any]:
+        """Answers saved so far, by question id (None: seen and skipped)."""
+        return dict(self.partial.answers) if self.partial else {}
 
     @property
     def questions(self) -> list[dict]:
@@ -62,6 +72,17 @@ class FrozenVersion:
     title: str
     questions: list[dict]
     thank_you: str
+    layout: str = "steps"
+    language: str = "en"
+    translations: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SavedAnswers:
+    """The invitation's partial response: answers saved step by step and the language chosen."""
+
+    answers: dict[str, Any]
+    language: str | None
 
 
 def load_invitation(session: Session, token: str, now: datetime | None = None) -> OpenInvitation:
@@ -72,17 +93,21 @@ def load_invitation(session: Session, token: str, now: datetime | None = None) -
         select(Invitation.id, Invitation.completed_at, Invitation.expires_at, Invitation.invited_at,
                Invitation.opened_at, Invitation.survey_id, Invitation.survey_version_id, Invitation.touchpoint_id,
                Invitation.contact_id, Survey.status, Contact.attributes, Event.attributes,
-               SurveyVersion.title, SurveyVersion.questions, SurveyVersion.thank_you)
+               SurveyVersion.title, SurveyVersion.questions, SurveyVersion.thank_you, SurveyVersion.layout,
+               SurveyVersion.language, SurveyVersion.translations, Invitation.site_id, PartialResponse.id,
+               PartialResponse.answers, PartialResponse.language)
         .join(Survey, Survey.id == Invitation.survey_id)
         .join(Contact, Contact.id == Invitation.contact_id)
         .join(SurveyVersion, SurveyVersion.id == Invitation.survey_version_id)
         .outerjoin(Event, Event.id == Invitation.event_id)
+        .outerjoin(PartialResponse, PartialResponse.invitation_id == Invitation.id)
         .where(Invitation.token_hash == hash_token(token))
     ).first()
     if row is None:
         raise NotFound("This survey link is not valid.", code="token_invalid")
     (invitation_id, completed_at, expires_at, invited_at, opened_at, survey_id, version_id, touchpoint_id,
-     contact_id, status, contact_attributes, event_attributes, title, questions, thank_you) = row
+     contact_id, status, contact_attributes, event_attributes, title, questions, thank_you, layout, language,
+     translations, site_id, partial_id, saved, saved_language) = row
     if completed_at is not None:
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
     if now >= expires_at:
@@ -93,8 +118,11 @@ def load_invitation(session: Session, token: str, now: datetime | None = None) -
         raise Conflict("This survey is closed.", code="survey_inactive")
     known = {**(contact_attributes or {}), **(event_attributes or {})}
     return OpenInvitation(invitation_id, survey_id, version_id, touchpoint_id, contact_id, opened_at,
-                          FrozenVersion(title, questions, thank_you),
-                          answer_rules.prefilled_answers(questions, known))
+                          FrozenVersion(title, questions, thank_you, layout or "steps", language or "en",
+                                        translations or {}),
+                          answer_rules.prefilled_answers(questions, known), contact_attributes or {},
+                          event_attributes or {}, site_id,
+                          SavedAnswers(saved or {}, saved_language) if partial_id is not None else None)
 
 
 def mark_opened(session: Session, opened: OpenInvitation, now: datetime | None = None) -> None:
@@ -110,10 +138,15 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
                    now: datetime | None = None) -> int:
     """Validate and store the answers, returning the new response's id; a second submit gets 409.
 
-    Core statements only (no ORM objects): this is the path every answer takes."""
+    Answers saved step by step count too (what is given now wins), and the partial response is then
+    marked completed. Core statements only (no ORM objects): this is the path every answer takes."""
     now = now or utcnow()
     opened = load_invitation(session, token, now)
-    typed = answer_rules.validate_answers(opened.version.questions, given, opened.prefilled)
+    given_ids = {question_id for question_id, _ in given}
+    asked = {q["id"] for q in opened.questions}
+    saved = [(qid, value) for qid, value in opened.saved.items()
+             if qid in asked and qid not in given_ids and value is not None]
+    typed = answer_rules.validate_answers(opened.version.questions, [*given, *saved], opened.prefilled)
     if not any(a.source == "customer" for a in typed):
         raise Invalid("Please answer at least one question.", code="answer_required")
     # The conditional update is the lock: of two racing submits, one changes the row, one sees 0 rows.
@@ -125,6 +158,9 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
     ).rowcount
     if claimed != 1:
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
+    if opened.partial is not None:  # kept, completed, for the funnel
+        session.execute(update(PartialResponse).where(PartialResponse.invitation_id == opened.invitation_id)
+                        .values(completed_at=now, updated_at=now).execution_options(synchronize_session=False))
     scores: dict[str, int] = {}
     for answer in typed:
         if answer.type in ("nps", "csat", "ces") and answer.type not in scores:

@@ -1,4 +1,10 @@
-"""The hosted survey page: works as a plain form without JavaScript, htmx makes it smoother."""
+"""The hosted survey page: one question per step (or all at once), saved as the customer goes, in their
+language. Plain forms work without JavaScript; htmx swaps the card in place when it is there.
+
+URLs: GET /s/{token} resumes at the first question not answered yet (`?lang=de` picks a language and is
+remembered; `?q=<question id>&v=<value>` records that answer first, the one-click links of e-mails).
+POST /s/{token} with `step` (the question on screen), `q_<id>` (its answer) and `action` (next | back)
+saves the step; a POST without `step` sends every answer at once (layout "page")."""
 
 from __future__ import annotations
 
@@ -6,97 +12,263 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlmodel import Session
+from starlette.datastructures import FormData, QueryParams
 
 from voc.api.deps import SessionDep
+from voc.embed.models import Site
 from voc.errors import Invalid, VocError
-from voc.surveys import responses
-from voc.surveys.answers import is_shown, scale_bounds
+from voc.surveys import partials, responses
+from voc.surveys.answers import is_blank, is_shown, scale_bounds
+from voc.surveys.models import Invitation
+from voc.surveys.responses import OpenInvitation
+from voc.surveys.texts import localized_questions, localized_text, pipe
+from voc.surveys.tokens import hash_token
+from voc.web.i18n import N_, catalog_languages, choose_language, gettext_functions, match_language
+from voc.web.security import allow_framing
 from voc.web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 PAGE = "survey/page.html"
-ANCHORS = {"nps": ("0 · Not at all likely", "10 · Extremely likely"),
-           "csat": ("1 · Very unsatisfied", "5 · Very satisfied"),
-           "ces": ("1 · Very difficult", "7 · Very easy"), "rating": ("Lowest", "Highest")}
-_HEADINGS = {"token_invalid": "Link not found", "already_answered": "Already answered",
-             "token_expired": "This survey has closed", "invitation_not_open": "Not open yet",
-             "survey_inactive": "This survey has closed"}
+SCALES = ("nps", "csat", "ces", "rating")
+# What the ends of each scale mean (in English: the dashboard's preview uses these as they are).
+ANCHORS = {"nps": (N_("0 · Not at all likely"), N_("10 · Extremely likely")),
+           "csat": (N_("1 · Very unsatisfied"), N_("5 · Very satisfied")),
+           "ces": (N_("1 · Very difficult"), N_("7 · Very easy")), "rating": (N_("Lowest"), N_("Highest"))}
+DEFAULT_THANK_YOU = N_("Thank you for your feedback!")
+# A customer reads these instead of the API's messages, which name question ids.
+_PROBLEMS = {
+    "token_invalid": (N_("Link not found"), N_("This survey link is not valid.")),
+    "already_answered": (N_("Already answered"), N_("This survey has already been answered. Thank you!")),
+    "token_expired": (N_("This survey has closed"), N_("This survey link has expired.")),
+    "invitation_not_open": (N_("Not open yet"), N_("This survey is not open yet.")),
+    "survey_inactive": (N_("This survey has closed"), N_("This survey is closed.")),
+}
+_SOMETHING_WRONG = (N_("Something is not right"), N_("Please try again later."))
+_CUSTOMER_MESSAGES = {"answer_required": N_("Please answer this question."),
+                      "answer_out_of_range": N_("Please choose one of the points on the scale."),
+                      "answer_too_long": N_("Please keep your answer under 10,000 characters.")}
+_CHECK_ANSWER = N_("Please check this answer.")
+_ANSWER_ONE = N_("Please answer at least one question.")
 
 
-# The API's messages name question ids; a customer reads these instead.
-_CUSTOMER_MESSAGES = {"answer_required": "Please answer this question.",
-                      "answer_out_of_range": "Please choose one of the points on the scale.",
-                      "answer_too_long": "Please keep your answer under 10,000 characters."}
+class SurveyView:
+    """One request's view of an invitation: its language, texts and how to render them."""
+
+    def __init__(self, request: Request, token: str, opened: OpenInvitation) -> None:
+        self.request, self.token, self.opened = request, token, opened
+        version = opened.version
+        self.requested = request.query_params.get("lang")
+        self.explicit = match_language(self.requested, [version.language, *version.translations,
+                                                        *sorted(catalog_languages())])
+        self.language = choose_language(
+            requested=self.requested, remembered=opened.partial.language if opened.partial else None,
+            accept_language=request.headers.get("accept-language"), survey_language=version.language,
+            translated=version.translations)
+        self.words = gettext_functions(self.language)
+        self.title = pipe(localized_text(version.title, version.translations, self.language, "title"),
+                          opened.contact_attributes, opened.event_attributes)
+
+    @property
+    def steps(self) -> bool:
+        return self.opened.version.layout != "page"
+
+    def localized(self, questions: list[dict]) -> list[dict]:
+        return localized_questions(questions, self.opened.version.translations, self.language,
+                                   self.opened.contact_attributes, self.opened.event_attributes)
+
+    def thank_you(self) -> str:
+        version = self.opened.version
+        text = localized_text(version.thank_you, version.translations, self.language, "thank_you")
+        if not text.strip() or text == DEFAULT_THANK_YOU:
+            return self.words["_"](DEFAULT_THANK_YOU)
+        return pipe(text, self.opened.contact_attributes, self.opened.event_attributes)
+
+    def for_customer(self, error: dict[str, Any]) -> dict[str, Any]:
+        _ = self.words["_"]
+        if not error.get("question_id") and error.get("code") == "answer_required":
+            return {**error, "message": _(_ANSWER_ONE), "summary": _(_ANSWER_ONE)}
+        message = _(_CUSTOMER_MESSAGES.get(error["code"], _CHECK_ANSWER))
+        prompts = {q["id"]: q["prompt"] for q in self.localized(self.opened.questions)}
+        prompt = prompts.get(error["question_id"])
+        return {**error, "message": message, "summary": f"{prompt} — {message}" if prompt else message}
+
+    def page(self, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+        return _page(self.request, self.language, {"title": self.title, **context}, status_code)
+
+    def base(self) -> dict[str, Any]:
+        _ = self.words["_"]
+        return {"action": self.request.url_for("survey_submit", token=self.token).path,
+                "anchors": {kind: (_(low), _(high)) for kind, (low, high) in ANCHORS.items()},
+                "bounds": {q["id"]: scale_bounds(q) for q in self.opened.questions if q["type"] in SCALES}}
+
+    def step(self, question: dict, *, error: dict | None = None, value: Any = None, focus: bool = True,
+             status_code: int = 200) -> HTMLResponse:
+        """One question on its own, with where it stands and the way back and on."""
+        shown = partials.shown(self.opened)
+        ids = [q["id"] for q in shown]
+        position = ids.index(question["id"]) + 1 if question["id"] in ids else 1
+        later = self.opened.questions[[q["id"] for q in self.opened.questions].index(question["id"]) + 1:]
+        # The last step sends; unless its own answer could still bring up a later question.
+        last = position == len(ids) and not any((q.get("show_if") or {}).get("question_id") == question["id"]
+                                               for q in later)
+        if value is None:
+            value = self.opened.saved.get(question["id"])
+        errors = {question["id"]: self.for_customer(error)} if error else {}
+        context = {**self.base(), "state": "step", "q": self.localized([question])[0], "value": value,
+                   "errors": errors, "position": position, "total": max(len(ids), position),
+                   "first": position == 1, "last": last, "focus": focus}
+        return self.page(context, status_code)
+
+    def form(self, values: dict[str, Any], errors: dict[str, dict], status_code: int = 200) -> HTMLResponse:
+        """Every question at once (layout "page")."""
+        answered = {**self.opened.prefilled, **values}
+        # A conditional question shows while its condition cannot be known yet (no JavaScript needed).
+        questions = [q for q in self.opened.questions
+                     if not q.get("show_if") or q["show_if"]["question_id"] not in answered or is_shown(q, answered)]
+        context = {**self.base(), "state": "form", "questions": self.localized(questions), "values": values,
+                   "errors": errors}
+        return self.page(context, status_code)
+
+    def thanks(self) -> HTMLResponse:
+        return self.page({"state": "thanks", "message": self.thank_you()})
 
 
-def _for_customer(error: dict[str, Any], opened: responses.OpenInvitation) -> dict[str, Any]:
-    prompts = {q["id"]: q["prompt"] for q in opened.questions}
-    message = _CUSTOMER_MESSAGES.get(error["code"], "Please check this answer.")
-    prompt = prompts.get(error["question_id"])
-    return {**error, "message": message, "summary": f"{prompt} — {message}" if prompt else message}
-
-
-def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+def _page(request: Request, language: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     # htmx swaps the survey card in place, so it gets just that block of the page.
-    return render(request, PAGE, context, status_code=status_code, block="survey" if is_htmx(request) else None)
+    return render(request, PAGE, {**gettext_functions(language), "lang": language, **context},
+                  status_code=status_code, block="survey" if is_htmx(request) else None)
 
 
-def _problem_page(request: Request, exc: VocError) -> HTMLResponse:
-    return _page(request, {"state": "problem", "title": _HEADINGS.get(exc.code, "Survey"),
-                                  "heading": _HEADINGS.get(exc.code, "Something is not right"),
-                                  "message": exc.message}, status_code=exc.status_code)
+def _frame_for_site(request: Request, session: Session, site_id: int | None) -> None:
+    """An invitation made by the embed widget may be shown in its site's iframe; any other never."""
+    if site_id is not None:
+        origins = session.scalar(select(Site.allowed_origins).where(Site.id == site_id))
+        if origins:
+            allow_framing(request, origins)
 
 
-def _form_page(request: Request, token: str, opened: responses.OpenInvitation, values: dict[str, Any],
-               errors: dict[str, dict], status_code: int = 200) -> HTMLResponse:
-    answered = {**opened.prefilled, **values}
-    # A conditional question shows while its condition cannot be known yet (no JavaScript needed).
-    questions = [q for q in opened.questions
-                 if not q.get("show_if") or q["show_if"]["question_id"] not in answered or is_shown(q, answered)]
-    bounds = {q["id"]: scale_bounds(q) for q in opened.questions if q["type"] in ("nps", "csat", "ces", "rating")}
-    context = {"state": "form", "title": opened.version.title, "questions": questions, "values": values,
-               "errors": errors, "bounds": bounds, "anchors": ANCHORS,
-               "action": request.url_for("survey_submit", token=token).path}
-    return _page(request, context, status_code=status_code)
+def _problem_page(request: Request, session: Session, token: str, exc: VocError) -> HTMLResponse:
+    _frame_for_site(request, session, session.scalar(
+        select(Invitation.site_id).where(Invitation.token_hash == hash_token(token))))
+    languages = sorted(catalog_languages())
+    language = choose_language(requested=request.query_params.get("lang"), remembered=None,
+                               accept_language=request.headers.get("accept-language"), survey_language="en",
+                               translated=languages)
+    _ = gettext_functions(language)["_"]
+    heading, message = _PROBLEMS.get(exc.code, _SOMETHING_WRONG)
+    # htmx swaps only 2xx answers: a step posted after the survey closed still shows why.
+    return _page(request, language, {"state": "problem", "title": _(heading), "heading": _(heading),
+                                     "message": _(message)}, status_code=200 if is_htmx(request) else exc.status_code)
+
+
+def _open(request: Request, session: Session, token: str) -> SurveyView:
+    opened = responses.load_invitation(session, token)
+    _frame_for_site(request, session, opened.site_id)
+    return SurveyView(request, token, opened)
+
+
+def _value(source: FormData | QueryParams, name: str, question: dict) -> Any:
+    if question["type"] == "multi_choice":
+        return [str(v) for v in source.getlist(name)]
+    value = source.get(name)
+    return None if value is None else str(value)
 
 
 @router.get("/s/{token}", name="survey_page")
 def survey_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    """Show the survey behind an invitation link."""
+    """Show the survey behind an invitation link, where the customer left it."""
     try:
-        opened = responses.load_invitation(session, token)
+        survey = _open(request, session, token)
     except VocError as exc:
-        return _problem_page(request, exc)
+        return _problem_page(request, session, token, exc)
+    opened = survey.opened
+    if survey.explicit:
+        partials.remember_language(session, opened, survey.explicit)
     responses.mark_opened(session, opened)
-    return _form_page(request, token, opened, {}, {})
+    clicked = partials.find_shown(opened, request.query_params.get("q"))
+    if clicked is not None:  # a one-click answer from an e-mail: kept if valid, else its step just shows
+        value = _value(request.query_params, "v", clicked)
+        if is_blank(value) or isinstance(partials.save_step(session, opened, clicked, value), dict):
+            return survey.step(clicked) if survey.steps else survey.form(_saved_values(opened), {})
+    if not survey.steps or not opened.questions:
+        return survey.form(_saved_values(opened), {})
+    if clicked is not None:
+        return survey.step(partials.step_after(opened, clicked["id"]) or clicked)
+    return survey.step(partials.resume_step(opened) or partials.shown(opened)[-1], focus=False)
+
+
+def _saved_values(opened: OpenInvitation) -> dict[str, Any]:
+    return {qid: value for qid, value in opened.saved.items() if value is not None}
 
 
 @router.post("/s/{token}", name="survey_submit")
 async def survey_submit(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    """Store the customer's answers, or show the form again with what needs fixing."""
+    """Save the step and show the next one (or send everything), or show what needs fixing."""
     form = await request.form()
     try:
-        opened = responses.load_invitation(session, token)
+        survey = _open(request, session, token)
     except VocError as exc:
-        return _problem_page(request, exc)
-    values: dict[str, Any] = {}
-    for question in opened.questions:
-        field = f"q_{question['id']}"
-        if question["type"] == "multi_choice":
-            picked = [str(v) for v in form.getlist(field)]
-            if picked:
-                values[question["id"]] = picked
-        elif form.get(field) not in (None, ""):
-            values[question["id"]] = str(form.get(field))
+        return _problem_page(request, session, token, exc)
+    if form.get("step") is None or not survey.steps:
+        return _send_all(session, survey, form)
+    opened = survey.opened
+    question = partials.find_shown(opened, str(form.get("step")))
+    if question is None:  # a stale form (the answers changed which questions show): go on from where things are
+        return survey.step(partials.resume_step(opened) or partials.shown(opened)[-1])
+    value = _value(form, f"q_{question['id']}", question)
+    responses.mark_opened(session, opened)
+    if form.get("action") == "back":
+        partials.keep_unchecked(session, opened, question, value)
+        return survey.step(partials.step_before(opened, question["id"]) or question)
+    checked = partials.save_step(session, opened, question, value)
+    if isinstance(checked, dict):
+        return survey.step(question, error=checked, value=value, status_code=_refused(request))
+    following = partials.step_after(opened, question["id"])
+    if following is not None:
+        return survey.step(following)
+    return _complete(session, survey)
+
+
+def _refused(request: Request) -> int:
+    # htmx does not swap 4xx answers; a plain form post hears 422.
+    return 200 if is_htmx(request) else 422
+
+
+def _complete(session: Session, survey: SurveyView) -> HTMLResponse:
+    """The last step is left: store the response from what was saved (the same rules as the API)."""
     try:
-        responses.store_response(session, token, list(values.items()))
+        responses.store_response(session, survey.token, [])
+    except Invalid as exc:  # nothing was written by the refused call: the steps saved so far stay
+        problems = exc.details or [{"question_id": "", "code": exc.code, "message": exc.message}]
+        question = partials.find_shown(survey.opened, problems[0]["question_id"])
+        if question is None:
+            question = partials.resume_step(survey.opened) or partials.shown(survey.opened)[0]
+        return survey.step(question, error={**problems[0], "question_id": question["id"]},
+                           status_code=_refused(survey.request))
+    except VocError as exc:
+        session.rollback()
+        return _problem_page(survey.request, session, survey.token, exc)
+    return survey.thanks()
+
+
+def _send_all(session: Session, survey: SurveyView, form: FormData) -> HTMLResponse:
+    """Every answer in one post (layout "page", or a form without steps)."""
+    values: dict[str, Any] = {}
+    for question in survey.opened.questions:
+        value = _value(form, f"q_{question['id']}", question)
+        if not is_blank(value):
+            values[question["id"]] = value
+    try:
+        responses.store_response(session, survey.token, list(values.items()))
     except Invalid as exc:
         session.rollback()
-        errors = {e["question_id"]: _for_customer(e, opened) for e in (exc.details or [])}
-        errors = errors or {"_": {"question_id": "", "message": exc.message}}
-        return _form_page(request, token, opened, values, errors, status_code=422 if not is_htmx(request) else 200)
+        errors = {e["question_id"]: survey.for_customer(e) for e in (exc.details or [])}
+        errors = errors or {"_": survey.for_customer({"question_id": "", "code": exc.code, "message": exc.message})}
+        return survey.form({**_saved_values(survey.opened), **values}, errors,
+                           status_code=_refused(survey.request))
     except VocError as exc:
         session.rollback()
-        return _problem_page(request, exc)
-    return _page(request, {"state": "thanks", "title": opened.version.title,
-                                  "message": opened.version.thank_you})
+        return _problem_page(survey.request, session, survey.token, exc)
+    return survey.thanks()

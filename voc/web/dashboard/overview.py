@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from voc.analytics import service
 from voc.api.deps import SessionDep
+from voc.surveys.funnel import dashboard_funnels
 from voc.web.auth import Viewer
 from voc.web.dashboard.common import page
 
@@ -18,4 +19,6 @@ def overview_page(request: Request, user: Viewer, session: SessionDep, survey: s
                   touchpoint: str | None = None, period: str | None = None, trend: str = "nps") -> HTMLResponse:
     filters = service.resolve_filters(session, survey, touchpoint, period)
     context = {"filters": filters, **service.filter_options(session), **service.overview(session, filters, trend)}
+    context["funnels"] = dashboard_funnels(session, filters.survey_id, filters.touchpoint_id, filters.start,
+                                           filters.end)
     return page(request, user, "dashboard/overview.html", context, block="results")

@@ -1,0 +1,103 @@
+"""Answers saved step by step (the partial response), and which step a customer is on.
+
+A customer "leaves" a step by answering it or by skipping an optional question (saved as None), so
+coming back to the link resumes at the first shown question not left yet, and drop-off can be counted
+at that question (voc/surveys/funnel.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from voc.db import utcnow
+from voc.surveys import answers as answer_rules
+from voc.surveys.answers import TypedAnswer
+from voc.surveys.models import PartialResponse
+from voc.surveys.responses import OpenInvitation, SavedAnswers
+
+
+def _write(session: Session, opened: OpenInvitation, answers: dict[str, Any], language: str | None,
+           last_question_id: str | None, now: datetime) -> None:
+    """Insert the invitation's partial response or update it (one statement: safe when two saves race)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(PartialResponse).values(
+        invitation_id=opened.invitation_id, survey_id=opened.survey_id, survey_version_id=opened.survey_version_id,
+        answers=answers, last_question_id=last_question_id, language=language, started_at=now, updated_at=now)
+    changes: dict[str, Any] = {"answers": statement.excluded.answers, "updated_at": now}
+    if last_question_id is not None:
+        changes["last_question_id"] = last_question_id
+    if language is not None:
+        changes["language"] = language
+    if answers and not opened.saved:  # the first step left: the response starts now, not at a language choice
+        changes["started_at"] = now
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[PartialResponse.invitation_id], set_=changes,
+        where=PartialResponse.completed_at.is_(None)))
+    opened.partial = SavedAnswers(answers, language or (opened.partial.language if opened.partial else None))
+
+
+def remember_language(session: Session, opened: OpenInvitation, language: str, now: datetime | None = None) -> None:
+    """Keep the language the customer asked for (`?lang=`), so the link opens in it next time too."""
+    if opened.partial is None or opened.partial.language != language:
+        _write(session, opened, opened.saved, language, None, now or utcnow())
+
+
+def save_step(session: Session, opened: OpenInvitation, question: dict, value: Any,
+              now: datetime | None = None) -> TypedAnswer | dict:
+    """Check one step's answer and save it (a blank optional answer is saved as skipped).
+
+    Returns the typed answer, or the error for the customer (the step is then not left)."""
+    checked = answer_rules.check_answer(question, value)
+    if isinstance(checked, dict):
+        return checked
+    answers = {**opened.saved, question["id"]: answer_rules.raw_value(checked)}
+    _write(session, opened, answers, None, question["id"], now or utcnow())
+    return checked
+
+
+def keep_unchecked(session: Session, opened: OpenInvitation, question: dict, value: Any,
+                   now: datetime | None = None) -> None:
+    """Going back: keep what was given on this step if it is valid, without requiring anything."""
+    if answer_rules.is_blank(value):
+        return
+    checked = answer_rules.check_answer(question, value)
+    if not isinstance(checked, dict):
+        answers = {**opened.saved, question["id"]: answer_rules.raw_value(checked)}
+        _write(session, opened, answers, None, question["id"], now or utcnow())
+
+
+def shown(opened: OpenInvitation) -> list[dict]:
+    """The questions this customer is asked, given what they answered so far."""
+    return answer_rules.shown_questions(opened.version.questions, opened.saved, opened.prefilled)
+
+
+def resume_step(opened: OpenInvitation) -> dict | None:
+    """Where the customer goes on: the first shown question not left yet (None: every one is)."""
+    return answer_rules.first_unanswered(opened.version.questions, opened.saved, opened.prefilled)
+
+
+def step_after(opened: OpenInvitation, question_id: str) -> dict | None:
+    """The shown question after this one (None: this was the last)."""
+    questions = shown(opened)
+    ids = [q["id"] for q in questions]
+    if question_id not in ids:
+        return resume_step(opened)
+    later = questions[ids.index(question_id) + 1:]
+    return later[0] if later else None
+
+
+def step_before(opened: OpenInvitation, question_id: str) -> dict | None:
+    """The shown question before this one (None: this is the first)."""
+    questions = shown(opened)
+    ids = [q["id"] for q in questions]
+    if question_id not in ids:
+        return resume_step(opened)
+    return questions[ids.index(question_id) - 1] if ids.index(question_id) > 0 else None
+
+
+def find_shown(opened: OpenInvitation, question_id: str | None) -> dict | None:
+    """A question the customer may be asked now, by id (None for anything else)."""
+    return next((q for q in shown(opened) if q["id"] == question_id), None) if question_id else None
