@@ -18,6 +18,7 @@ from voc.api.errors import install_error_handlers
 from voc.api.sites import router as sites_api_router
 from voc.config import get_settings
 from voc.db import get_engine
+from voc.email.routes import router as email_router
 from voc.embed.routes import router as embed_router
 from voc.errors import VocError
 from voc.jobs.worker import Worker
@@ -78,6 +79,7 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> Fas
     app.include_router(embed_router)
     app.include_router(ops.router)
     app.include_router(survey.router)
+    app.include_router(email_router)
     app.include_router(auth.router)
     app.include_router(dashboard_router())
     _install_dashboard_errors(app)

@@ -21,7 +21,8 @@ from voc.surveys.tokens import hash_token, new_nonce, token_for
 from voc.surveys.triggers import conditions_hold, in_sample
 
 # When several surveys could apply, the reason reported is the one that got furthest.
-_REASON_RANK = {"no_active_survey": 0, "condition_false": 1, "sampled_out": 2, "quarantined": 3}
+# "no_email": the trigger's channel is e-mail and voc knows no address for the contact.
+_REASON_RANK = {"no_active_survey": 0, "condition_false": 1, "sampled_out": 2, "quarantined": 3, "no_email": 4}
 
 
 @dataclass
@@ -69,7 +70,7 @@ def report_event(session: Session, body: EventIn) -> EventOutcome:
 
 def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_attrs: dict,
            occurred_at: datetime) -> Decision:
-    """Which survey to invite to, or why none: opted out, no survey, condition, sample, quarantine."""
+    """Which survey to invite to, or why none: opted out, no survey, condition, sample, quarantine, no e-mail."""
     if contact.opted_out:
         return Decision("opted_out")
     surveys = session.scalars(select(Survey).where(Survey.status == SurveyStatus.active).order_by(Survey.id))
@@ -85,6 +86,8 @@ def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_att
                 candidate = "sampled_out"
             elif is_quarantined(session, contact, survey, occurred_at):
                 candidate = "quarantined"
+            elif trigger.get("channel") == "email" and not contact.email:
+                candidate = "no_email"
             else:
                 return Decision(None, survey, trigger)
             reason = max(reason, candidate, key=_REASON_RANK.__getitem__)

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from voc.analytics.rollups import record_response
 from voc.db import utcnow
+from voc.email.tasks import schedule_invitation_email
 from voc.jobs.queue import enqueue, job_handler
 from voc.surveys.models import Invitation, InvitationStatus, Response
 from voc.webhooks.outbox import publish_invitation_created, publish_response_completed
@@ -25,6 +26,8 @@ def announce_invitation(session: Session, payload: dict[str, Any]) -> None:
         session.add(invitation)
     if invitation.expires_at > utcnow():  # a link announced after it expired would only mislead
         publish_invitation_created(session, invitation)
+        if invitation.channel == "email" and invitation.emailed_at is None:
+            schedule_invitation_email(session, invitation)
 
 
 @job_handler("response.completed")

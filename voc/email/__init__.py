@@ -1,0 +1,1 @@
+"""E-mail invitations: the SMTP channel, the message, one reminder, and unsubscribing."""
