@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from voc.cursors import keyset_page, pack_cursor, unpack_cursor
@@ -85,24 +85,38 @@ class SavedAnswers:
     language: str | None
 
 
+_I, _R, _A, _P = Invitation.__table__, Response.__table__, Answer.__table__, PartialResponse.__table__
+_S, _C, _V, _E = Survey.__table__, Contact.__table__, SurveyVersion.__table__, Event.__table__
+# Built once with bound parameters: every answer and every step runs these, and building a statement
+# per call (coercion, cache keys) cost more than executing it. One round trip, columns only.
+_LOAD = (
+    select(_I.c.id, _I.c.completed_at, _I.c.expires_at, _I.c.invited_at, _I.c.opened_at, _I.c.survey_id,
+           _I.c.survey_version_id, _I.c.touchpoint_id, _I.c.contact_id, _S.c.status, _C.c.attributes,
+           _E.c.attributes, _V.c.title, _V.c.questions, _V.c.thank_you, _V.c.layout, _V.c.language,
+           _V.c.translations, _I.c.site_id, _P.c.id, _P.c.answers, _P.c.language)
+    .join(_S, _S.c.id == _I.c.survey_id)
+    .join(_C, _C.c.id == _I.c.contact_id)
+    .join(_V, _V.c.id == _I.c.survey_version_id)
+    .outerjoin(_E, _E.c.id == _I.c.event_id)
+    .outerjoin(_P, _P.c.invitation_id == _I.c.id)
+    .where(_I.c.token_hash == bindparam("token_hash"))
+)
+# The conditional update is the lock: of two racing submits, one changes the row, one sees 0 rows.
+_CLAIM = (update(_I).where(_I.c.id == bindparam("invitation"), _I.c.completed_at.is_(None))
+          .values(status=InvitationStatus.completed.value, completed_at=bindparam("now"),
+                  opened_at=bindparam("opened")))
+_COMPLETE_PARTIAL = (update(_P).where(_P.c.invitation_id == bindparam("invitation"))
+                     .values(completed_at=bindparam("now"), updated_at=bindparam("now")))
+_INSERT_RESPONSE = insert(_R).returning(_R.c.id)
+_INSERT_ANSWER = insert(_A)
+_NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "mismatch": None,
+                "analyzed_at": None}
+
+
 def load_invitation(session: Session, token: str, now: datetime | None = None) -> OpenInvitation:
     """The invitation behind a token, if it can still be answered (404, 409, 410, 425 otherwise)."""
     now = now or utcnow()
-    # One round trip, columns only: this is the hot path of every answer.
-    row = session.execute(
-        select(Invitation.id, Invitation.completed_at, Invitation.expires_at, Invitation.invited_at,
-               Invitation.opened_at, Invitation.survey_id, Invitation.survey_version_id, Invitation.touchpoint_id,
-               Invitation.contact_id, Survey.status, Contact.attributes, Event.attributes,
-               SurveyVersion.title, SurveyVersion.questions, SurveyVersion.thank_you, SurveyVersion.layout,
-               SurveyVersion.language, SurveyVersion.translations, Invitation.site_id, PartialResponse.id,
-               PartialResponse.answers, PartialResponse.language)
-        .join(Survey, Survey.id == Invitation.survey_id)
-        .join(Contact, Contact.id == Invitation.contact_id)
-        .join(SurveyVersion, SurveyVersion.id == Invitation.survey_version_id)
-        .outerjoin(Event, Event.id == Invitation.event_id)
-        .outerjoin(PartialResponse, PartialResponse.invitation_id == Invitation.id)
-        .where(Invitation.token_hash == hash_token(token))
-    ).first()
+    row = session.connection().execute(_LOAD, {"token_hash": hash_token(token)}).first()
     if row is None:
         raise NotFound("This survey link is not valid.", code="token_invalid")
     (invitation_id, completed_at, expires_at, invited_at, opened_at, survey_id, version_id, touchpoint_id,
@@ -149,29 +163,25 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
     typed = answer_rules.validate_answers(opened.version.questions, [*given, *saved], opened.prefilled)
     if not any(a.source == "customer" for a in typed):
         raise Invalid("Please answer at least one question.", code="answer_required")
-    # The conditional update is the lock: of two racing submits, one changes the row, one sees 0 rows.
-    claimed = session.execute(
-        update(Invitation)
-        .where(Invitation.id == opened.invitation_id, Invitation.completed_at.is_(None))
-        .values(status=InvitationStatus.completed, completed_at=now, opened_at=opened.opened_at or now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    connection = session.connection()
+    claimed = connection.execute(_CLAIM, {"invitation": opened.invitation_id, "now": now,
+                                          "opened": opened.opened_at or now}).rowcount
     if claimed != 1:
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
     if opened.partial is not None:  # kept, completed, for the funnel
-        session.execute(update(PartialResponse).where(PartialResponse.invitation_id == opened.invitation_id)
-                        .values(completed_at=now, updated_at=now).execution_options(synchronize_session=False))
-    scores: dict[str, int] = {}
+        connection.execute(_COMPLETE_PARTIAL, {"invitation": opened.invitation_id, "now": now})
+    scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
     for answer in typed:
-        if answer.type in ("nps", "csat", "ces") and answer.type not in scores:
+        if answer.type in scores and scores[answer.type] is None:
             scores[answer.type] = int(answer.number)
     comment = "\n\n".join(a.text for a in typed if a.type == "text" and a.text and a.text.strip()) or None
-    response_id = session.execute(insert(Response).values(
-        invitation_id=opened.invitation_id, survey_id=opened.survey_id, survey_version_id=opened.survey_version_id,
-        touchpoint_id=opened.touchpoint_id, contact_id=opened.contact_id, status="completed",
-        started_at=opened.opened_at or now, completed_at=now, created_at=now, comment=comment, **scores,
-    ).returning(Response.id)).scalar_one()
-    session.execute(insert(Answer), [
+    response_id = connection.execute(_INSERT_RESPONSE, {
+        "invitation_id": opened.invitation_id, "survey_id": opened.survey_id,
+        "survey_version_id": opened.survey_version_id, "touchpoint_id": opened.touchpoint_id,
+        "contact_id": opened.contact_id, "status": "completed", "started_at": opened.opened_at or now,
+        "completed_at": now, "created_at": now, "comment": comment, **scores, **_NO_ANALYSIS,
+    }).scalar_one()
+    connection.execute(_INSERT_ANSWER, [
         {"response_id": response_id, "question_id": a.question_id, "type": a.type, "number": a.number,
          "text": a.text, "choices": a.choices, "source": a.source} for a in typed])
     enqueue(session, "response.completed", {"response_id": response_id})
