@@ -118,6 +118,31 @@ def test_cx_praise_that_vader_finds_neutral_is_positive(vader, text):
 
 
 @pytest.mark.parametrize(
+    ("text", "label"),
+    [("An unforgettable stay.", "positive"), ("A merciless queue at the desk.", "negative")],
+)
+def test_general_english_words_vader_lacks_carry_sentiment(vader, text, label):
+    assert vader.polarity_scores(text)["compound"] == 0
+    assert analyse(text).label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("The new app reduces the risk of mistakes.", "positive"),  # VADER: negative
+        ("The upgrade prevents errors at checkout.", "positive"),
+        ("It did not reduce the pain.", "negative"),
+        ("The staff lacked courtesy.", "negative"),  # VADER: positive
+        ("The reply was devoid of any warmth.", "negative"),
+        ("Few guests liked it.", "negative"),
+        ("A few good ideas.", "positive"),  # "a few" denies nothing
+    ],
+)
+def test_decrease_verbs_and_privative_words_turn_what_they_govern(text, label):
+    assert analyse(text).label == label
+
+
+@pytest.mark.parametrize(
     "text",
     ["", "   \n\t ", "n/a", "order #123", "\x00\x01\x02\x7f", "<br><br/>", "&nbsp;&amp;", "12345"],
 )

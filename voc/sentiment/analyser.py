@@ -5,7 +5,8 @@ although, yet, ";") -> segments (split on pauses and on "and"/"so" before a new
 subject). VADER scores each clause's words once (scoring.py); the CX layer
 (data/patterns.txt) adds valence for phrases VADER misses ("took forever",
 "still waiting for my refund"), flipped by a negator before them ("no hassle"),
-and tags the Schmitt dimensions. A weak cue ("staff", "food") tags its segment
+and tags the Schmitt dimensions. Polarity shifters then turn what a decrease
+verb or a privative word governs ("reduces the risk", "lacked courtesy"). A weak cue ("staff", "food") tags its segment
 only when the segment carries sentiment and no stronger cue explains it.
 
 Overall compound: the sum of the words' valences, each clause weighted for
@@ -32,14 +33,16 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
+from functools import reduce
+from operator import or_
 
 from voc.sentiment.lexicon import ensure_loaded, find_matches, may_start_pattern, patterns
 from voc.sentiment.model import DIMENSIONS, EMPTY_ANALYSIS, Analysis, DimensionScore, Span
-from voc.sentiment.scoring import ClauseScorer, apply_domain
-from voc.sentiment.text import PATTERN, SENTIMENT, clean_text, set_token_classifier, tokenize
-from voc.sentiment.themes import extract_themes, theme_flags
+from voc.sentiment.scoring import DECREASERS, PRIVATIVES, ClauseScorer, apply_domain, apply_shifters
+from voc.sentiment.text import PATTERN, SENTIMENT, SHIFTER, clean_text, set_token_classifier, tokenize
+from voc.sentiment.themes import extract_themes, theme_classifier
 
-ANALYSER_VERSION = "voc-1.1"
+ANALYSER_VERSION = "voc-1.2"
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +66,16 @@ def get_scorer() -> ClauseScorer:
         scorer = ClauseScorer()
         lexicon, index = scorer.lexicon, patterns()
 
+        shifters = DECREASERS | PRIVATIVES
+        themes = theme_classifier()
+
         def classify(norm: str, stemmed: str) -> int:
-            return (PATTERN if may_start_pattern(norm, stemmed, index) else 0) | theme_flags(norm, stemmed)
+            flags = themes(norm, stemmed)
+            if may_start_pattern(norm, stemmed, index):
+                flags |= PATTERN
+            if norm in shifters:
+                flags |= SHIFTER
+            return flags
 
         set_token_classifier(classify, lexicon)
         _scorer = scorer
@@ -96,21 +107,34 @@ def _analyse(text: str) -> Analysis:
     if not raws:
         return EMPTY_ANALYSIS
     flags = tokens.flags
-    # Most words carry nothing; visit only those flagged as sentiment words or pattern starts.
-    lexicon_hits = [i for i, f in enumerate(flags) if f & SENTIMENT]
-    pattern_hits = [i for i, f in enumerate(flags) if f & PATTERN]
+    # Most words carry nothing; visit only those flagged as sentiment words, pattern starts or shifters.
+    present = reduce(or_, flags)
+    lexicon_hits = [i for i, f in enumerate(flags) if f & SENTIMENT] if present & SENTIMENT else None
+    pattern_hits = [i for i, f in enumerate(flags) if f & PATTERN] if present & PATTERN else None
+    shifter_hits = [i for i, f in enumerate(flags) if f & SHIFTER] if present & SHIFTER else None
+    clauses = tokens.clauses
+    whole = len(clauses) == 1  # most comments are one clause: no need to cut the hits per clause
     vals = [0.0] * len(raws)
     clause_matches = []
     total = 0.0
-    for start, stop, weight, _sentence in tokens.clauses:
-        hits = [i - start for i in lexicon_hits if start <= i < stop] if lexicon_hits else None
-        if hits:
-            vals[start:stop] = scorer.word_valences(tokens.words[start:stop], tokens.lowers[start:stop], hits)
-        starts = [i for i in pattern_hits if start <= i < stop] if pattern_hits else None
+    for start, stop, weight, _sentence in clauses:
+        if whole:
+            hits, starts = lexicon_hits, pattern_hits
+            if hits:
+                vals = scorer.word_valences(tokens.words, tokens.lowers, hits)
+        else:
+            hits = [i - start for i in lexicon_hits if start <= i < stop] if lexicon_hits else None
+            if hits:
+                vals[start:stop] = scorer.word_valences(tokens.words[start:stop], tokens.lowers[start:stop], hits)
+            starts = [i for i in pattern_hits if start <= i < stop] if pattern_hits else None
         matches = find_matches(stems, norms, start, stop, starts) if starts else []
         if matches:
             apply_domain(vals, norms, stems, raws, matches, start)
         clause_matches.append(matches)
+        if shifter_hits and (hits or matches):
+            shifters = [i for i in shifter_hits if start <= i < stop]
+            if shifters:
+                apply_shifters(vals, norms, raws, scorer.lexicon, start, stop, shifters)
         if hits or matches:
             clause_vals = vals[start:stop]
             clause_sum = sum(clause_vals) - (1 - _POSITIVE_WEIGHT) * sum(filter(_is_positive, clause_vals))
@@ -167,10 +191,12 @@ def _dimensions(tokens, vals, clause_matches):
             valence = raw_sum / math.sqrt(raw_sum * raw_sum + _SEGMENT_ALPHA)
             weight = tokens.clauses[clause][2]
             last = tokens.raws[stop - 1]
-            end = max(tokens.ends[stop - 1] - (len(last) - len(last.rstrip(_TRIM))), tokens.starts[start] + 1)
+            first_offset, end = tokens.bounds(start, stop - 1)
+            end = max(end - (len(last) - len(last.rstrip(_TRIM))), first_offset + 1)
+            rounded = round(valence, 3)
             for name in names:
                 found.setdefault(name, []).append((valence, weight, stop - start))
-                spans.append(Span(tokens.starts[start], end, name, round(valence, 3)))
+                spans.append(Span(first_offset, end, name, rounded))
     total_words = len(tokens.raws)
     dimensions: dict[str, DimensionScore | None] = dict.fromkeys(DIMENSIONS)
     for name, parts in found.items():

@@ -72,6 +72,30 @@ def formal_register() -> dict[str, float]:
     return result
 
 
+# Pattern's English adjective lexicon, as shipped in textblob (the lexicon is
+# PDDL, textblob MIT): polarity -1..1, averaged over senses by textblob. Used
+# only for words VADER's lexicon lacks, and only where the polarity is clear.
+_GENERAL_MIN_POLARITY = 0.3
+_GENERAL_SCALE = 1.5  # to VADER's -4..4 scale: a clear adjective lands near VADER's mild words
+
+
+@lru_cache(maxsize=1)
+def general_lexicon() -> dict[str, float]:
+    """Valences (VADER scale) of Pattern's general English sentiment adjectives, from textblob."""
+    from textblob.en import sentiment as pattern_sentiment  # loads on first use
+
+    pattern_sentiment.load()
+    stop = stopwords()
+    result = {}
+    for word, by_part_of_speech in dict.items(pattern_sentiment):
+        polarity, _subjectivity, intensity = by_part_of_speech[None]  # None: averaged over parts of speech
+        # intensity != 1 marks an intensifier ("very"), which VADER's booster rules already handle
+        if " " in word or word in stop or intensity != 1.0 or abs(polarity) < _GENERAL_MIN_POLARITY:
+            continue
+        result[word] = round(polarity * _GENERAL_SCALE, 3)
+    return result
+
+
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """Words never used as theme phrases."""
@@ -243,8 +267,11 @@ def find_matches(
                 stop = i + 1
             else:
                 second = elements[1]
-                if second.__class__ is frozenset and following not in second:
-                    continue  # most candidates fail on their second word: skip the general matcher
+                if second.__class__ is frozenset:
+                    if following not in second:
+                        continue  # most candidates fail on their second word: skip the general matcher
+                elif second == DUR and following not in _DURATION_UNITS:
+                    continue  # "a" is a number, but "a" + time unit is rare
                 stop = _match_at(elements, 1, stems, norms, i + 1, end)
             if stop > i:
                 found.append((i, stop, entry))

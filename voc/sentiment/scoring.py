@@ -1,9 +1,17 @@
 """Per-word valences: VADER's rules on each clause, then the CX domain layer on top.
 
 VADER's lexicon is used with our changes (data/overrides.txt: CX department
-words neutralised, missing fault words added), plus the regular inflections it
-lacks ("delays", "lacking"). "like" counts as liking only after a subject or
-adverb, "pretty good" is not two compliments, and "hardly"/"barely" negate.
+words neutralised, missing fault words added), then data/formal.txt and
+Pattern's general English adjectives (via textblob) for words VADER lacks,
+plus the regular inflections it lacks ("delays", "lacking", "terribly"). "like"
+counts as liking only after a subject or adverb, "pretty good" is not two
+compliments, and "hardly"/"barely" negate.
+
+Polarity shifters (apply_shifters): a verb or quantifier of decrease turns the
+harm it governs into a gain ("reduce the risk", "fewer deaths", "fight
+corruption"), and "lack of", "devoid of" and a bare "few" negate what follows
+("devoid of humane consideration", "few find it funny"), both up to four words
+on and not across a pause.
 """
 
 from __future__ import annotations
@@ -17,12 +25,18 @@ from vaderSentiment.vaderSentiment import (
     NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
-    allcap_differential,
     scalar_inc_dec,
 )
 
-from voc.sentiment.lexicon import Entry, duration_prior, formal_register, overrides
-from voc.sentiment.stemming import word_set
+from voc.sentiment.lexicon import (
+    Entry,
+    duration_prior,
+    evaluative_stems,
+    formal_register,
+    general_lexicon,
+    overrides,
+)
+from voc.sentiment.stemming import stem, word_set
 
 # "like" is mostly a preposition ("felt like a number"); it is liking only after these.
 _LIKE_SUBJECTS = word_set(
@@ -35,6 +49,26 @@ _NEGATORS = frozenset(NEGATE) | word_set(
 )
 _BOOSTERS = frozenset(BOOSTER_DICT) | {"super", "really", "so", "very", "extremely"}
 _NEGATION_WINDOW = 4
+# Verbs and quantifiers of decrease: what they govern loses its harm ("reduce the risk").
+# Left out as too often literal in customer comments: end ("ended up"), stop, cut ("cut off").
+DECREASERS = word_set(
+    "reduce reduces reduced reducing reduction reductions decrease decreases decreased decreasing "
+    "lessen lessens lessened lessening lower lowers lowered lowering "
+    "prevent prevents prevented preventing prevention avoid avoids avoided avoiding "
+    "eliminate eliminates eliminated eliminating elimination fight fights fought fighting "
+    "combat combats combated combating combatting curb curbs curbed curbing limit limits limited limiting "
+    "alleviate alleviates alleviated alleviating minimize minimizes minimized minimizing "
+    "minimise minimises minimised minimising eradicate eradicates eradicated eradicating eradication "
+    "overcome overcomes overcame overcoming halt halts halted halting tackle tackles tackled tackling "
+    "diminish diminishes diminished diminishing mitigate mitigates mitigated mitigating "
+    "ease eases eased easing relieve relieves relieved relieving relief cure cures cured curing "
+    "abolish abolishes abolished abolishing ban bans banned banning fewer less "
+    "slash slashes slashed slashing prohibit prohibits prohibited prohibiting outlaw outlaws outlawed "
+    "shrink shrinks shrank shrinking"
+)
+# Words that deny what follows them, whatever its polarity ("lack of care", "devoid of humour").
+PRIVATIVES = word_set("lack lacks lacked lacking devoid absence few")
+_NOT_PRIVATIVE_BEFORE_FEW = word_set("a quite the every")  # "a few good points" denies nothing
 _ALMOST_NOT = frozenset({"hardly", "barely", "scarcely"})
 # Inflecting these would coin unrelated words ("fines", "kinds", "likes" as nouns).
 _NO_INFLECTION = word_set("fine kind like well pretty please sure mean lean cool free")
@@ -51,6 +85,10 @@ def _inflections(lexicon: dict[str, float], neutral: set[str]) -> dict[str, floa
             forms.add(word + "es")
         if word.endswith("e"):
             forms |= {word + "d", word[:-1] + "ing"}
+            if word.endswith("ble"):
+                forms.add(word[:-1] + "y")  # "terrible" -> "terribly"
+        if word.endswith("ic"):
+            forms.add(word + "ally")  # "tragic" -> "tragically"
         if word.endswith("y") and word[-2] not in "aeiou":
             forms |= {word[:-1] + "ies", word[:-1] + "ied", word[:-1] + "ily"}
         if word[-1] in "bdgmnprt" and word[-2] in "aeiou" and word[-3] not in "aeiou":
@@ -77,6 +115,11 @@ class ClauseScorer(SentimentIntensityAnalyzer):
         for word, value in formal_register().items():
             if word not in neutral:
                 self.lexicon.setdefault(word, value)
+        # A word the CX layer gives its own valence keeps it ("quickly" as service speed)
+        cx_stems = evaluative_stems()
+        for word, value in general_lexicon().items():
+            if word not in neutral and word not in self.lexicon and stem(word) not in cx_stems:
+                self.lexicon[word] = value
         for form, value in _inflections(self.lexicon, neutral).items():
             self.lexicon.setdefault(form, value)
         # VADER replaces emoji one character at a time, so only single characters count
@@ -99,7 +142,8 @@ class ClauseScorer(SentimentIntensityAnalyzer):
             hits = [i for i, low in enumerate(lower) if low in lexicon]
         if not hits:
             return sentiments
-        is_cap_diff = allcap_differential(words)
+        # VADER's allcap_differential: some words, not all, are in capitals
+        is_cap_diff = any(map(str.isupper, words)) and not all(map(str.isupper, words))
         for i in hits:
             low = lower[i]
             if (
@@ -177,7 +221,15 @@ def _negation_check(valence: float, lower: list[str], start_i: int, i: int) -> f
     return valence
 
 
+# Words of VADER's idioms and multi-word boosters: where none is near, no idiom can match.
+_IDIOM_WORDS = frozenset(
+    word for phrase in (*SPECIAL_CASES, *BOOSTER_DICT) if " " in phrase for word in phrase.split()
+)
+
+
 def _special_idioms_check(valence: float, lower: list[str], i: int) -> float:
+    if _IDIOM_WORDS.isdisjoint(lower[i - 3:i + 3]):
+        return valence
     onezero = f"{lower[i - 1]} {lower[i]}"
     twoonezero = f"{lower[i - 2]} {lower[i - 1]} {lower[i]}"
     twoone = f"{lower[i - 2]} {lower[i - 1]}"
@@ -208,6 +260,28 @@ def _least_check(lexicon: dict, valence: float, lower: list[str], i: int) -> flo
     elif i > 0 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
         valence = valence * N_SCALAR
     return valence
+
+
+def apply_shifters(
+    vals: list[float], norms, raws, lexicon: dict[str, float], start: int, stop: int, shifters: list[int]
+) -> None:
+    """Turn valences governed by a decrease verb or a privative word (see module docstring), in place."""
+    for i in shifters:
+        word = norms[i]
+        if word == "few" and i > start and norms[i - 1] in _NOT_PRIVATIVE_BEFORE_FEW:
+            continue
+        privative = word in PRIVATIVES
+        for j in range(i + 1, min(stop, i + 1 + _NEGATION_WINDOW)):
+            if raws[j - 1].endswith(_PAUSE):
+                break
+            value = vals[j]
+            if not value:
+                continue
+            if privative:
+                vals[j] = value * N_SCALAR
+            elif lexicon.get(norms[j], value) < 0:
+                # a harm (even one VADER negated: "didn't reduce the pain") is turned around
+                vals[j] = value * N_SCALAR if value < 0 else -value
 
 
 def _negator_before(norms: list[str], raws: list[str], start: int, lower: int) -> int:

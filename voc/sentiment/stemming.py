@@ -72,15 +72,20 @@ _SURE = 4  # stems at least this long take a plain inflection without asking Sno
 _SHORT = 3  # a stem this short only takes a short ending ("gut-ted", not "not-iced")
 
 
-_prefix_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+_prefix_cache: tuple[int, frozenset[str], frozenset[str], frozenset[str]] = (-1, frozenset(), frozenset(), frozenset())
 
 
-def _stem_prefixes() -> frozenset[str]:
-    """First three letters of every lexicon stem (the whole stem if shorter): a quick reject."""
+def _stem_prefixes() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """A quick reject: first five letters of the longer lexicon stems, the 4-letter stems, the shorter ones."""
     global _prefix_cache
     if _prefix_cache[0] != len(LEXICON_STEMS):  # the lexicons register stems as they load
-        _prefix_cache = (len(LEXICON_STEMS), frozenset(s[:3] for s in LEXICON_STEMS))
-    return _prefix_cache[1]
+        _prefix_cache = (
+            len(LEXICON_STEMS),
+            frozenset(s[:5] for s in LEXICON_STEMS if len(s) >= 5),
+            frozenset(s for s in LEXICON_STEMS if len(s) == 4),
+            frozenset(s for s in LEXICON_STEMS if len(s) < 4),
+        )
+    return _prefix_cache[1:]
 
 
 def lexicon_stem(norm: str) -> str:
@@ -93,11 +98,17 @@ def lexicon_stem(norm: str) -> str:
     if "-" in norm:
         # "hassle-free" is stemmed part by part, like the lexicon's own hyphenated words
         return "-".join(lexicon_stem(part) for part in norm.split("-"))
-    prefixes = _stem_prefixes()
-    if norm[:3] not in prefixes and norm[:2] not in prefixes:
-        return norm  # no lexicon stem starts like this word
-    stems = LEXICON_STEMS
     n = len(norm)
+    long_prefixes, four_letter_stems, short_stems = _stem_prefixes()
+    # a stem of 5+ letters shares the word's first five, one of 4 is its first four, and
+    # a shorter one takes at most 4 more letters
+    if (
+        norm[:5] not in long_prefixes
+        and norm[:4] not in four_letter_stems
+        and (n > _SHORT + 4 or (norm[:3] not in short_stems and norm[:2] not in short_stems))
+    ):
+        return norm  # no lexicon stem starts this word
+    stems = LEXICON_STEMS
     for k in range(max(2, n - _LONGEST_ENDING), n + 1):
         ending = norm[k:]
         if ending in _ENDINGS and norm[:k] in stems and (k > _SHORT or n - k <= 4):

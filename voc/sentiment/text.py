@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from itertools import accumulate
 
 from voc.sentiment.stemming import lexicon_stem, stem, word_set
 
@@ -36,6 +36,9 @@ _MARK_CHARS = _PAUSE_END | _END_CHARS
 _DASHES = frozenset({"-", "–", "—", "--"})
 _NEXT_TRIGGERS = _CONTRAST | _SEGMENT_CONJ | {"yet", "even"}
 
+_ASCII_PUNCT = string.punctuation
+
+
 def normalise_word(raw: str) -> str:
     """Lowercase a raw token, straighten quotes and strip edge punctuation."""
     return raw.lower().replace("’", "'").replace("‘", "'").strip(_PUNCT)
@@ -54,6 +57,7 @@ PATTERN = 4  # may start a CX pattern
 THEME = 8  # may be part of a theme
 SENTIMENT = 16  # in VADER's lexicon (lowercase VADER form)
 CANDIDATE = 32  # a content word that can stand in a theme phrase
+SHIFTER = 64  # a decrease verb or privative word that turns the valence of what follows
 
 _classify: Callable[[str, str], int] = lambda norm, stemmed: 0  # noqa: E731
 _sentiment_words: frozenset[str] | dict = frozenset()
@@ -69,22 +73,37 @@ def set_token_classifier(classify: Callable[[str, str], int], sentiment_words) -
 # A plain dict read through map(dict.get) costs far less per token than an
 # lru_cache call; it is emptied when it grows past a bound, so memory stays flat.
 _FORMS: dict[str, tuple[str, str, str, str, int]] = {}
+_WORD_FORMS: dict[str, tuple[str, int]] = {}  # normalised word -> (lexicon stem, flags)
 _FORMS_MAX = 200_000
 
 
 def clear_token_cache() -> None:
     """Forget cached token forms (after a lexicon change, or to time a cold start)."""
     _FORMS.clear()
-    _word_forms.cache_clear()
+    _WORD_FORMS.clear()
     stem.cache_clear()
 
 
 def token_forms(raw: str) -> tuple[str, str, str, str, int]:
     """(VADER form, its lowercase, normalised form, lexicon stem, flags); cached, tokens repeat a lot."""
-    norm = normalise_word(raw)
-    word = vader_word(raw)
-    lower = word.lower()
-    stemmed, flags = _word_forms(norm)
+    # normalise_word and vader_word inlined: this runs once for every new token of a first pass
+    low = raw.lower()
+    if raw.isalpha():  # most tokens: nothing to strip
+        word, lower, norm = raw, low, low
+    else:
+        norm = (low if low.isascii() else low.replace("’", "'").replace("‘", "'")).strip(_PUNCT)
+        stripped = raw.strip(_ASCII_PUNCT)
+        if len(stripped) <= 2:
+            word, lower = raw, low
+        else:
+            word = stripped
+            lower = stripped.lower()
+    known = _WORD_FORMS.get(norm)
+    if known is None:
+        # shared by "Great", "great," and "great!": stemming and lexicon tests run once per word
+        stemmed = lexicon_stem(norm)
+        known = _WORD_FORMS[norm] = (stemmed, _classify(norm, stemmed))
+    stemmed, flags = known
     if lower in _sentiment_words:
         flags |= SENTIMENT
     if raw[-1] in _MARK_CHARS or raw in _DASHES:
@@ -93,15 +112,11 @@ def token_forms(raw: str) -> tuple[str, str, str, str, int]:
         flags |= TRIGGER
     if len(_FORMS) >= _FORMS_MAX:
         _FORMS.clear()
+        _WORD_FORMS.clear()
     forms = _FORMS[raw] = (word, lower, norm, stemmed, flags)
     return forms
 
 
-@lru_cache(maxsize=131_072)
-def _word_forms(norm: str) -> tuple[str, int]:
-    # shared by "Great", "great," and "great!": stemming and lexicon tests run once per word
-    stemmed = lexicon_stem(norm)
-    return stemmed, _classify(norm, stemmed)
 
 
 def clean_text(text: object) -> str:
@@ -121,7 +136,9 @@ class Tokens:
     comments never need them.
     """
 
-    __slots__ = ("text", "raws", "words", "lowers", "norms", "stems", "flags", "clauses", "segments", "_offsets")
+    __slots__ = (
+        "text", "raws", "words", "lowers", "norms", "stems", "flags", "clauses", "segments", "_offsets", "_ends"
+    )
 
     def __init__(self, text, raws, words, lowers, norms, stems, flags, offsets=None) -> None:
         self.text = text
@@ -132,6 +149,7 @@ class Tokens:
         self.stems: Sequence[str] = stems
         self.flags: Sequence[int] = flags
         self._offsets: tuple[list[int], list[int]] | None = offsets
+        self._ends: list[int] | None = None  # cumulative token lengths when the text is the tokens joined by spaces
         self.clauses: list[tuple[int, int, float, int]] = []  # (first token, end token, weight, sentence)
         self.segments: list[tuple[int, int, int]] = []  # (first token, end token, clause index)
 
@@ -144,6 +162,21 @@ class Tokens:
     def ends(self) -> list[int]:
         """End offset of each token in the text."""
         return self._find_offsets()[1]
+
+    def bounds(self, first: int, last: int) -> tuple[int, int]:
+        """Start offset of token first and end offset of token last."""
+        if self._offsets is None:
+            if self._ends is None:
+                raws = self.raws
+                if self.text != " ".join(raws):
+                    starts, ends = self._find_offsets()
+                    return starts[first], ends[last]
+                # one space between tokens (most comments): offsets follow from the lengths alone
+                self._ends = list(accumulate(map(len, raws)))
+            ends = self._ends
+            return (ends[first - 1] + first if first else 0), ends[last] + last
+        starts, ends = self._offsets
+        return starts[first], ends[last]
 
     def _find_offsets(self) -> tuple[list[int], list[int]]:
         if self._offsets is None:

@@ -39,20 +39,31 @@ def _word_tables() -> tuple[frozenset[str], frozenset[str], frozenset[str], dict
 
 def theme_flags(norm: str, stemmed: str) -> int:
     """THEME if a token could be part of a theme phrase, plus CANDIDATE if it can stand in a free phrase."""
-    if not norm:
-        return 0
+    return theme_classifier()(norm, stemmed)
+
+
+@lru_cache(maxsize=1)
+def theme_classifier():
+    """theme_flags with its word tables bound once (it runs for every new word of a text)."""
     stop, sentiment_words, sentiment_stems, themes = _word_tables()
-    flags = THEME if stemmed in themes else 0
-    if (
-        norm not in stop
-        and len(norm) >= 3
-        and norm not in sentiment_words
-        and stemmed not in sentiment_stems
-        and not norm.endswith(_NOT_NOUN)
-        and _WORD.fullmatch(norm) is not None
-    ):
-        flags |= CANDIDATE | THEME  # a content word, not a sentiment word
-    return flags
+    is_word = _WORD.fullmatch
+
+    def classify(norm: str, stemmed: str) -> int:
+        if not norm:
+            return 0
+        flags = THEME if stemmed in themes else 0
+        if (
+            norm not in stop
+            and len(norm) >= 3
+            and norm not in sentiment_words
+            and stemmed not in sentiment_stems
+            and not norm.endswith(_NOT_NOUN)
+            and ((norm.isascii() and norm.isalpha()) or is_word(norm) is not None)  # letters only: a word
+        ):
+            flags |= CANDIDATE | THEME  # a content word, not a sentiment word
+        return flags
+
+    return classify
 
 
 def _phrases(norms, stems, raws, flags, start: int, stop: int, interesting: list[int]):
@@ -82,22 +93,20 @@ def _phrases(norms, stems, raws, flags, start: int, stop: int, interesting: list
 def extract_themes(tokens: Tokens, limit: int = MAX_THEMES) -> tuple[str, ...]:
     """Up to `limit` theme labels of a tokenised text, strongest first."""
     # Phrases stop at punctuation and at stopwords, so they never cross a segment.
-    scores: dict[str, list[float]] = {}
+    scores: dict[str, float] = {}  # in order of first appearance
     flags = tokens.flags
-    interesting = [j for j in range(len(flags)) if flags[j] & THEME]
+    interesting = [j for j, f in enumerate(flags) if f & THEME]
     if not interesting:
         return ()
+    get = scores.get
     for label, weight, _listed in _phrases(
         tokens.norms, tokens.stems, tokens.raws, flags, 0, len(flags), interesting
     ):
-        if label in scores:
-            scores[label][0] += weight
-        else:
-            scores[label] = [weight, len(scores)]
+        scores[label] = get(label, 0.0) + weight
     if len(scores) <= 1:
         return tuple(scores)
-    ranked = sorted(scores.items(), key=lambda item: (-item[1][0], item[1][1]))
-    return tuple(label for label, _score in ranked[:limit])
+    # a reversed sort is still stable: equal scores keep their order of appearance
+    return tuple(sorted(scores, key=scores.__getitem__, reverse=True)[:limit])
 
 
 @lru_cache(maxsize=16_384)
