@@ -1,14 +1,19 @@
-"""Rollups follow every change in its transaction, never count twice, and equal a rebuild from scratch."""
+"""Rollups follow every change in its transaction, never count twice, and equal a rebuild from scratch;
+the totals over every survey and touchpoint always equal the sums of the daily cells."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import date, timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlmodel import Session
 
 from tests import factories as f
-from voc.analytics.models import Rollup
+from voc.analytics.models import ALL, Rollup, RollupTotal
 from voc.analytics.rollups import COUNT_COLUMNS, rebuild_rollups, record_response
+from voc.db import alembic_config, migrate
 from voc.sentiment.tasks import analyse_response, reanalyse
 from voc.surveys.models import Response
 from voc.surveys.responses import submit_response
@@ -34,9 +39,32 @@ def _load(engine, answers=ANSWERS) -> None:
 
 
 def _totals(engine) -> dict[str, float]:
+    """Every column summed over the daily cells (and, checked on the way, the totals equal those cells)."""
+    _assert_totals_match_cells(engine)
     with Session(engine) as session:
         rows = list(session.scalars(select(Rollup)))
     return {c: round(sum(getattr(r, c) for r in rows), 6) for c in COUNT_COLUMNS}
+
+
+def _expected_totals(cells: list[Rollup]) -> dict[tuple, dict[str, float]]:
+    """What rollup_total must hold: each level summed from the daily cells, zero rows left out."""
+    out: dict[tuple, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
+    for cell in cells:
+        for key in ((cell.survey_id, ALL, cell.day), (ALL, cell.touchpoint_id, cell.day), (ALL, ALL, cell.day)):
+            for column in COUNT_COLUMNS:
+                out[key][column] += getattr(cell, column)
+    return {key: values for key, values in out.items() if any(values.values())}
+
+
+def _assert_totals_match_cells(engine) -> None:
+    with Session(engine) as session:
+        expected = _expected_totals(list(session.scalars(select(Rollup))))
+        stored = {(t.survey_id, t.touchpoint_id, t.day): {c: getattr(t, c) for c in COUNT_COLUMNS}
+                  for t in session.scalars(select(RollupTotal))}
+    stored = {key: values for key, values in stored.items() if any(values.values())}
+    assert set(stored) == set(expected)
+    for key, values in expected.items():
+        assert stored[key] == pytest.approx(values, abs=1e-9), key
 
 
 def test_the_worker_fills_the_rollups_as_responses_arrive_and_are_read(engine, run_jobs):
@@ -110,3 +138,50 @@ def test_the_demo_leaves_rollups_filled_and_equal_to_a_rebuild(engine):
         session.commit()
     assert incremental["invitations"] == summary.invitations
     assert _totals(engine) == pytest.approx(incremental)
+
+
+def test_a_response_that_moves_to_another_day_moves_in_the_totals_too(engine, run_jobs):
+    _load(engine)
+    run_jobs()
+    before = _totals(engine)
+    with Session(engine) as session:
+        response = session.scalars(select(Response).where(Response.nps == 3)).one()
+        old_day = response.completed_at.date()
+        response.completed_at -= timedelta(days=3)
+        record_response(session, response)
+        session.commit()
+        new_day = old_day - timedelta(days=3)
+        everything = {t.day: t.nps_3 for t in session.scalars(
+            select(RollupTotal).where(RollupTotal.survey_id == ALL, RollupTotal.touchpoint_id == ALL))}
+    assert _totals(engine) == pytest.approx(before)  # nothing counted twice, the totals still equal the cells
+    assert everything.get(old_day, 0) == 0 and everything[new_day] == 1
+
+
+def test_the_migration_fills_the_totals_from_existing_rollups(database_url):
+    """Upgrading a database that already has rollups gives it the totals they imply."""
+    from alembic import command
+
+    from voc.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        command.downgrade(alembic_config(database_url), "0006")
+        day = date(2026, 3, 1)
+        with engine.begin() as connection:
+            rows = [{"day": day - timedelta(days=d), "survey_id": s, "touchpoint_id": t,
+                     **{c: 0 for c in COUNT_COLUMNS}, "responses": s * 10 + t + d, "nps_10": 1,
+                     "sentiment_sum": 0.25 * t, "sentiment_count": 1}
+                    for d in (0, 1) for s in (1, 2) for t in (0, 1, 2)]
+            connection.execute(insert(Rollup.__table__), rows)
+    finally:
+        migrate(database_url)
+    _assert_totals_match_cells(engine)
+    with Session(engine) as session:
+        everything = session.scalars(select(RollupTotal).where(RollupTotal.survey_id == ALL,
+                                                               RollupTotal.touchpoint_id == ALL)).all()
+        assert sorted(t.responses for t in everything) == [sum(s * 10 + t for s in (1, 2) for t in (0, 1, 2)) + 6 * d
+                                                            for d in (0, 1)]
+        session.execute(text("DELETE FROM rollup"))
+        session.execute(text("DELETE FROM rollup_total"))
+        session.commit()
+    engine.dispose()

@@ -209,6 +209,7 @@ def test_a_survey_built_in_the_editor_is_answered_and_counted_on_the_overview(si
     customer.goto(url)
     expect(customer.get_by_role("heading", level=1)).to_have_text(title)
     customer.get_by_role("radio", name="10", exact=True).check()
+    customer.get_by_role("button", name="Next").click()  # one question per step, the default layout
     customer.get_by_label("What made the difference?").fill("The driver called ahead, lovely.")
     customer.get_by_role("button", name="Send").click()
     expect(customer.get_by_role("heading", level=1)).to_have_text("Thank you")
@@ -289,3 +290,28 @@ def test_a_viewer_sees_the_pages_but_may_not_change_a_survey(signed_in, live_ser
     assert answer.status == 403
     with Session(reading(live_engine)) as session:
         assert session.scalar(select(Survey.status).where(Survey.key == "relationship_nps")) == "active"
+
+
+def test_the_editor_previews_unsaved_questions_read_only(signed_in, live_server, live_engine):
+    key = f"preview-{uuid.uuid4().hex[:8]}"
+    admin = signed_in()
+    admin.goto(f"{live_server.url}/dashboard/surveys/new")
+    wait_for_htmx_started(admin)
+    admin.get_by_label("Key").fill(key)
+    admin.get_by_label("Title", exact=True).fill(f"Tell us {key}")
+    admin.locator("#q-0-prompt").fill("Would you tell a friend about this delivery?")
+    admin.get_by_role("button", name="Add a question").click()
+    expect(admin.locator("#q-1-prompt")).to_be_visible()
+    admin.locator("#q-1-id").fill("why")
+    admin.locator("#q-1-prompt").fill("What should we change first?")
+    admin.get_by_role("button", name="Preview changes").click()
+    # The frame shows the customer's page with the unsaved questions; the editor stays as it was.
+    preview = admin.frame_locator("#survey-preview")
+    expect(preview.get_by_role("heading", name=f"Tell us {key}")).to_be_visible()
+    expect(preview.locator("legend", has_text="Would you tell a friend about this delivery?")).to_be_visible()
+    expect(preview.get_by_role("textbox", name="What should we change first?")).to_be_visible()
+    expect(preview.get_by_role("radio", name="10")).to_be_visible()
+    expect(preview.get_by_text("Nothing can be sent from here")).to_be_visible()
+    expect(admin.locator("#q-1-prompt")).to_have_value("What should we change first?")
+    with Session(reading(live_engine)) as session:
+        assert session.scalar(select(Survey).where(Survey.key == key)) is None  # a preview saves nothing

@@ -1,4 +1,4 @@
-"""Pre-aggregated figures per day × survey × touchpoint, and what each response added to them."""
+"""Pre-aggregated figures per day × survey × touchpoint (and summed over either), and what each response added."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ from voc.db import JSONType
 
 DIMENSIONS = ("sense", "feel", "think", "act", "relate")
 NO_TOUCHPOINT = 0  # responses without a touchpoint roll up here (a key column cannot be NULL)
+ALL = -1  # in rollup_total: summed over every survey, or every touchpoint (ids are positive)
 
 
-class Rollup(SQLModel, table=True):
-    """Counts and sums for one day × survey × touchpoint; every dashboard figure is summed from these."""
+class RollupCounts(SQLModel):
+    """The counts and sums every rollup level carries (what the dashboard's figures are summed from)."""
 
-    day: date = Field(sa_column=Column(Date, primary_key=True))
-    survey_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    touchpoint_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     invitations: int = 0
     responses: int = 0
     nps_promoters: int = 0
@@ -69,6 +67,28 @@ class Rollup(SQLModel, table=True):
     relate_salience_sum: float = 0.0
     relate_count: int = 0
     mismatch_count: int = 0
+
+
+class Rollup(RollupCounts, table=True):
+    """Counts and sums for one day × survey × touchpoint; every dashboard figure is summed from these."""
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    survey_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    touchpoint_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+
+
+class RollupTotal(RollupCounts, table=True):
+    """The same counts per day summed over every survey and/or every touchpoint (`ALL` in their place).
+
+    Three levels: (survey, ALL), (ALL, touchpoint) and (ALL, ALL). With them a page reads one row per day
+    whatever its filter, so its cost does not grow with the number of surveys and touchpoints that
+    answered on a day. Kept in the same transaction as `rollup`, and always equal to its sums."""
+
+    __tablename__ = "rollup_total"
+    # Key order (survey, touchpoint, day): a page's rows are one contiguous range of the key.
+    survey_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    touchpoint_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    day: date = Field(sa_column=Column(Date, primary_key=True))
 
 
 class RollupEntry(SQLModel, table=True):

@@ -1,5 +1,9 @@
 """Keeping the rollups up to date: each change adds its difference in one upsert, in the change's transaction.
 
+Two tables: `rollup` per day × survey × touchpoint, and `rollup_total` with the same sums per day over every
+survey and/or every touchpoint (so a page reads one row per day, however many cells a day has). A change
+adds its delta to its daily cell and to the three totals that cell counts in: one upsert per table.
+
 Idempotency: what a response added is stored in `rollup_entry`; applying a response again adds only the
 difference between its new contribution and the stored one (nothing, when nothing changed), so a job that
 runs twice, or a re-analysis, never counts twice."""
@@ -15,12 +19,14 @@ from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from voc.analytics.models import DIMENSIONS, NO_TOUCHPOINT, Rollup, RollupEntry
+from voc.analytics.models import ALL, DIMENSIONS, NO_TOUCHPOINT, Rollup, RollupEntry, RollupTotal
 from voc.surveys.models import Invitation, Response
 
 KEY_COLUMNS = ("day", "survey_id", "touchpoint_id")
+TOTAL_KEY_COLUMNS = ("survey_id", "touchpoint_id", "day")
 COUNT_COLUMNS = tuple(c.name for c in Rollup.__table__.columns if c.name not in KEY_COLUMNS)
-Cell = tuple[date, int, int]
+Cell = tuple[date, int, int]  # (day, survey, touchpoint): a rollup row
+TotalKey = tuple[int, int, date]  # (survey or ALL, touchpoint or ALL, day): a rollup_total row
 
 
 def _day(moment: datetime | None) -> date:
@@ -64,19 +70,41 @@ def response_contribution(response: Any) -> dict[str, float]:
     return {k: v for k, v in out.items() if k in COUNT_COLUMNS}
 
 
-def _upsert(session: Session, cell: Cell, delta: Mapping[str, float]) -> None:
-    """Add `delta` to one cell: a single INSERT … ON CONFLICT DO UPDATE SET x = x + :d."""
-    delta = {k: v for k, v in delta.items() if v}
-    if not delta:
+def total_cells(cell: Cell) -> list[TotalKey]:
+    """The rollup_total rows a day × survey × touchpoint cell also counts in, as (survey, touchpoint, day)."""
+    day, survey_id, touchpoint_id = cell
+    return [(survey_id, ALL, day), (ALL, touchpoint_id, day), (ALL, ALL, day)]
+
+
+def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Mapping[str, float]]
+            ) -> None:
+    """Add each row's delta in one INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x.
+
+    Rows go in key order, so concurrent transactions lock them in the same order (no deadlock between them)."""
+    rows = {key: {c: v for c, v in delta.items() if v} for key, delta in deltas.items()}
+    rows = {key: delta for key, delta in rows.items() if delta}
+    if not rows:
         return
+    changed = sorted({c for delta in rows.values() for c in delta}, key=COUNT_COLUMNS.index)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = Rollup.__table__
-    statement = dialect.insert(table).values(**dict(zip(KEY_COLUMNS, cell, strict=True)),
-                                             **{c: delta.get(c, 0) for c in COUNT_COLUMNS})
-    statement = statement.on_conflict_do_update(
-        index_elements=list(KEY_COLUMNS),
-        set_={c: table.c[c] + statement.excluded[c] for c in delta})
+    statement = dialect.insert(table).values(
+        [{**dict(zip(keys, key, strict=True)), **{c: delta.get(c, 0) for c in COUNT_COLUMNS}}
+         for key, delta in sorted(rows.items())])
+    statement = statement.on_conflict_do_update(index_elements=list(keys),
+                                                set_={c: table.c[c] + statement.excluded[c] for c in changed})
     session.execute(statement)
+
+
+def _add(session: Session, changes: list[tuple[Cell, Mapping[str, float]]]) -> None:
+    """Add (cell, delta) changes to the daily cells and to every total they count in."""
+    cells: dict[Cell, dict[str, float]] = defaultdict(lambda: defaultdict(int))
+    totals: dict[TotalKey, dict[str, float]] = defaultdict(lambda: defaultdict(int))
+    for cell, delta in changes:
+        for target in (cells[cell], *(totals[key] for key in total_cells(cell))):
+            for column, value in delta.items():
+                target[column] += value
+    _upsert(session, Rollup.__table__, KEY_COLUMNS, cells)
+    _upsert(session, RollupTotal.__table__, TOTAL_KEY_COLUMNS, totals)
 
 
 def record_response(session: Session, response: Response) -> None:
@@ -88,11 +116,7 @@ def record_response(session: Session, response: Response) -> None:
     new_cell, new = response_cell(response), response_contribution(response)
     old = dict(entry.contribution) if entry else {}
     old_cell = (entry.day, entry.survey_id, entry.touchpoint_id) if entry else new_cell
-    if old_cell == new_cell:
-        _upsert(session, new_cell, {k: new.get(k, 0) - old.get(k, 0) for k in set(new) | set(old)})
-    else:
-        _upsert(session, old_cell, {k: -v for k, v in old.items()})
-        _upsert(session, new_cell, new)
+    _add(session, [(old_cell, {k: -v for k, v in old.items()}), (new_cell, new)])
     if entry is None:
         entry = RollupEntry(response_id=response.id, day=new_cell[0], survey_id=new_cell[1],
                             touchpoint_id=new_cell[2], contribution=new)
@@ -109,7 +133,7 @@ def invitation_cell(invitation: Invitation) -> Cell:
 
 def record_invitation(session: Session, invitation: Invitation) -> None:
     """Count a new invitation (called once, where the invitation is created)."""
-    _upsert(session, invitation_cell(invitation), {"invitations": 1})
+    _add(session, [(invitation_cell(invitation), {"invitations": 1})])
 
 
 _RESPONSE_COLUMNS = (Response.id, Response.survey_id, Response.touchpoint_id, Response.status, Response.nps,
@@ -136,10 +160,11 @@ def _utc_day(session: Session, column: Any) -> Any:
 
 
 def rebuild_rollups(session: Session) -> int:
-    """Recompute every rollup (and every response's entry) from invitations and responses; returns cells."""
+    """Recompute every rollup, total and response entry from invitations and responses; returns daily cells."""
     session.flush()
     session.execute(delete(RollupEntry))
     session.execute(delete(Rollup))
+    session.execute(delete(RollupTotal))
     cells: dict[Cell, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
     invited_day = _utc_day(session, Invitation.invited_at)
     for day, survey_id, touchpoint_id, count in session.execute(
@@ -159,8 +184,15 @@ def rebuild_rollups(session: Session) -> int:
             entries = []
     if entries:
         session.execute(RollupEntry.__table__.insert(), entries)
-    rows = [{**dict(zip(KEY_COLUMNS, cell, strict=True)), **values} for cell, values in cells.items()]
-    for start in range(0, len(rows), 1000):
-        session.execute(Rollup.__table__.insert(), rows[start:start + 1000])
+    totals: dict[TotalKey, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
+    for cell, values in cells.items():
+        for key in total_cells(cell):
+            for column, value in values.items():
+                totals[key][column] += value
+    for table, keys, found in ((Rollup.__table__, KEY_COLUMNS, cells),
+                               (RollupTotal.__table__, TOTAL_KEY_COLUMNS, totals)):
+        rows = [{**dict(zip(keys, key, strict=True)), **values} for key, values in found.items()]
+        for start in range(0, len(rows), 1000):
+            session.execute(table.insert(), rows[start:start + 1000])
     session.flush()
-    return len(rows)
+    return len(cells)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from voc.analytics import charts
-from voc.analytics.models import DIMENSIONS, Rollup
+from voc.analytics.models import ALL, DIMENSIONS, Rollup, RollupTotal
 from voc.analytics.rollups import COUNT_COLUMNS
 from voc.periods import PERIODS, period_bounds
 from voc.sentiment.reports import theme_counts
@@ -75,26 +76,40 @@ class _Row:
         self.__dict__.update(values)
 
 
-_SUM_COLUMNS = [func.coalesce(func.sum(getattr(Rollup, c)), 0).label(c) for c in COUNT_COLUMNS]
+def _table(f: Filters, by_touchpoint: bool = False) -> Any:
+    """The rollup table holding exactly the filtered figures in one row per day (per touchpoint).
+
+    A survey with a touchpoint (or with each touchpoint) reads the daily cells; any other choice reads the
+    totals, where ALL stands in for every survey or every touchpoint."""
+    return Rollup if f.survey_id and (f.touchpoint_id or by_touchpoint) else RollupTotal
 
 
-def _sums(session: Session, f: Filters, first: date, last: date, by: Any = None) -> list[Any]:
-    """Column sums of the rollups between two days (inclusive), optionally grouped."""
-    query = select(*([by.label("group")] if by is not None else []), *_SUM_COLUMNS)
-    query = query.where(Rollup.day >= first, Rollup.day <= last)
-    if f.survey_id:
-        query = query.where(Rollup.survey_id == f.survey_id)
-    if f.touchpoint_id:
-        query = query.where(Rollup.touchpoint_id == f.touchpoint_id)
-    if by is not None:
-        query = query.group_by(by)
-    return list(session.execute(query))
+def _by_touchpoint_sums(session: Session, f: Filters) -> dict[int, Any]:
+    """Per touchpoint, the column sums of the period."""
+    table = _table(f, by_touchpoint=True)
+    touchpoint = table.touchpoint_id == f.touchpoint_id if f.touchpoint_id else table.touchpoint_id != ALL
+    query = (select(table.touchpoint_id, *[func.sum(getattr(table, c)).label(c) for c in COUNT_COLUMNS])
+             .where(table.survey_id == (f.survey_id or ALL), touchpoint,
+                    table.day >= f.first_day, table.day <= f.last_day)
+             .group_by(table.touchpoint_id))
+    return {row[0]: row for row in session.execute(query)}
+
+
+@cache
+def _days_statement(table: Any) -> Any:
+    """One filtered row per day, built once per table (the page runs it with its own parameters)."""
+    return select(table.day, *[getattr(table, c) for c in COUNT_COLUMNS]).where(
+        table.survey_id == bindparam("survey"), table.touchpoint_id == bindparam("touchpoint"),
+        table.day >= bindparam("first"), table.day <= bindparam("last"))
 
 
 def _by_day(session: Session, f: Filters, first: date, last: date) -> dict[date, tuple[float, ...]]:
-    """Per day, the summed columns as a plain tuple (in COUNT_COLUMNS order: cheap to add up)."""
+    """Per day, the filtered columns as a plain tuple (in COUNT_COLUMNS order: cheap to add up)."""
+    table = _table(f)
+    parameters = {"survey": f.survey_id or ALL, "touchpoint": f.touchpoint_id or ALL, "first": first, "last": last}
+    # Plain rows through the connection: the ORM's result handling would cost more than the sums.
     return {row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0])): tuple(row)[1:]
-            for row in _sums(session, f, first, last, by=Rollup.day)}
+            for row in session.connection().execute(_days_statement(table), parameters)}
 
 
 def _total(rows: Any) -> _Row:
@@ -108,10 +123,18 @@ def _dist(row: Any, prefix: str, low: int, high: int) -> dict[int, int]:
     return {s: int(getattr(row, f"{prefix}_{s}")) for s in range(low, high + 1) if getattr(row, f"{prefix}_{s}")}
 
 
+_METRICS = {"nps": (nps_metric, 0, 10), "csat": (csat_metric, 1, 5), "ces": (ces_metric, 1, 7)}
+
+
+def metric_of(row: Any, name: str) -> Metric:
+    """NPS, CSAT or CES of summed rollups."""
+    compute, low, high = _METRICS[name]
+    return compute(_dist(row, name, low, high))
+
+
 def metrics_of(row: Any) -> dict[str, Metric]:
     """NPS, CSAT and CES of summed rollups."""
-    return {"nps": nps_metric(_dist(row, "nps", 0, 10)), "csat": csat_metric(_dist(row, "csat", 1, 5)),
-            "ces": ces_metric(_dist(row, "ces", 1, 7))}
+    return {name: metric_of(row, name) for name in TREND_METRICS}
 
 
 def standard_error(name: str, row: Any) -> float | None:
@@ -172,7 +195,8 @@ def trend_chart(f: Filters, by_day: dict[date, tuple[float, ...]], name: str) ->
     """The chosen metric per week (or day), with its 95% band."""
     labels, values = [], []
     for first, last in _buckets(f):
-        metric = metrics_of(_total(r for d, r in by_day.items() if first <= d <= last))[name]
+        days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+        metric = metric_of(_total(by_day[d] for d in days if d in by_day), name)
         labels.append(first.strftime("%-d %b"))
         values.append((metric.value, metric.ci_low, metric.ci_high, metric.n))
     y_min, y_max = {"nps": (-100, 100), "csat": (0, 100), "ces": (1, 7)}[name]
@@ -184,9 +208,10 @@ def trend_chart(f: Filters, by_day: dict[date, tuple[float, ...]], name: str) ->
 def overview(session: Session, f: Filters, trend: str = "nps") -> dict[str, Any]:
     """Headline figures with intervals and change, trend, response rate and sentiment split."""
     # One query: both periods by day; the headline, the comparison and the trend are summed from it.
-    by_day = _by_day(session, f, f.first_day - timedelta(days=f.days), f.last_day)
-    now = _total(r for d, r in by_day.items() if d >= f.first_day)
-    before = _total(r for d, r in by_day.items() if d < f.first_day)
+    first_day = f.first_day
+    by_day = _by_day(session, f, first_day - timedelta(days=f.days), f.last_day)
+    now = _total(r for d, r in by_day.items() if d >= first_day)
+    before = _total(r for d, r in by_day.items() if d < first_day)
     current, previous = metrics_of(now), metrics_of(before)
     cards = [{"name": name, "label": {"nps": "NPS", "csat": "CSAT", "ces": "CES"}[name],
               "metric": current[name], "previous": previous[name], "fmt": _metric_fmt(name),
@@ -206,7 +231,7 @@ def overview(session: Session, f: Filters, trend: str = "nps") -> dict[str, Any]
 
 
 def _by_touchpoint(session: Session, f: Filters) -> list[tuple[Touchpoint, Any]]:
-    rows = {row.group: row for row in _sums(session, f, f.first_day, f.last_day, by=Rollup.touchpoint_id)}
+    rows = _by_touchpoint_sums(session, f)
     return [(t, rows[t.id]) for t in journey_touchpoints(session) if t.id in rows and rows[t.id].responses]
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from voc.db import UTCDateTime, utcnow
@@ -31,6 +31,8 @@ def _created() -> Any:
 
 
 class Followup(SQLModel, table=True):
+    # The list pages newest first by (created_at, id): the index serves its order and its cursor.
+    __table_args__ = (Index("ix_followup_created_at_id", "created_at", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     # Unique: one case per response, however often the analysis job runs.
     response_id: int = _fk("response.id", unique=True, ondelete="CASCADE")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from voc.auth.models import User
+from voc.cursors import keyset_page, pack_cursor, unpack_cursor
 from voc.db import utcnow
 from voc.errors import Invalid, NotFound
 from voc.followups.models import Followup, FollowupNote, FollowupStatus
@@ -57,6 +59,11 @@ class FollowupFilters:
     assignee: str | None = None  # a user id, "me" or "none"
     survey: str | None = None
 
+    def to_params(self) -> dict[str, str]:
+        """The filters that are set, as query parameters (a page link keeps them)."""
+        return {k: v for k, v in (("status", self.status), ("assignee", self.assignee), ("survey", self.survey))
+                if v}
+
 
 @dataclass
 class FollowupCase:
@@ -79,9 +86,33 @@ def parse_filters(status: str | None, assignee: str | None, survey: str | None) 
                            survey=survey or None)
 
 
-def list_followups(session: Session, filters: FollowupFilters, user: User, *, limit: int = PAGE_SIZE
-                   ) -> tuple[list[FollowupCase], int]:
-    """The newest cases matching the filters, and how many match in all."""
+@dataclass
+class FollowupPage:
+    """One page of cases, newest first, the cursor of the next page (None on the last) and how many match."""
+
+    items: list[FollowupCase]
+    next_cursor: str | None
+    total: int
+
+
+def encode_cursor(followup: Followup) -> str:
+    """Where a page ended: the last case's opening time and id."""
+    return pack_cursor(followup.created_at.isoformat(), followup.id)
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (created_at, id) a cursor stands for; 422 for one voc did not give out."""
+    moment, ident = unpack_cursor(cursor, 2)
+    try:
+        when = datetime.fromisoformat(moment)
+        if when.tzinfo is None:
+            raise ValueError(moment)
+        return when, int(ident)
+    except ValueError as exc:
+        raise Invalid("the page link is not one voc gave out", code="invalid_cursor") from exc
+
+
+def _filtered(filters: FollowupFilters, user: User) -> Select:
     query = select(Followup)
     if filters.status:
         query = query.where(Followup.status == filters.status)
@@ -94,9 +125,21 @@ def list_followups(session: Session, filters: FollowupFilters, user: User, *, li
     if filters.survey:
         query = query.join(Response, Response.id == Followup.response_id).join(
             Survey, Survey.id == Response.survey_id).where(Survey.key == filters.survey)
+    return query
+
+
+def list_followups(session: Session, filters: FollowupFilters, user: User, *, cursor: str | None = None,
+                   limit: int | None = None) -> FollowupPage:
+    """One page of the cases matching the filters, newest first, after `cursor`; and how many match in all."""
+    limit = limit or PAGE_SIZE
+    query = _filtered(filters, user)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = list(session.scalars(query.order_by(Followup.created_at.desc(), Followup.id.desc()).limit(limit)))
-    return load_cases(session, rows), total
+    if cursor:
+        when, ident = decode_cursor(cursor)
+        query = query.where(or_(Followup.created_at < when, and_(Followup.created_at == when, Followup.id < ident)))
+    rows = list(session.scalars(query.order_by(Followup.created_at.desc(), Followup.id.desc()).limit(limit + 1)))
+    page, next_cursor = keyset_page(rows, limit, encode_cursor)
+    return FollowupPage(items=load_cases(session, page), next_cursor=next_cursor, total=total)
 
 
 def _by_id(session: Session, model: Any, ids: set[int | None]) -> dict[int, Any]:

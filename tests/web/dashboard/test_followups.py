@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlmodel import Session
 
 from tests.followups.test_service import answer
+from voc.followups import service as followup_service
 from voc.followups.models import Followup, FollowupNote
 
 XSS = "<script>alert(1)</script> <img src=x onerror=alert(1)> it broke"
@@ -76,3 +79,49 @@ def test_a_viewer_cannot_change_a_case_and_csrf_is_required(client, engine, run_
     with Session(engine) as session:
         case = session.get(Followup, case_id)
         assert case.status == "open" and case.assignee_id is None
+
+
+def _case_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<article class="followup-case[^"]*" id="case-(\d+)"', html)]
+
+
+def _next_href(html: str) -> str | None:
+    found = re.search(r'<p class="load-more"><a href="([^"]+)" hx-get="\1"', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def test_cases_page_through_with_htmx_and_without_javascript(client, engine, run_jobs, login, monkeypatch):
+    monkeypatch.setattr(followup_service, "PAGE_SIZE", 2)
+    for number in range(5):
+        answer(engine, number, f"Bad, number {number}", contact=f"c{number}")
+    run_jobs()
+    with Session(engine) as session:
+        newest_first = list(session.scalars(select(Followup.id).order_by(Followup.created_at.desc(),
+                                                                          Followup.id.desc())))
+        resolved = session.get(Followup, newest_first[1])
+        resolved.status = "resolved"
+        session.commit()
+    open_cases = [i for i in newest_first if i != newest_first[1]]
+    login("viewer")
+
+    first = client.get("/dashboard/followups?status=open")
+    assert "4 cases" in first.text and _case_ids(first.text) == open_cases[:2]
+    next_href = _next_href(first.text)
+    assert next_href and "status=open" in next_href and "cursor=" in next_href  # the filter stays in the link
+    # htmx: just the next cases and their own "Load more", to replace the link with.
+    more = client.get(next_href, headers={"HX-Request": "true"})
+    assert more.status_code == 200 and more.text.lstrip().startswith("<article") and "<html" not in more.text
+    assert _case_ids(more.text) == open_cases[2:4] and _next_href(more.text) is None
+    # Without JavaScript the same link opens a whole page of those cases, with a way back to the newest.
+    plain = client.get(next_href)
+    assert "<html" in plain.text and _case_ids(plain.text) == open_cases[2:4]
+    assert 'href="/dashboard/followups?status=open">Back to the newest' in plain.text
+    assert '<option value="open" selected>' in plain.text
+
+    everything = client.get("/dashboard/followups")
+    seen, href = _case_ids(everything.text), _next_href(everything.text)
+    while href:
+        page = client.get(href, headers={"HX-Request": "true"})
+        seen, href = seen + _case_ids(page.text), _next_href(page.text)
+    assert seen == newest_first  # every case once, newest first
+    assert client.get("/dashboard/followups?cursor=not-a-cursor").status_code == 422

@@ -68,10 +68,15 @@ def test_figures_come_from_rollups_not_responses(client, engine, login, run_jobs
     run_jobs()
     with Session(engine) as session:
         from sqlalchemy import text
+        # The daily cells and the totals over every survey/touchpoint: each filter reads one of them.
         session.execute(text("UPDATE rollup SET nps_10 = 0, nps_0 = 5"))
+        session.execute(text("UPDATE rollup_total SET nps_10 = 0, nps_0 = 5"))
         session.commit()
     login("viewer")
-    assert "−100" in client.get("/dashboard").text or "-100" in client.get("/dashboard").text
+    for query in ("", "?survey=survey_order_delivered", "?touchpoint=order_delivered",
+                  "?survey=survey_order_delivered&touchpoint=order_delivered"):
+        card = client.get(f"/dashboard{query}").text.split("<h2>NPS</h2>")[1].split("</article>")[0]
+        assert '<p class="metric-value">-100</p>' in card and "n = 5" in card, query
 
 
 def test_anonymous_is_redirected_and_a_viewer_cannot_post(client, login):

@@ -50,7 +50,8 @@ def test_an_admin_creates_a_survey_with_the_form(client, engine, login):
              "show_if": {"question_id": "csat", "op": "lte", "value": 3}}]
         assert survey.triggers == [{"touchpoint": "ticket_closed", "sample_rate": 0.5, "delay_minutes": 30.0,
                                     "expires_after_hours": 72.0, "channel": "email",
-                                    "conditions": [{"attribute": "tier", "op": "in", "value": ["gold", "silver"]}]}]
+                                    "conditions": [{"attribute": "tier", "op": "in", "value": ["gold", "silver"]}],
+                                    "reminder_after_days": 3.0}]  # the API's default: the editor has no field
     listing = client.get(saved.headers["location"])
     assert "How was support?" in listing.text and "Saved survey" in listing.text
     # The editor shows it again as it was saved, and saving unchanged makes no new version.
@@ -137,3 +138,62 @@ def test_an_admin_pauses_and_activates_with_csrf(client, engine, login):
     client.post("/dashboard/surveys/post_delivery/status", data={"status": "active", "csrf_token": csrf})
     with Session(engine) as session:
         assert session.scalars(select(Survey)).one().status == "active"
+
+
+def test_the_preview_shows_the_unsaved_editor_read_only(client, engine, login):
+    _touchpoints(engine)
+    csrf = login("admin")
+    editor = client.get("/dashboard/surveys/new").text
+    # The editor posts its form into a sandboxed frame: scripts and forms do not run in it.
+    assert 'formaction="/dashboard/surveys/preview" formtarget="survey-preview"' in editor
+    assert '<iframe id="survey-preview" name="survey-preview"' in editor and 'sandbox="allow-same-origin"' in editor
+    draft = _form(csrf, **{"title": XSS, "q-1-prompt": f"How did you reach us? {XSS}"})
+    preview = client.post("/dashboard/surveys/preview", data=draft)
+    assert preview.status_code == 200 and "<html" in preview.text
+    assert 'name="q_csat"' in preview.text and 'value="E-mail"' in preview.text  # the questions as typed
+    assert "<script>alert(1)</script>" not in preview.text and "How did you reach us? &lt;script&gt;" in preview.text
+    assert 'class="survey-card"' in preview.text and 'action="#"' in preview.text
+    assert "<script" not in preview.text  # the frame runs no scripts (it is sandboxed, and there are none)
+    assert "frame-ancestors 'self'" in preview.headers["content-security-policy"]
+    assert "x-frame-options" not in preview.headers
+    with Session(engine) as session:
+        assert session.scalar(select(func.count(Survey.id))) == 0  # a preview saves nothing
+
+
+def test_the_preview_of_a_saved_survey_shows_edits_before_they_are_saved(client, engine, login):
+    _touchpoints(engine)
+    csrf = login("admin")
+    assert client.post("/dashboard/surveys/new", data=_form(csrf), follow_redirects=False).status_code == 303
+    editor = client.get("/dashboard/surveys/after_support/edit").text
+    assert 'src="/dashboard/surveys/after_support/preview/frame"' in editor  # the saved one, at first
+    edited = _form(csrf, **{"q-0-prompt": "Rate our support today", "q-2-id": "more", "q-2-type": "rating",
+                            "q-2-prompt": "Rate the answer", "q-2-scale": "4"})
+    del edited["key"]
+    preview = client.post("/dashboard/surveys/preview", data=edited)
+    assert "Rate our support today" in preview.text and "How satisfied are you?" not in preview.text
+    assert 'name="q_more" value="4"' in preview.text and 'name="q_more" value="5"' not in preview.text
+    with Session(engine) as session:
+        survey = session.scalars(select(Survey)).one()
+        assert survey.version == 1 and survey.questions[0]["prompt"] == "How satisfied are you?"
+    saved_frame = client.get("/dashboard/surveys/after_support/preview/frame")
+    assert "frame-ancestors 'self'" in saved_frame.headers["content-security-policy"]
+
+
+def test_a_preview_of_questions_that_cannot_be_shown_says_what_to_fix(client, engine, login):
+    _touchpoints(engine)
+    csrf = login("admin")
+    preview = client.post("/dashboard/surveys/preview", data=_form(csrf, **{"q-1-options": ""}))
+    assert preview.status_code == 200 and "Nothing to preview yet" in preview.text
+    assert "questions.1" in preview.text and "needs options" in preview.text
+
+
+def test_the_preview_needs_an_admin_and_the_csrf_token(client, engine, login):
+    _touchpoints(engine)
+    csrf = login("admin")
+    no_token = _form(csrf)
+    del no_token["csrf_token"]
+    assert client.post("/dashboard/surveys/preview", data=no_token).status_code == 403
+    client.post("/logout", data={"csrf_token": csrf})
+    assert client.post("/dashboard/surveys/preview", data=_form(csrf), follow_redirects=False).status_code in (303, 403)
+    viewer_csrf = login("viewer")
+    assert client.post("/dashboard/surveys/preview", data=_form(viewer_csrf)).status_code == 403

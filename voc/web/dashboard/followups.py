@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,12 +31,22 @@ def _shared(session: SessionDep) -> dict:
 
 @router.get("/dashboard/followups", name="dashboard_followups")
 def followups_page(request: Request, user: Viewer, session: SessionDep, status: str | None = None,
-                   assignee: str | None = None, survey: str | None = None) -> HTMLResponse:
-    """The cases, newest first, filtered by status, assignee and survey."""
+                   assignee: str | None = None, survey: str | None = None,
+                   cursor: str | None = None) -> HTMLResponse:
+    """The cases, newest first, filtered by status, assignee and survey; htmx gets the results or the next page."""
     filters = service.parse_filters(status, assignee, survey)
-    cases, total = service.list_followups(session, filters, user)
-    return page(request, user, TEMPLATE, {"cases": cases, "total": total, "filters": filters,
-                                          "surveys": list_surveys(session), **_shared(session)}, block="results")
+    found = service.list_followups(session, filters, user, cursor=cursor)
+    base, params = request.url_for("dashboard_followups").path, filters.to_params()
+
+    def link(**changes: str) -> str:
+        """This view's URL (every filter kept) with some parameters changed."""
+        query = urlencode({**params, **changes})
+        return f"{base}?{query}" if query else base
+
+    context = {"cases": found.items, "total": found.total, "filters": filters, "cursor": cursor, "link": link,
+               "next_href": link(cursor=found.next_cursor) if found.next_cursor else None,
+               "surveys": list_surveys(session), **_shared(session)}
+    return page(request, user, TEMPLATE, context, block="rows" if cursor else "results")
 
 
 def _case_answer(request: Request, user: User, session: SessionDep, followup_id: int) -> Response:

@@ -24,11 +24,14 @@ from voc.surveys.models import Survey, SurveyStatus
 from voc.surveys.schemas import SurveyCreate, SurveyUpdate
 from voc.web.auth import Admin, CsrfChecked, Viewer
 from voc.web.dashboard.common import page
+from voc.web.i18n import DEFAULT_LANGUAGE, gettext_functions
+from voc.web.security import allow_framing
 from voc.web.survey import ANCHORS
-from voc.web.templating import is_htmx, render
+from voc.web.templating import is_htmx, render, templates
 
 router = APIRouter()
-LIST, EDIT = "dashboard/surveys.html", "dashboard/survey_edit.html"
+LIST, EDIT, PREVIEW = "dashboard/surveys.html", "dashboard/survey_edit.html", "dashboard/survey_preview.html"
+CUSTOMER_PAGE = "survey/page.html"  # the customer's survey page (voc/web/survey.py), shown by the previews
 QUESTION_TYPES = {"nps": "NPS (0–10)", "csat": "CSAT (1–5)", "ces": "CES (1–7)", "rating": "Rating (1 to scale)",
                   "single_choice": "Single choice", "multi_choice": "Multiple choice", "text": "Free text"}
 OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists")
@@ -313,17 +316,26 @@ async def change_survey_status(request: Request, key: str, user: Admin, session:
     return RedirectResponse(str(request.url_for("dashboard_surveys")), status_code=303)
 
 
+# --- previews: the customer's survey page --------------------------------------------------------------
+
+def _customer_context(title: str, questions: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    """What the customer's survey template needs to show these questions: all at once, nothing prefilled."""
+    words = gettext_functions(DEFAULT_LANGUAGE)
+    return {**words, "lang": DEFAULT_LANGUAGE, "state": "form", "title": title, "questions": questions,
+            "values": {}, "errors": {}, "action": action,
+            "anchors": {kind: (words["_"](low), words["_"](high)) for kind, (low, high) in ANCHORS.items()},
+            "bounds": {q["id"]: scale_bounds(q) for q in questions if q["type"] in ("nps", "csat", "ces", "rating")}}
+
+
 def _preview(request: Request, session: SessionDep, key: str, thanks: bool) -> HTMLResponse:
     survey = service.get_survey(session, key)
-    action = request.url_for("survey_preview", key=key).path
     if thanks:
-        context = {"state": "thanks", "title": survey.title, "message": survey.thank_you}
+        context = {**gettext_functions(DEFAULT_LANGUAGE), "lang": DEFAULT_LANGUAGE, "state": "thanks",
+                   "title": survey.title, "message": survey.thank_you}
     else:
-        bounds = {q["id"]: scale_bounds(q) for q in survey.questions
-                  if q["type"] in ("nps", "csat", "ces", "rating")}
-        context = {"state": "form", "title": survey.title, "questions": survey.questions, "values": {},
-                   "errors": {}, "bounds": bounds, "anchors": ANCHORS, "action": action}
-    return render(request, "survey/page.html", context, block="survey" if is_htmx(request) else None)
+        context = _customer_context(survey.title, survey.questions,
+                                    request.url_for("survey_preview", key=key).path)
+    return render(request, CUSTOMER_PAGE, context, block="survey" if is_htmx(request) else None)
 
 
 @router.get("/dashboard/surveys/{key}/preview", name="survey_preview")
@@ -336,3 +348,47 @@ def preview_survey(request: Request, key: str, user: Viewer, session: SessionDep
 def preview_survey_sent(request: Request, key: str, user: Viewer, session: SessionDep) -> HTMLResponse:
     """What the customer sees after sending: nothing is stored, this is a preview."""
     return _preview(request, session, key, thanks=True)
+
+
+def _read_only(request: Request, context: dict[str, Any]) -> HTMLResponse:
+    """The customer's survey card, in a page of its own for the editor's preview frame.
+
+    The card is the customer template's own block; the page around it has no scripts, and the frame
+    is sandboxed (no scripts, no forms), so the preview cannot send anything. Only this site may frame it."""
+    template = templates.get_template(CUSTOMER_PAGE)
+    # Rendered (and escaped) by the customer template itself: markup, not text anyone typed.
+    card = Markup("".join(template.blocks["survey"](template.new_context({"request": request, **context}))))  # noqa: S704
+    allow_framing(request, ["'self'"])
+    return render(request, PREVIEW, {"card": card, "title": context["title"], "lang": context.get("lang")})
+
+
+def draft_questions(draft: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The draft's questions as they would be saved, or the problems that keep them from being shown."""
+    body = survey_body(draft)
+    try:
+        update = SurveyUpdate.model_validate({"questions": body["questions"]})
+    except ValidationError as exc:
+        return [], {_path(e["loc"]) or "questions": e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+    return [q.model_dump(exclude_none=True) for q in update.questions or []], {}
+
+
+@router.get("/dashboard/surveys/{key}/preview/frame", name="survey_preview_frame")
+def preview_frame(request: Request, key: str, user: Admin, session: SessionDep) -> HTMLResponse:
+    """The saved survey, read-only: what the editor's preview frame shows before "Preview changes"."""
+    survey = service.get_survey(session, key)
+    return _read_only(request, _customer_context(survey.title, survey.questions, "#"))
+
+
+@router.post("/dashboard/surveys/preview", name="survey_draft_preview", dependencies=[CsrfChecked])
+async def preview_draft(request: Request, user: Admin) -> HTMLResponse:
+    """The editor's unsaved questions as the customer will see them: read-only, nothing is stored.
+
+    The editor's "Preview changes" posts the whole form here, into the preview frame: no JavaScript needed."""
+    draft = draft_from_form(await request.form())
+    questions, problems = draft_questions(draft)
+    title = draft["title"].strip() or "Untitled survey"
+    if problems:
+        message = "Fix these and preview again: " + "; ".join(f"{path}: {text}" for path, text in problems.items())
+        return _read_only(request, {**gettext_functions(DEFAULT_LANGUAGE), "state": "problem", "title": title,
+                                    "heading": "Nothing to preview yet", "message": message})
+    return _read_only(request, _customer_context(title, questions, "#"))
