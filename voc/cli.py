@@ -91,6 +91,17 @@ def _reanalyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rebuild_rollups(_args: argparse.Namespace) -> int:
+    from voc.analytics.rollups import rebuild_rollups
+    from voc.db import migrate, session_scope
+
+    migrate()
+    with session_scope() as session:
+        cells = rebuild_rollups(session)
+    print(f"rebuilt the rollups: {cells} day x survey x touchpoint cells")
+    return 0
+
+
 def _create_user(args: argparse.Namespace) -> int:
     import getpass
     import secrets
@@ -181,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     again = commands.add_parser("reanalyze", help="re-read responses analysed by an older analyser version")
     again.add_argument("--all", action="store_true", help="every response, whatever its analyser version")
     again.set_defaults(func=_reanalyze)
+
+    rebuild = commands.add_parser("rebuild-rollups",
+                                  help="recompute the dashboard's rollups from invitations and responses")
+    rebuild.set_defaults(func=_rebuild_rollups)
 
     user = commands.add_parser("create-user", help="make a dashboard user")
     user.add_argument("--email", required=True)

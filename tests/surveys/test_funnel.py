@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import Session
 
 from tests import factories as f
+from voc.analytics.rollups import rebuild_rollups
 from voc.db import utcnow
 from voc.surveys import responses
 from voc.surveys.funnel import survey_funnel
@@ -51,7 +53,8 @@ def scripted(session):
         session.add(invitation)
         if saved is not None:
             session.add(PartialResponse(invitation_id=invitation.id, survey_id=invitation.survey_id,
-                                        survey_version_id=invitation.survey_version_id, answers=saved))
+                                        survey_version_id=invitation.survey_version_id, answers=saved,
+                                        started_at=NOW - ago, updated_at=NOW - ago))
     session.flush()
     # One finished step by step (its partial row is kept, completed), one sent at once through the API path.
     opened = responses.load_invitation(session, tokens["completed-steps"])
@@ -60,6 +63,8 @@ def scripted(session):
     session.flush()
     responses.store_response(session, tokens["completed-steps"], [("q3", "Phone")])
     responses.store_response(session, tokens["completed-api"], [("q1", 2)])
+    # The rows above were written directly, not through the page: recount the rollups from them.
+    rebuild_rollups(session)
     session.commit()
     return tokens
 
@@ -77,10 +82,37 @@ def test_drop_off_per_question_on_scripted_partial_responses(session, scripted):
     assert kept.completed_at is not None and kept.answers == {"q1": 10}  # kept for the funnel, marked completed
 
 
-def test_the_period_counts_invitations_opened_in_it(session, scripted):
-    funnel = survey_funnel(session, get_survey(session, "funnel"), since=NOW - timedelta(days=7), until=NOW)
-    # Only the scripted ones opened in the last week: the completed ones were opened just now (after `until`).
-    assert (funnel.opened, funnel.started, funnel.completed) == (7, 5, 0)
+def test_the_period_counts_what_happened_on_its_days(session, scripted):
+    # Whole UTC days: everything of the last week, not the invitation opened and started 40 days ago.
+    funnel = survey_funnel(session, get_survey(session, "funnel"), since=NOW - timedelta(days=7),
+                           until=NOW + timedelta(days=1))
+    assert (funnel.opened, funnel.started, funnel.completed) == (9, 7, 2)
     assert {q.question_id: q.dropped for q in funnel.questions} == {"q1": 0, "q2": 1, "q3": 2, "q4": 1}
+    assert funnel.dropped_before_sending == 1
+    assert sum(q.dropped for q in funnel.questions) + funnel.dropped_before_sending == funnel.started - funnel.completed
     empty = survey_funnel(session, get_survey(session, "funnel"), since=NOW + timedelta(days=1))
     assert (empty.opened, empty.started, empty.completed, empty.completion_rate) == (0, 0, 0, None)
+
+
+def test_the_funnel_counted_as_it_happens_equals_a_recount(client, engine, run_jobs):
+    """Opened on the page, started by a step or a one-shot submit, completed: the rollups kept by each
+    request agree with a rebuild from the stored rows."""
+    with Session(engine) as session:
+        f.touchpoint(session)
+        f.survey(session, key="funnel", questions=QUESTIONS[:3], recontact_days=0)
+        links = ["/s/" + f.token_of(f.event(session, f"e{i}", contact=f"c{i}").invitation.url) for i in range(5)]
+        session.commit()
+    client.get(links[0])  # opened only
+    client.get(links[1] + "?lang=de")  # opened, chose a language, left no step
+    client.post(links[2], data={"step": "q1", "q_q1": "3", "action": "next"})  # started, stopped at q2
+    client.get(links[3] + "?q=q1&v=9")  # one click, then finished through the API
+    assert client.post("/api/v1/responses", json={"token": links[3][3:], "answers": []}).status_code == 201
+    assert client.post("/api/v1/responses", json={"token": links[4][3:],  # never shown: opened, started, done
+                                                  "answers": [{"question_id": "q1", "value": 10}]}).status_code == 201
+    run_jobs()
+    with Session(engine) as session:
+        live = survey_funnel(session, get_survey(session, "funnel"))
+        assert (live.opened, live.started, live.completed) == (5, 3, 2)
+        rebuild_rollups(session)
+        session.flush()
+        assert survey_funnel(session, get_survey(session, "funnel")) == live

@@ -19,6 +19,10 @@ class RollupCounts(SQLModel):
     """The counts and sums every rollup level carries (what the dashboard's figures are summed from)."""
 
     invitations: int = 0
+    # The completion funnel, each counted on the day it happened: invitations opened, responses started
+    # (a first step left, or a one-shot submit), and completed (`responses`).
+    opened: int = 0
+    started: int = 0
     responses: int = 0
     nps_promoters: int = 0
     nps_passives: int = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, func, literal_column, select
@@ -20,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from voc.analytics.models import ALL, DIMENSIONS, NO_TOUCHPOINT, Rollup, RollupEntry, RollupTotal
-from voc.surveys.models import Invitation, Response
+from voc.surveys.models import Invitation, PartialResponse, Response
 
 KEY_COLUMNS = ("day", "survey_id", "touchpoint_id")
 TOTAL_KEY_COLUMNS = ("survey_id", "touchpoint_id", "day")
@@ -76,23 +77,31 @@ def total_cells(cell: Cell) -> list[TotalKey]:
     return [(survey_id, ALL, day), (ALL, touchpoint_id, day), (ALL, ALL, day)]
 
 
+@cache
+def _upsert_statement(table: Any, keys: tuple[str, ...], dialect_name: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x for every count, built once per table.
+
+    Adding the zero deltas too keeps one statement for every change: building a statement per call
+    (a column proxy per count for `excluded`) cost more than running it."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    return statement.on_conflict_do_update(index_elements=list(keys),
+                                           set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS})
+
+
 def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Mapping[str, float]]
             ) -> None:
-    """Add each row's delta in one INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x.
+    """Add each row's delta (one execution of a prebuilt upsert per row).
 
     Rows go in key order, so concurrent transactions lock them in the same order (no deadlock between them)."""
-    rows = {key: {c: v for c, v in delta.items() if v} for key, delta in deltas.items()}
-    rows = {key: delta for key, delta in rows.items() if delta}
+    rows = [(key, delta) for key, delta in sorted(deltas.items()) if any(delta.values())]
     if not rows:
         return
-    changed = sorted({c for delta in rows.values() for c in delta}, key=COUNT_COLUMNS.index)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(
-        [{**dict(zip(keys, key, strict=True)), **{c: delta.get(c, 0) for c in COUNT_COLUMNS}}
-         for key, delta in sorted(rows.items())])
-    statement = statement.on_conflict_do_update(index_elements=list(keys),
-                                                set_={c: table.c[c] + statement.excluded[c] for c in changed})
-    session.execute(statement)
+    connection = session.connection()
+    statement = _upsert_statement(table, keys, connection.dialect.name)
+    connection.execute(statement, [{**dict(zip(keys, key, strict=True)),
+                                    **{c: delta.get(c, 0) for c in COUNT_COLUMNS}}
+                                   for key, delta in rows])
 
 
 def _add(session: Session, changes: list[tuple[Cell, Mapping[str, float]]]) -> None:
@@ -136,9 +145,16 @@ def record_invitation(session: Session, invitation: Invitation) -> None:
     _add(session, [(invitation_cell(invitation), {"invitations": 1})])
 
 
-_RESPONSE_COLUMNS = (Response.id, Response.survey_id, Response.touchpoint_id, Response.status, Response.nps,
-                     Response.csat, Response.ces, Response.analysis, Response.mismatch, Response.completed_at,
-                     Response.created_at)
+def record_funnel_step(session: Session, step: str, survey_id: int, touchpoint_id: int | None,
+                       moment: datetime) -> None:
+    """Count an invitation `opened` or a response `started` on the day it happened (called once per step,
+    where the step is stored: the first opening, the first step left or a one-shot submit)."""
+    _add(session, [((_day(moment), survey_id, touchpoint_id or NO_TOUCHPOINT), {step: 1})])
+
+
+_RESPONSE_COLUMNS = (Response.id, Response.invitation_id, Response.survey_id, Response.touchpoint_id,
+                     Response.status, Response.nps, Response.csat, Response.ces, Response.analysis,
+                     Response.mismatch, Response.completed_at, Response.created_at)
 
 
 def _response_rows(session: Session, size: int = 5000) -> Iterable[Any]:
@@ -172,11 +188,30 @@ def rebuild_rollups(session: Session) -> int:
             .group_by(invited_day, Invitation.survey_id, Invitation.touchpoint_id)):
         day = day if isinstance(day, date) else date.fromisoformat(str(day))
         cells[(day, survey_id, touchpoint_id or NO_TOUCHPOINT)]["invitations"] += count
+    opened_day = _utc_day(session, Invitation.opened_at)
+    for day, survey_id, touchpoint_id, count in session.execute(
+            select(opened_day, Invitation.survey_id, Invitation.touchpoint_id, func.count())
+            .where(Invitation.opened_at.is_not(None))
+            .group_by(opened_day, Invitation.survey_id, Invitation.touchpoint_id)):
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        cells[(day, survey_id, touchpoint_id or NO_TOUCHPOINT)]["opened"] += count
+    # Started: on the day of the first step left (a partial response holding answers), else on the day
+    # a response was submitted in one go.
+    started_by_step: set[int] = set()
+    for invitation_id, survey_id, touchpoint_id, started_at, answers in session.execute(
+            select(PartialResponse.invitation_id, PartialResponse.survey_id, Invitation.touchpoint_id,
+                   PartialResponse.started_at, PartialResponse.answers)
+            .join(Invitation, Invitation.id == PartialResponse.invitation_id)):
+        if answers:
+            started_by_step.add(invitation_id)
+            cells[(_day(started_at), survey_id, touchpoint_id or NO_TOUCHPOINT)]["started"] += 1
     entries: list[dict[str, Any]] = []
     for response in _response_rows(session):
         cell, contribution = response_cell(response), response_contribution(response)
         for key, value in contribution.items():
             cells[cell][key] += value
+        if response.invitation_id not in started_by_step:
+            cells[cell]["started"] += 1
         entries.append({"response_id": response.id, "day": cell[0], "survey_id": cell[1],
                         "touchpoint_id": cell[2], "contribution": contribution})
         if len(entries) >= 2000:

@@ -1,20 +1,23 @@
-"""Completion and drop-off: of the invitations opened, how many were started and completed, and at
-which question the others stopped.
+"""Completion and drop-off: invitations opened, responses started and completed, and at which question
+the unfinished ones stopped.
 
-Counted over invitations opened in the period. Started: at least one step left (an answer, or an
-optional question skipped), or completed. A customer who started and did not complete stopped at the
-first shown question they had not left, the same one the link resumes at (voc/surveys/partials.py);
-one who left every shown question but never sent is counted apart."""
+Opened, started and completed are each counted on the day they happened, from the rollups (whole UTC
+days), so the funnel costs the same at any volume. Started: a first step left (an answer, or an optional
+question skipped), or a response submitted in one go. Drop-off per question reads the unfinished partial
+responses started in the period: each stopped at the first shown question it had not left, the same one
+the link resumes at (voc/surveys/partials.py); one that left every shown question but never sent is
+counted apart."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from voc.analytics.models import ALL, Rollup, RollupTotal
 from voc.surveys import answers as answer_rules
 from voc.surveys.models import Contact, Event, Invitation, PartialResponse, Survey, SurveyVersion
 
@@ -38,20 +41,19 @@ class Funnel(BaseModel):
 
 def survey_funnels(session: Session, surveys: list[Survey], since: datetime | None = None,
                    until: datetime | None = None, touchpoint_id: int | None = None) -> list[Funnel]:
-    """The funnel of each survey over invitations opened in [since, until), in a few queries."""
+    """The funnel of each survey over [since, until) (whole UTC days), in a few queries."""
     if not surveys:
         return []
     ids = [s.id for s in surveys]
-    scope = [Invitation.survey_id.in_(ids), Invitation.opened_at.is_not(None)]
+    counts = _rolled_up(session, ids, since, until, touchpoint_id)
+    scope = [PartialResponse.survey_id.in_(ids)]
     if since:
-        scope.append(Invitation.opened_at >= since)
+        scope.append(PartialResponse.started_at >= datetime.combine(since.astimezone(UTC).date(), time(), UTC))
     if until:
-        scope.append(Invitation.opened_at < until)
+        scope.append(PartialResponse.started_at < datetime.combine(_last_day(until), time(), UTC)
+                     + timedelta(days=1))
     if touchpoint_id:
         scope.append(Invitation.touchpoint_id == touchpoint_id)
-    counts = {survey_id: (opened, completed) for survey_id, opened, completed in session.execute(
-        select(Invitation.survey_id, func.count(Invitation.id), func.count(Invitation.completed_at))
-        .where(*scope).group_by(Invitation.survey_id))}
     # Only the unfinished partial responses are read one by one: their answers say where they stopped.
     unfinished = session.execute(
         select(Invitation.survey_id, PartialResponse.survey_version_id, PartialResponse.answers, Contact.attributes,
@@ -66,14 +68,12 @@ def survey_funnels(session: Session, surveys: list[Survey], since: datetime | No
     current = dict(session.execute(select(SurveyVersion.survey_id, SurveyVersion.questions)
                                    .join(Survey, Survey.id == SurveyVersion.survey_id)
                                    .where(Survey.id.in_(ids), SurveyVersion.version == Survey.version)).all())
-    started: Counter[int] = Counter()
     stopped_at: dict[int, Counter[str]] = {survey_id: Counter() for survey_id in ids}
     at_end: Counter[int] = Counter()
     prompts: dict[int, dict[str, str]] = {survey_id: {} for survey_id in ids}
     for survey_id, version_id, saved, contact_attributes, event_attributes in unfinished:
         if not saved:
             continue  # opened (and maybe chose a language), never left a step
-        started[survey_id] += 1
         questions = questions_of.get(version_id) or []
         known = {**(contact_attributes or {}), **(event_attributes or {})}
         question = answer_rules.first_unanswered(questions, saved, answer_rules.prefilled_answers(questions, known))
@@ -84,16 +84,35 @@ def survey_funnels(session: Session, surveys: list[Survey], since: datetime | No
             prompts[survey_id].setdefault(question["id"], question["prompt"])
     funnels = []
     for survey in surveys:
-        opened, completed = counts.get(survey.id, (0, 0))
+        opened, started, completed = counts.get(survey.id, (0, 0, 0))
         order = [(q["id"], q["prompt"]) for q in current.get(survey.id) or survey.questions]
         order += [(qid, prompt) for qid, prompt in prompts[survey.id].items() if qid not in dict(order)]
         funnels.append(Funnel(
-            survey=survey.key, title=survey.title, opened=opened, started=started[survey.id] + completed,
+            survey=survey.key, title=survey.title, opened=opened, started=started,
             completed=completed, completion_rate=completed / opened if opened else None,
             questions=[QuestionDropOff(question_id=qid, prompt=prompt, dropped=stopped_at[survey.id][qid])
                        for qid, prompt in order],
             dropped_before_sending=at_end[survey.id]))
     return funnels
+
+
+def _last_day(until: datetime) -> date:
+    return (until - timedelta(microseconds=1)).astimezone(UTC).date()
+
+
+def _rolled_up(session: Session, ids: list[int], since: datetime | None, until: datetime | None,
+               touchpoint_id: int | None) -> dict[int, tuple[int, int, int]]:
+    """Per survey, (opened, started, completed) summed over the period's days from the rollups."""
+    table = Rollup if touchpoint_id else RollupTotal
+    query = (select(table.survey_id, func.sum(table.opened), func.sum(table.started), func.sum(table.responses))
+             .where(table.survey_id.in_(ids), table.touchpoint_id == (touchpoint_id or ALL))
+             .group_by(table.survey_id))
+    if since:
+        query = query.where(table.day >= since.astimezone(UTC).date())
+    if until:
+        query = query.where(table.day <= _last_day(until))
+    return {survey_id: (int(opened or 0), int(started or 0), int(completed or 0))
+            for survey_id, opened, started, completed in session.execute(query)}
 
 
 def survey_funnel(session: Session, survey: Survey, since: datetime | None = None,

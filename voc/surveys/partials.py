@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from voc.analytics.rollups import record_funnel_step
 from voc.db import utcnow
 from voc.surveys import answers as answer_rules
 from voc.surveys.answers import TypedAnswer
@@ -31,8 +32,10 @@ def _write(session: Session, opened: OpenInvitation, answers: dict[str, Any], la
         changes["last_question_id"] = last_question_id
     if language is not None:
         changes["language"] = language
-    if answers and not opened.saved:  # the first step left: the response starts now, not at a language choice
+    first_step = bool(answers) and not opened.saved
+    if first_step:  # the first step left: the response starts now, not at a language choice
         changes["started_at"] = now
+        record_funnel_step(session, "started", opened.survey_id, opened.touchpoint_id, now)
     session.execute(statement.on_conflict_do_update(
         index_elements=[PartialResponse.invitation_id], set_=changes,
         where=PartialResponse.completed_at.is_(None)))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
+from voc.analytics.rollups import record_funnel_step
 from voc.cursors import keyset_page, pack_cursor, unpack_cursor
 from voc.db import utcnow
 from voc.errors import Conflict, Gone, Invalid, NotFound, VocError
@@ -107,6 +108,8 @@ _CLAIM = (update(_I).where(_I.c.id == bindparam("invitation"), _I.c.completed_at
                   opened_at=bindparam("opened")))
 _COMPLETE_PARTIAL = (update(_P).where(_P.c.invitation_id == bindparam("invitation"))
                      .values(completed_at=bindparam("now"), updated_at=bindparam("now")))
+_OPEN = (update(_I).where(_I.c.id == bindparam("invitation"), _I.c.opened_at.is_(None))
+         .values(opened_at=bindparam("now"), status=InvitationStatus.opened.value))
 _INSERT_RESPONSE = insert(_R).returning(_R.c.id)
 _INSERT_ANSWER = insert(_A)
 _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "mismatch": None,
@@ -140,12 +143,13 @@ def load_invitation(session: Session, token: str, now: datetime | None = None) -
 
 
 def mark_opened(session: Session, opened: OpenInvitation, now: datetime | None = None) -> None:
-    """Record the first time the customer opened the survey."""
+    """Record the first time the customer opened the survey (and count it in the day's funnel)."""
     if opened.opened_at is None:
-        session.execute(
-            update(Invitation).where(Invitation.id == opened.invitation_id, Invitation.opened_at.is_(None))
-            .values(opened_at=now or utcnow(), status=InvitationStatus.opened)
-            .execution_options(synchronize_session=False))
+        now = now or utcnow()
+        first = session.connection().execute(_OPEN, {"invitation": opened.invitation_id, "now": now}).rowcount
+        if first == 1:
+            record_funnel_step(session, "opened", opened.survey_id, opened.touchpoint_id, now)
+        opened.opened_at = now
 
 
 def store_response(session: Session, token: str, given: list[tuple[str, Any]],
@@ -170,6 +174,10 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
     if opened.partial is not None:  # kept, completed, for the funnel
         connection.execute(_COMPLETE_PARTIAL, {"invitation": opened.invitation_id, "now": now})
+    if opened.opened_at is None:  # answered without the page ever being shown (the API's one-shot submit)
+        record_funnel_step(session, "opened", opened.survey_id, opened.touchpoint_id, now)
+    if not opened.saved:  # no step left before: the response starts and ends now
+        record_funnel_step(session, "started", opened.survey_id, opened.touchpoint_id, now)
     scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
     for answer in typed:
         if answer.type in scores and scores[answer.type] is None:

@@ -15,7 +15,7 @@ QUESTIONS = [
 ]
 
 
-def test_the_overview_shows_opened_started_completed_and_where_customers_stopped(client, engine, login):
+def test_the_overview_shows_opened_started_completed_and_where_customers_stopped(client, engine, login, run_jobs):
     with Session(engine) as session:
         f.touchpoint(session)
         f.survey(session, questions=QUESTIONS, recontact_days=0, title=f"After delivery {XSS}")
@@ -26,6 +26,7 @@ def test_the_overview_shows_opened_started_completed_and_where_customers_stopped
     client.post(links[1], data={"step": "nps", "q_nps": "6", "action": "next"})
     client.post(links[2], data={"step": "nps", "q_nps": "9", "action": "next"})
     client.post(links[2], data={"step": "why", "q_why": "Quick", "action": "next"})
+    run_jobs()  # the worker counts the completed response in the rollups
     login("viewer")
 
     page = client.get("/dashboard").text
