@@ -77,16 +77,21 @@ def total_cells(cell: Cell) -> list[TotalKey]:
     return [(survey_id, ALL, day), (ALL, touchpoint_id, day), (ALL, ALL, day)]
 
 
-@cache
-def _upsert_statement(table: Any, keys: tuple[str, ...], dialect_name: str) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x for every count, built once per table.
+# What an invitation or a funnel step changes: those go through a narrow upsert (they are on the
+# request path of every answer); a response's scores and analysis through the one over every count.
+FUNNEL_COLUMNS = ("invitations", "opened", "started")
 
-    Adding the zero deltas too keeps one statement for every change: building a statement per call
-    (a column proxy per count for `excluded`) cost more than running it."""
+
+@cache
+def _upsert_statement(table: Any, keys: tuple[str, ...], dialect_name: str, columns: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x for `columns`, built once per table.
+
+    Adding zero deltas too keeps one statement for many changes: building a statement per call (a
+    column proxy per count for `excluded`) cost more than running it."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
     return statement.on_conflict_do_update(index_elements=list(keys),
-                                           set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS})
+                                           set_={c: table.c[c] + statement.excluded[c] for c in columns})
 
 
 def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Mapping[str, float]]
@@ -97,10 +102,12 @@ def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping
     rows = [(key, delta) for key, delta in sorted(deltas.items()) if any(delta.values())]
     if not rows:
         return
+    changed = {c for _, delta in rows for c, v in delta.items() if v}
+    columns = FUNNEL_COLUMNS if changed <= set(FUNNEL_COLUMNS) else COUNT_COLUMNS
     connection = session.connection()
-    statement = _upsert_statement(table, keys, connection.dialect.name)
-    connection.execute(statement, [{**dict(zip(keys, key, strict=True)),
-                                    **{c: delta.get(c, 0) for c in COUNT_COLUMNS}}
+    statement = _upsert_statement(table, keys, connection.dialect.name, columns)
+    # Counts left out of a narrow insert take their column default (0).
+    connection.execute(statement, [{**dict(zip(keys, key, strict=True)), **{c: delta.get(c, 0) for c in columns}}
                                    for key, delta in rows])
 
 
@@ -145,11 +152,12 @@ def record_invitation(session: Session, invitation: Invitation) -> None:
     _add(session, [(invitation_cell(invitation), {"invitations": 1})])
 
 
-def record_funnel_step(session: Session, step: str, survey_id: int, touchpoint_id: int | None,
+def record_funnel_step(session: Session, steps: tuple[str, ...], survey_id: int, touchpoint_id: int | None,
                        moment: datetime) -> None:
-    """Count an invitation `opened` or a response `started` on the day it happened (called once per step,
-    where the step is stored: the first opening, the first step left or a one-shot submit)."""
-    _add(session, [((_day(moment), survey_id, touchpoint_id or NO_TOUCHPOINT), {step: 1})])
+    """Count an invitation `opened` and/or a response `started` on the day it happened (called once per
+    step, where the step is stored: the first opening, the first step left or a one-shot submit)."""
+    if steps:
+        _add(session, [((_day(moment), survey_id, touchpoint_id or NO_TOUCHPOINT), dict.fromkeys(steps, 1))])
 
 
 _RESPONSE_COLUMNS = (Response.id, Response.invitation_id, Response.survey_id, Response.touchpoint_id,

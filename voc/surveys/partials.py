@@ -35,7 +35,7 @@ def _write(session: Session, opened: OpenInvitation, answers: dict[str, Any], la
     first_step = bool(answers) and not opened.saved
     if first_step:  # the first step left: the response starts now, not at a language choice
         changes["started_at"] = now
-        record_funnel_step(session, "started", opened.survey_id, opened.touchpoint_id, now)
+        record_funnel_step(session, ("started",), opened.survey_id, opened.touchpoint_id, now)
     session.execute(statement.on_conflict_do_update(
         index_elements=[PartialResponse.invitation_id], set_=changes,
         where=PartialResponse.completed_at.is_(None)))

@@ -148,7 +148,7 @@ def mark_opened(session: Session, opened: OpenInvitation, now: datetime | None =
         now = now or utcnow()
         first = session.connection().execute(_OPEN, {"invitation": opened.invitation_id, "now": now}).rowcount
         if first == 1:
-            record_funnel_step(session, "opened", opened.survey_id, opened.touchpoint_id, now)
+            record_funnel_step(session, ("opened",), opened.survey_id, opened.touchpoint_id, now)
         opened.opened_at = now
 
 
@@ -174,10 +174,10 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
     if opened.partial is not None:  # kept, completed, for the funnel
         connection.execute(_COMPLETE_PARTIAL, {"invitation": opened.invitation_id, "now": now})
-    if opened.opened_at is None:  # answered without the page ever being shown (the API's one-shot submit)
-        record_funnel_step(session, "opened", opened.survey_id, opened.touchpoint_id, now)
-    if not opened.saved:  # no step left before: the response starts and ends now
-        record_funnel_step(session, "started", opened.survey_id, opened.touchpoint_id, now)
+    # Answered without the page ever shown (the API's one-shot submit): opened now; no step left
+    # before: the response starts and ends now.
+    steps = ("opened",) * (opened.opened_at is None) + ("started",) * (not opened.saved)
+    record_funnel_step(session, steps, opened.survey_id, opened.touchpoint_id, now)
     scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
     for answer in typed:
         if answer.type in scores and scores[answer.type] is None:
