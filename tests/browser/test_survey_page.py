@@ -69,6 +69,11 @@ def wait_for_htmx(page: Any) -> None:
     page.wait_for_function("() => window.htmx !== undefined")
 
 
+def wait_for_settled(page: Any) -> None:
+    """htmx applies autofocus again when a swap settles: a key pressed before that would be undone."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def answer_by_keyboard(page: Any, score: int, reason: str) -> None:
     """Step 1: Tab into the 0–10 scale, arrow to the score, Space, Tab to Next, Enter. Step 2: focus is on its
     heading; Tab to the text box and type; Tab to Send."""
@@ -83,6 +88,7 @@ def answer_by_keyboard(page: Any, score: int, reason: str) -> None:
     page.keyboard.press("Enter")
     expect(page.get_by_text("Question 2 of 2")).to_be_visible()
     expect(page.get_by_role("heading", level=2, name=WHY_PROMPT)).to_be_focused()  # told where they are
+    wait_for_settled(page)
     page.keyboard.press("Tab")
     expect(page.get_by_label(WHY_PROMPT)).to_be_focused()
     page.keyboard.type(reason)
@@ -211,6 +217,7 @@ def test_a_missing_required_answer_is_announced_and_linked(page, invite, live_en
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Please check 1 answer")
     expect(alert).to_be_focused()  # the swap replaced the button: focus goes to the list of problems
+    wait_for_settled(page)
     page.keyboard.press("Tab")
     expect(alert.get_by_role("link")).to_be_focused()
     expect(alert.get_by_role("link")).to_have_attribute("href", "#q-nps")
