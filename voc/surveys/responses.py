@@ -175,9 +175,9 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
     if opened.partial is not None:  # kept, completed, for the funnel
         connection.execute(_COMPLETE_PARTIAL, {"invitation": opened.invitation_id, "now": now})
     # Answered without the page ever shown (the API's one-shot submit): opened now; no step left
-    # before: the response starts and ends now.
-    steps = ("opened",) * (opened.opened_at is None) + ("started",) * (not opened.saved)
-    record_funnel_step(session, steps, opened.survey_id, opened.touchpoint_id, now)
+    # before: the response starts and ends now. The worker counts these with the response (its job
+    # commits together with its effects, so they count once), keeping the answer path short.
+    steps = ["opened"] * (opened.opened_at is None) + ["started"] * (not opened.saved)
     scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
     for answer in typed:
         if answer.type in scores and scores[answer.type] is None:
@@ -192,7 +192,7 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
     connection.execute(_INSERT_ANSWER, [
         {"response_id": response_id, "question_id": a.question_id, "type": a.type, "number": a.number,
          "text": a.text, "choices": a.choices, "source": a.source} for a in typed])
-    enqueue(session, "response.completed", {"response_id": response_id})
+    enqueue(session, "response.completed", {"response_id": response_id, **({"funnel": steps} if steps else {})})
     return response_id
 
 

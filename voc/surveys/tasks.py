@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from voc.analytics.rollups import record_response
+from voc.analytics.rollups import record_funnel_step, record_response
 from voc.db import utcnow
 from voc.email.tasks import schedule_invitation_email
 from voc.jobs.queue import enqueue, job_handler
@@ -32,10 +32,13 @@ def announce_invitation(session: Session, payload: dict[str, Any]) -> None:
 
 @job_handler("response.completed")
 def follow_completed_response(session: Session, payload: dict[str, Any]) -> None:
-    """A response was stored: tell the CRM (response.completed) and have its free text read."""
+    """A response was stored: count it (and the funnel steps its submit took), tell the CRM
+    (response.completed) and have its free text read."""
     response = session.get(Response, payload["response_id"])
     if response is None:
         return
     record_response(session, response)
+    record_funnel_step(session, tuple(payload.get("funnel", ())), response.survey_id, response.touchpoint_id,
+                       response.completed_at or response.created_at)
     publish_response_completed(session, response)
     enqueue(session, "response.analyse", {"response_id": response.id})
