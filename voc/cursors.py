@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from voc.errors import Invalid
@@ -26,6 +27,36 @@ def unpack_cursor(cursor: str, count: int) -> list[str]:
     if len(parts) != count:
         raise Invalid("the cursor is not one voc gave out", code="invalid_cursor")
     return parts
+
+
+def pack_id_cursor(kind: str, ident: int) -> str:
+    """A cursor for pages ordered by id alone: a one-letter kind, so one list's cursor fails on another."""
+    return pack_cursor(kind, ident)
+
+
+def unpack_id_cursor(cursor: str, kind: str) -> int:
+    """The id an id cursor of `kind` stands for, or Invalid(invalid_cursor)."""
+    found, ident = unpack_cursor(cursor, 2)
+    if found != kind or not ident.isdigit():
+        raise Invalid("the cursor is not one voc gave out", code="invalid_cursor")
+    return int(ident)
+
+
+def pack_moment_cursor(moment: datetime, ident: int) -> str:
+    """A cursor for pages ordered by (a timestamp, id): where the last row of a page stood."""
+    return pack_cursor(moment.isoformat(), ident)
+
+
+def unpack_moment_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (timestamp, id) a moment cursor stands for, or Invalid(invalid_cursor)."""
+    moment, ident = unpack_cursor(cursor, 2)
+    try:
+        when = datetime.fromisoformat(moment)
+        if when.tzinfo is None:
+            raise ValueError(moment)
+        return when, int(ident)
+    except ValueError as exc:
+        raise Invalid("the page link is not one voc gave out", code="invalid_cursor") from exc
 
 
 def keyset_page(rows: Sequence[Row], limit: int, cursor_of: Callable[[Row], str]) -> tuple[list[Row], str | None]:

@@ -11,8 +11,7 @@ from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from voc.cursors import keyset_page, pack_cursor, unpack_cursor
-from voc.errors import Invalid
+from voc.cursors import keyset_page, pack_moment_cursor, unpack_moment_cursor
 from voc.periods import PERIODS, period_bounds
 from voc.sentiment.model import DIMENSIONS, NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD
 from voc.sentiment.themes import theme_key
@@ -83,19 +82,7 @@ class ResponsePage:
 
 def encode_cursor(response: Response) -> str:
     """Where a page ended: the last response's completion time and id."""
-    return pack_cursor(response.completed_at.isoformat(), response.id)
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (completed_at, id) a cursor stands for; 422 for one voc did not give out."""
-    moment, ident = unpack_cursor(cursor, 2)
-    try:
-        when = datetime.fromisoformat(moment)
-        if when.tzinfo is None:
-            raise ValueError(moment)
-        return when, int(ident)
-    except ValueError as exc:
-        raise Invalid("the page link is not one voc gave out", code="invalid_cursor") from exc
+    return pack_moment_cursor(response.completed_at, response.id)
 
 
 def _themes_table(session: Session) -> Any:
@@ -162,7 +149,7 @@ def filtered_query(session: Session, filters: ResponseFilters, now: datetime | N
 def _after(cursor: str | None) -> Any:
     if not cursor:
         return None
-    when, ident = decode_cursor(cursor)
+    when, ident = unpack_moment_cursor(cursor)
     return or_(Response.completed_at < when, and_(Response.completed_at == when, Response.id < ident))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -12,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from voc.auth.models import User
-from voc.cursors import keyset_page, pack_cursor, unpack_cursor
+from voc.cursors import keyset_page, pack_moment_cursor, unpack_moment_cursor
 from voc.db import utcnow
 from voc.errors import Invalid, NotFound
 from voc.followups.models import Followup, FollowupNote, FollowupStatus
@@ -97,19 +96,7 @@ class FollowupPage:
 
 def encode_cursor(followup: Followup) -> str:
     """Where a page ended: the last case's opening time and id."""
-    return pack_cursor(followup.created_at.isoformat(), followup.id)
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (created_at, id) a cursor stands for; 422 for one voc did not give out."""
-    moment, ident = unpack_cursor(cursor, 2)
-    try:
-        when = datetime.fromisoformat(moment)
-        if when.tzinfo is None:
-            raise ValueError(moment)
-        return when, int(ident)
-    except ValueError as exc:
-        raise Invalid("the page link is not one voc gave out", code="invalid_cursor") from exc
+    return pack_moment_cursor(followup.created_at, followup.id)
 
 
 def _filtered(filters: FollowupFilters, user: User) -> Select:
@@ -135,7 +122,7 @@ def list_followups(session: Session, filters: FollowupFilters, user: User, *, cu
     query = _filtered(filters, user)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if cursor:
-        when, ident = decode_cursor(cursor)
+        when, ident = unpack_moment_cursor(cursor)
         query = query.where(or_(Followup.created_at < when, and_(Followup.created_at == when, Followup.id < ident)))
     rows = list(session.scalars(query.order_by(Followup.created_at.desc(), Followup.id.desc()).limit(limit + 1)))
     page, next_cursor = keyset_page(rows, limit, encode_cursor)

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from voc.analytics.rollups import record_funnel_step
-from voc.cursors import keyset_page, pack_cursor, unpack_cursor
+from voc.cursors import keyset_page, pack_id_cursor, unpack_id_cursor
 from voc.db import utcnow
 from voc.errors import Conflict, Gone, Invalid, NotFound, VocError
 from voc.jobs.queue import enqueue
@@ -209,17 +209,6 @@ def get_response(session: Session, response_id: int) -> ResponsePublic:
     return responses_public(session, [response])[0]
 
 
-def encode_cursor(response_id: int) -> str:
-    return pack_cursor("r", response_id)
-
-
-def decode_cursor(cursor: str) -> int:
-    kind, ident = unpack_cursor(cursor, 2)
-    if kind != "r" or not ident.isdigit():
-        raise Invalid("the cursor is not one voc gave out", code="invalid_cursor")
-    return int(ident)
-
-
 def list_responses(session: Session, *, survey: str | None = None, touchpoint: str | None = None,
                    contact: str | None = None, since: datetime | None = None, until: datetime | None = None,
                    cursor: str | None = None, limit: int = 50) -> ResponsePage:
@@ -236,8 +225,8 @@ def list_responses(session: Session, *, survey: str | None = None, touchpoint: s
     if until:
         query = query.where(Response.completed_at < until)
     if cursor:
-        query = query.where(Response.id < decode_cursor(cursor))
-    page, next_cursor = keyset_page(list(session.scalars(query)), limit, lambda r: encode_cursor(r.id))
+        query = query.where(Response.id < unpack_id_cursor(cursor, "r"))
+    page, next_cursor = keyset_page(list(session.scalars(query)), limit, lambda r: pack_id_cursor("r", r.id))
     return ResponsePage(items=responses_public(session, page), next_cursor=next_cursor)
 
 

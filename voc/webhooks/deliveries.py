@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from voc.cursors import keyset_page, pack_cursor, unpack_cursor
+from voc.cursors import keyset_page, pack_id_cursor, unpack_id_cursor
 from voc.errors import Conflict, Invalid, NotFound
 from voc.webhooks.endpoints import get_endpoint
 from voc.webhooks.models import MessageStatus, WebhookAttempt, WebhookMessage
@@ -16,17 +16,6 @@ from voc.webhooks.outbox import replay
 from voc.webhooks.schemas import AttemptPublic, DeliveryPage, DeliveryPublic, ReplayResult
 
 MAX_REPLAY = 10_000  # one request's worth; a larger backlog is replayed in several calls
-
-
-def _encode_cursor(message_id: int) -> str:
-    return pack_cursor("m", message_id)
-
-
-def _decode_cursor(cursor: str) -> int:
-    kind, ident = unpack_cursor(cursor, 2)
-    if kind != "m" or not ident.isdigit():
-        raise Invalid("the cursor is not one voc gave out", code="invalid_cursor")
-    return int(ident)
 
 
 def list_deliveries(session: Session, endpoint_id: int, *, status: str | None = None,
@@ -47,8 +36,8 @@ def list_deliveries(session: Session, endpoint_id: int, *, status: str | None = 
     if until:
         query = query.where(WebhookMessage.created_at < until)
     if cursor:
-        query = query.where(WebhookMessage.id < _decode_cursor(cursor))
-    page, next_cursor = keyset_page(list(session.scalars(query)), limit, lambda m: _encode_cursor(m.id))
+        query = query.where(WebhookMessage.id < unpack_id_cursor(cursor, "m"))
+    page, next_cursor = keyset_page(list(session.scalars(query)), limit, lambda m: pack_id_cursor("m", m.id))
     return DeliveryPage(items=deliveries_public(session, page), next_cursor=next_cursor)
 
 
