@@ -105,3 +105,24 @@ def test_racing_last_steps_store_exactly_one_response(engine, token):
     with Session(engine) as session:
         assert session.scalar(select(func.count(Response.id))) == 1
         assert session.scalar(select(func.count(PartialResponse.id))) == 1
+
+
+def test_a_language_choice_alone_does_not_start_the_response_and_is_kept_by_later_steps(session, token):
+    from datetime import timedelta
+
+    from voc.db import utcnow
+
+    chose = utcnow() - timedelta(hours=2)
+    partials.remember_language(session, responses.load_invitation(session, token), "de", now=chose)
+    session.commit()
+    stepped = chose + timedelta(hours=1)
+    opened = responses.load_invitation(session, token)
+    partials.save_step(session, opened, question(opened, "nps"), "9", now=stepped)
+    opened = responses.load_invitation(session, token)
+    partials.save_step(session, opened, question(opened, "topics"), ["Speed"], now=stepped + timedelta(minutes=5))
+    session.commit()
+    row = session.scalars(select(PartialResponse)).one()
+    assert row.language == "de"  # a step without a language keeps the chosen one
+    assert row.started_at == stepped  # the response started at its first step, not at the language choice
+    assert row.last_question_id == "topics"
+    assert row.updated_at == stepped + timedelta(minutes=5)

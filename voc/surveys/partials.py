@@ -7,8 +7,10 @@ at that question (voc/surveys/funnel.py)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Boolean, bindparam, case, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -20,25 +22,38 @@ from voc.surveys.models import PartialResponse
 from voc.surveys.responses import OpenInvitation, SavedAnswers
 
 
+@cache
+def _save_statement(dialect_name: str) -> Any:
+    """Insert the partial response or update it, built once per dialect (every step runs it).
+
+    A null language or question keeps the stored one; `first_step` moves the start to this save, since
+    a row made by a language choice alone has not started."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    table = PartialResponse.__table__
+    statement = dialect.insert(table)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.invitation_id],
+        set_={"answers": new.answers, "updated_at": new.updated_at,
+              "last_question_id": func.coalesce(new.last_question_id, table.c.last_question_id),
+              "language": func.coalesce(new.language, table.c.language),
+              "started_at": case((bindparam("first_step", type_=Boolean), new.started_at),
+                                 else_=table.c.started_at)},
+        where=table.c.completed_at.is_(None))
+
+
 def _write(session: Session, opened: OpenInvitation, answers: dict[str, Any], language: str | None,
            last_question_id: str | None, now: datetime) -> None:
     """Insert the invitation's partial response or update it (one statement: safe when two saves race)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(PartialResponse).values(
-        invitation_id=opened.invitation_id, survey_id=opened.survey_id, survey_version_id=opened.survey_version_id,
-        answers=answers, last_question_id=last_question_id, language=language, started_at=now, updated_at=now)
-    changes: dict[str, Any] = {"answers": statement.excluded.answers, "updated_at": now}
-    if last_question_id is not None:
-        changes["last_question_id"] = last_question_id
-    if language is not None:
-        changes["language"] = language
     first_step = bool(answers) and not opened.saved
     if first_step:  # the first step left: the response starts now, not at a language choice
-        changes["started_at"] = now
         record_funnel_step(session, ("started",), opened.survey_id, opened.touchpoint_id, now)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[PartialResponse.invitation_id], set_=changes,
-        where=PartialResponse.completed_at.is_(None)))
+    connection = session.connection()
+    connection.execute(_save_statement(connection.dialect.name), {
+        "invitation_id": opened.invitation_id, "survey_id": opened.survey_id,
+        "survey_version_id": opened.survey_version_id, "answers": answers, "last_question_id": last_question_id,
+        "language": language, "started_at": now, "updated_at": now, "completed_at": None,
+        "first_step": first_step})
     opened.partial = SavedAnswers(answers, language or (opened.partial.language if opened.partial else None))
 
 
