@@ -126,11 +126,7 @@ def _signed_in(path: Path) -> Iterator[dict[str, Callable[[], Any]]]:
     from voc.app import create_app
     from voc.auth.users import create_user
     from voc.db import make_engine, reading
-
-    try:
-        from voc.surveys.funnel import dashboard_funnels
-    except ImportError:  # an overview without the funnel panel
-        dashboard_funnels = None
+    from voc.surveys.funnel import dashboard_funnels
 
     engine = make_engine(f"sqlite:///{path}")
     with Session(engine) as session:
@@ -153,9 +149,7 @@ def _signed_in(path: Path) -> Iterator[dict[str, Callable[[], Any]]]:
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
         client.post("/login", data={"email": "bench@example.com", "password": "correct horse battery",
                                     "csrf_token": token}, follow_redirects=False)
-        calls: dict[str, Callable[[], Any]] = {"service": service_only}
-        if dashboard_funnels is not None:
-            calls["funnel"] = funnel_only
+        calls: dict[str, Callable[[], Any]] = {"service": service_only, "funnel": funnel_only}
         for key, _title, url in PAGES:
             answer = client.get(url)
             assert answer.status_code == 200 and "<h2>NPS</h2>" in answer.text, (url, answer.status_code)
