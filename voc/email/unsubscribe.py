@@ -3,8 +3,6 @@ or turned to another contact; following one (with a POST) opts the contact out o
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 
 from sqlalchemy import update
@@ -14,13 +12,11 @@ from voc.config import get_settings
 from voc.db import utcnow
 from voc.errors import NotFound
 from voc.surveys.models import Contact
+from voc.surveys.tokens import keyed_digest
 
 
 def _signature(contact_id: int, secret_key: str) -> str:
-    # Its own label, so an unsubscribe signature is never a valid survey token, nor the reverse.
-    digest = hmac.new(secret_key.encode(), b"voc-unsubscribe:contact:" + str(contact_id).encode(),
-                      hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return keyed_digest("voc-unsubscribe:contact", str(contact_id), secret_key)
 
 
 def unsubscribe_token(contact_id: int) -> str:

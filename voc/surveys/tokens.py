@@ -16,10 +16,16 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
+def keyed_digest(label: str, value: str, secret_key: str) -> str:
+    """HMAC-SHA256 of `value` under the server's key, base64url. Each use has its own label, so a value
+    signed for one purpose (a survey link, an unsubscribe link) is never valid for another."""
+    digest = hmac.new(secret_key.encode(), f"{label}:{value}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def token_for(nonce: str, secret_key: str) -> str:
     """The survey token of the invitation with this nonce."""
-    digest = hmac.new(secret_key.encode(), b"voc-invitation:" + nonce.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return keyed_digest("voc-invitation", nonce, secret_key)
 
 
 def hash_token(token: str) -> str:
