@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -13,7 +15,8 @@ from typing import Any, TypeVar
 from anyio import to_thread
 from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -31,6 +34,117 @@ SQLModel.metadata.naming_convention = {
 
 # JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run on the DBAPI cursor directly.
+
+    For the few statements every answer runs. SQLAlchemy's execution context (events, result
+    objects, parameter handling) costs about 45 µs per statement, several times what SQLite
+    takes to run one of these. Values are converted both ways by the columns' own types, as Core
+    does (bind and result processors, dialect by dialect); a statement that would need Core's help
+    (Python-side column defaults, expanding IN parameters) is refused when first compiled."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._dml = statement.is_dml
+        self._plans: dict[tuple, _Plan] = {}
+
+    def _plan(self, dialect: Any, params: dict[str, Any]) -> _Plan:
+        keys = tuple(sorted(params)) if self._dml else ()
+        plan = self._plans.get((dialect.name, keys))
+        if plan is None:
+            plan = self._plans[(dialect.name, keys)] = _Plan(self.statement, dialect, keys)
+        return plan
+
+    def first(self, connection: Connection, params: dict[str, Any]) -> tuple | None:
+        """The first row the statement returns (converted by its columns' types), or None."""
+        plan = self._plan(connection.dialect, params)
+        cursor = _cursor(connection)
+        try:
+            cursor.execute(plan.sql, plan.bind(params))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return tuple(p(v) if p else v for p, v in zip(plan.results, row, strict=True)) if plan.results else row
+
+    def all(self, connection: Connection, params: dict[str, Any]) -> list[tuple]:
+        """Every row the statement returns (converted by its columns' types)."""
+        plan = self._plan(connection.dialect, params)
+        cursor = _cursor(connection)
+        try:
+            cursor.execute(plan.sql, plan.bind(params))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        results = plan.results
+        if not results:
+            return rows
+        return [tuple(p(v) if p else v for p, v in zip(results, row, strict=True)) for row in rows]
+
+    def run(self, connection: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> int:
+        """Execute once (a dict) or for each of several parameter sets (a list); returns rows affected."""
+        many = isinstance(params, list)
+        plan = self._plan(connection.dialect, params[0] if many else params)
+        cursor = _cursor(connection)
+        try:
+            if many:
+                cursor.executemany(plan.sql, [plan.bind(p) for p in params])
+            else:
+                cursor.execute(plan.sql, plan.bind(params))
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
+def _cursor(connection: Connection) -> Any:
+    if not connection.in_transaction():
+        connection.begin()  # as Core would: SQLite's BEGIN IMMEDIATE comes from the "begin" hook
+    return connection.connection.cursor()
+
+
+class _Plan:
+    """One dialect's SQL text, parameter order and type processors for a Prepared statement."""
+
+    def __init__(self, statement: Any, dialect: Any, keys: tuple[str, ...]) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        if compiled.literal_execute_params or compiled.post_compile_params or compiled.escaped_bind_names:
+            raise ValueError(f"statement needs Core's execution (expanding parameters): {statement}")
+        # Columns left out take their default, as with Core; only fixed values can be taken here.
+        fixed = {}
+        for column, default in [*((c, c.default) for c in getattr(compiled, "insert_prefetch", ())),
+                                *((c, c.onupdate) for c in getattr(compiled, "update_prefetch", ()))]:
+            if default is None or not default.is_scalar:
+                raise ValueError(f"column {column} needs Core's execution (a computed default): {statement}")
+            fixed[column.key] = default.arg
+        self.sql = compiled.string
+        required = object()
+        defaults = {name: fixed.get(name, required if bind.required else bind.effective_value)
+                    for name, bind in compiled.binds.items()}
+        processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                      for name, bind in compiled.binds.items()}
+        names = compiled.positiontup if compiled.positional else list(dict.fromkeys(compiled.bind_names.values()))
+        # Per parameter, in the order the driver takes them: name, type processor, default value.
+        self.order = [(name, processors[name], defaults[name]) for name in names]
+        self.positional = compiled.positional
+        self.required = required
+        # A SELECT's columns, or an INSERT/UPDATE's RETURNING columns (none without RETURNING).
+        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.exported_columns]
+        self.results = results if any(results) else None
+
+    def bind(self, params: dict[str, Any]) -> tuple | dict[str, Any]:
+        values = []
+        for name, processor, default in self.order:
+            value = params.get(name, default)
+            if value is self.required:
+                raise KeyError(f"no value for the parameter {name!r}")
+            values.append(processor(value) if processor else value)
+        if self.positional:
+            return tuple(values)
+        return dict(zip((name for name, _, _ in self.order), values, strict=True))
 
 
 def utcnow() -> datetime:
@@ -58,7 +172,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int = 30000, autocheckpoint: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" hook issue BEGIN IMMEDIATE: a deferred transaction that later
@@ -68,13 +182,21 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         deferred = connection.get_execution_options().get("sqlite_begin") == "deferred"
-        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs for every transaction, and Core's execution path costs
+        # several times what the statement does.
+        begin = "BEGIN" if deferred else "BEGIN IMMEDIATE"
+        try:
+            connection.connection.driver_connection.execute(begin)
+        except sqlite3.OperationalError as exc:  # e.g. "database is locked": as Core would raise it
+            raise OperationalError(begin, None, exc) from exc
 
 
 def reading(engine: Engine) -> Engine:
@@ -109,9 +231,10 @@ def get_engine(url: str | None = None) -> Engine:
 def dispose_engines() -> None:
     """Close every pooled connection (tests, shutdown, after fork)."""
     with _engines_lock:
-        for engine in _engines.values():
+        for engine in [*_engines.values(), *_nowait_engines.values()]:
             engine.dispose()
         _engines.clear()
+        _nowait_engines.clear()
 
 
 _writer: ThreadPoolExecutor | None = None
@@ -126,19 +249,74 @@ def _sqlite_writer() -> ThreadPoolExecutor:
 
 
 async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
-    """Run `fn(session, *args)` in a transaction of its own, off the event loop; commit, return its result.
+    """Run `fn(session, *args)` in a transaction of its own without blocking the event loop on a
+    lock or the network; commit, return its result.
 
-    On SQLite every such call goes through one writer thread: writes queue in Python and run back to
-    back, instead of threads sleeping in SQLite's busy handler until the write lock frees (its sleeps
-    grow to 100 ms). PostgreSQL takes them in parallel from the thread pool."""
+    SQLite: right here on the loop's thread when the write lock is free (see _run_if_unlocked),
+    else on the one writer thread, where writes queue in Python and run back to back instead of
+    threads sleeping in SQLite's busy handler (its sleeps grow to 100 ms). PostgreSQL: in parallel
+    from the thread pool."""
 
     def work() -> T:
         with session_scope(engine) as session:
             return fn(session, *args)
 
     if engine.dialect.name == "sqlite":
+        ran, result = _run_if_unlocked(engine, fn, args)
+        if ran:
+            return result  # type: ignore[return-value]
         return await asyncio.wrap_future(_sqlite_writer().submit(work))
     return await to_thread.run_sync(work)
+
+
+_nowait_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_inline_commits = 0
+CHECKPOINT_EVERY = 500  # commits on the loop's thread between two WAL checkpoints on the writer thread
+
+
+def _nowait_engine(engine: Engine) -> Engine:
+    """`engine`'s database through connections that never wait for its write lock and never
+    checkpoint the WAL themselves (a checkpoint syncs the disk: not on the event loop)."""
+    with _engines_lock:
+        if engine not in _nowait_engines:
+            nowait = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 0},
+                                   pool_size=1, max_overflow=2)
+            _configure_sqlite(nowait, busy_timeout_ms=0, autocheckpoint=False)
+            _nowait_engines[engine] = nowait
+        return _nowait_engines[engine]
+
+
+def _checkpoint(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _run_if_unlocked(engine: Engine, fn: Callable[..., T], args: tuple) -> tuple[bool, T | None]:
+    """Run the transaction on this thread if SQLite's write lock is free right now; (False, None) if not.
+
+    A short write transaction holds the GIL for nearly all of its half millisecond anyway, so a hop
+    to a thread adds the hand-off and the loop's contention for the GIL and saves nothing. Taking
+    the lock is tried without waiting; while another connection (the worker, a second process)
+    holds it, the caller queues on the writer thread instead, so the loop never sleeps on a lock."""
+    global _inline_commits
+    with _nowait_engine(engine).connect() as connection:
+        try:
+            connection.begin()
+        except OperationalError as exc:
+            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+                return False, None
+            raise
+        with Session(bind=connection, join_transaction_mode="control_fully", expire_on_commit=False) as session:
+            try:
+                result = fn(session, *args)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    _inline_commits += 1
+    if _inline_commits % CHECKPOINT_EVERY == 0:
+        _sqlite_writer().submit(_checkpoint, engine)
+    return True, result
 
 
 @contextmanager

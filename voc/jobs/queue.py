@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from voc.config import get_settings
-from voc.db import session_scope, utcnow
+from voc.db import Prepared, session_scope, utcnow
 from voc.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -54,20 +54,19 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-# Built once: enqueue runs inside every answer's transaction, and a prebuilt statement with bound
-# parameters skips SQLAlchemy's per-call statement construction and cache-key work.
-_INSERT_JOB = insert(Job.__table__).returning(Job.__table__.c.id)
+# Compiled once and run on the driver (voc.db.Prepared): enqueue runs inside every answer's transaction.
+_INSERT_JOB = Prepared(insert(Job.__table__).returning(Job.__table__.c.id))
 
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None,
             max_attempts: int | None = None) -> int:
     """Add a job to the caller's transaction (it runs only if that commits); returns its id."""
     now = utcnow()
-    job_id = session.connection().execute(_INSERT_JOB, {
+    job_id = _INSERT_JOB.first(session.connection(), {
         "kind": kind, "payload": payload, "status": JobStatus.queued.value, "attempts": 0,
         "max_attempts": max_attempts or get_settings().job_max_attempts, "run_at": run_at or now,
         "created_at": now,
-    }).scalar_one()
+    })[0]
     session.info["voc_jobs_enqueued"] = True
     return job_id
 

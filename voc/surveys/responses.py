@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from voc.analytics.rollups import record_funnel_step
 from voc.cursors import keyset_page, pack_id_cursor, unpack_id_cursor
-from voc.db import utcnow
+from voc.db import Prepared, utcnow
 from voc.errors import Conflict, Gone, Invalid, NotFound, VocError
 from voc.jobs.queue import enqueue
 from voc.surveys import answers as answer_rules
@@ -88,9 +88,9 @@ class SavedAnswers:
 
 _I, _R, _A, _P = Invitation.__table__, Response.__table__, Answer.__table__, PartialResponse.__table__
 _S, _C, _V, _E = Survey.__table__, Contact.__table__, SurveyVersion.__table__, Event.__table__
-# Built once with bound parameters: every answer and every step runs these, and building a statement
-# per call (coercion, cache keys) cost more than executing it. One round trip, columns only.
-_LOAD = (
+# Compiled once and run on the driver (voc.db.Prepared): every answer and every step runs these, and
+# SQLAlchemy's per-call work cost several times what SQLite takes to run them. Columns only.
+_LOAD = Prepared(
     select(_I.c.id, _I.c.completed_at, _I.c.expires_at, _I.c.invited_at, _I.c.opened_at, _I.c.survey_id,
            _I.c.survey_version_id, _I.c.touchpoint_id, _I.c.contact_id, _S.c.status, _C.c.attributes,
            _E.c.attributes, _V.c.title, _V.c.questions, _V.c.thank_you, _V.c.layout, _V.c.language,
@@ -103,15 +103,15 @@ _LOAD = (
     .where(_I.c.token_hash == bindparam("token_hash"))
 )
 # The conditional update is the lock: of two racing submits, one changes the row, one sees 0 rows.
-_CLAIM = (update(_I).where(_I.c.id == bindparam("invitation"), _I.c.completed_at.is_(None))
+_CLAIM = Prepared(update(_I).where(_I.c.id == bindparam("invitation"), _I.c.completed_at.is_(None))
           .values(status=InvitationStatus.completed.value, completed_at=bindparam("now"),
                   opened_at=bindparam("opened")))
-_COMPLETE_PARTIAL = (update(_P).where(_P.c.invitation_id == bindparam("invitation"))
+_COMPLETE_PARTIAL = Prepared(update(_P).where(_P.c.invitation_id == bindparam("invitation"))
                      .values(completed_at=bindparam("now"), updated_at=bindparam("now")))
-_OPEN = (update(_I).where(_I.c.id == bindparam("invitation"), _I.c.opened_at.is_(None))
+_OPEN = Prepared(update(_I).where(_I.c.id == bindparam("invitation"), _I.c.opened_at.is_(None))
          .values(opened_at=bindparam("now"), status=InvitationStatus.opened.value))
-_INSERT_RESPONSE = insert(_R).returning(_R.c.id)
-_INSERT_ANSWER = insert(_A)
+_INSERT_RESPONSE = Prepared(insert(_R).returning(_R.c.id))
+_INSERT_ANSWER = Prepared(insert(_A))
 _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "mismatch": None,
                 "analyzed_at": None}
 
@@ -119,7 +119,7 @@ _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "
 def load_invitation(session: Session, token: str, now: datetime | None = None) -> OpenInvitation:
     """The invitation behind a token, if it can still be answered (404, 409, 410, 425 otherwise)."""
     now = now or utcnow()
-    row = session.connection().execute(_LOAD, {"token_hash": hash_token(token)}).first()
+    row = _LOAD.first(session.connection(), {"token_hash": hash_token(token)})
     if row is None:
         raise NotFound("This survey link is not valid.", code="token_invalid")
     (invitation_id, completed_at, expires_at, invited_at, opened_at, survey_id, version_id, touchpoint_id,
@@ -146,7 +146,7 @@ def mark_opened(session: Session, opened: OpenInvitation, now: datetime | None =
     """Record the first time the customer opened the survey (and count it in the day's funnel)."""
     if opened.opened_at is None:
         now = now or utcnow()
-        first = session.connection().execute(_OPEN, {"invitation": opened.invitation_id, "now": now}).rowcount
+        first = _OPEN.run(session.connection(), {"invitation": opened.invitation_id, "now": now})
         if first == 1:
             record_funnel_step(session, ("opened",), opened.survey_id, opened.touchpoint_id, now)
         opened.opened_at = now
@@ -168,12 +168,12 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
     if not any(a.source == "customer" for a in typed):
         raise Invalid("Please answer at least one question.", code="answer_required")
     connection = session.connection()
-    claimed = connection.execute(_CLAIM, {"invitation": opened.invitation_id, "now": now,
-                                          "opened": opened.opened_at or now}).rowcount
+    claimed = _CLAIM.run(connection, {"invitation": opened.invitation_id, "now": now,
+                                     "opened": opened.opened_at or now})
     if claimed != 1:
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
     if opened.partial is not None:  # kept, completed, for the funnel
-        connection.execute(_COMPLETE_PARTIAL, {"invitation": opened.invitation_id, "now": now})
+        _COMPLETE_PARTIAL.run(connection, {"invitation": opened.invitation_id, "now": now})
     # Answered without the page ever shown (the API's one-shot submit): opened now; no step left
     # before: the response starts and ends now. The worker counts these with the response (its job
     # commits together with its effects, so they count once), keeping the answer path short.
@@ -183,13 +183,13 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
         if answer.type in scores and scores[answer.type] is None:
             scores[answer.type] = int(answer.number)
     comment = "\n\n".join(a.text for a in typed if a.type == "text" and a.text and a.text.strip()) or None
-    response_id = connection.execute(_INSERT_RESPONSE, {
+    response_id = _INSERT_RESPONSE.first(connection, {
         "invitation_id": opened.invitation_id, "survey_id": opened.survey_id,
         "survey_version_id": opened.survey_version_id, "touchpoint_id": opened.touchpoint_id,
         "contact_id": opened.contact_id, "status": "completed", "started_at": opened.opened_at or now,
         "completed_at": now, "created_at": now, "comment": comment, **scores, **_NO_ANALYSIS,
-    }).scalar_one()
-    connection.execute(_INSERT_ANSWER, [
+    })[0]
+    _INSERT_ANSWER.run(connection, [
         {"response_id": response_id, "question_id": a.question_id, "type": a.type, "number": a.number,
          "text": a.text, "choices": a.choices, "source": a.source} for a in typed])
     enqueue(session, "response.completed", {"response_id": response_id, **({"funnel": steps} if steps else {})})

@@ -1,0 +1,156 @@
+"""voc.db: prebuilt statements run on the driver, and transactions that never block the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, create_engine, insert, select, update
+from sqlalchemy.engine import Engine
+
+import voc.db
+from voc.db import JSONType, Prepared, UTCDateTime, in_transaction, utcnow
+from voc.jobs.models import Job
+from voc.surveys.models import Touchpoint
+
+metadata = MetaData()
+things = Table(
+    "prepared_thing", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False),
+    Column("payload", JSONType),
+    Column("day", Date),
+    Column("at", UTCDateTime(timezone=True)),
+    Column("tries", Integer, nullable=False, default=3),
+    Column("stamp", String(40), default=lambda: "computed"),
+)
+ROW = {"name": "ünïcode", "payload": {"nested": [1, "two", None], "ok": True}, "day": date(2026, 2, 28),
+       "at": datetime(2026, 11, 26, 9, 30, 15, 123456, tzinfo=UTC), "tries": 5, "stamp": "s"}
+
+
+@pytest.fixture
+def table(engine: Engine):
+    metadata.create_all(engine)
+    yield things
+    metadata.drop_all(engine)
+
+
+def test_prepared_statements_read_and_write_what_core_does(engine, table):
+    insert_returning = Prepared(insert(table).returning(table.c.id))
+    select_one = Prepared(select(table).where(table.c.id == bindparam("id")))
+    with engine.begin() as connection:
+        [new_id] = insert_returning.first(connection, ROW)
+        core = connection.execute(select(table).where(table.c.id == new_id)).one()
+        assert tuple(core) == (new_id, *ROW.values())
+        assert select_one.first(connection, {"id": new_id}) == tuple(core)  # JSON, dates, UTC times alike
+        assert select_one.first(connection, {"id": new_id + 1}) is None
+
+
+def test_prepared_update_counts_rows_and_runs_many(engine, table):
+    insert_many = Prepared(insert(table))
+    rename = Prepared(update(table).where(table.c.tries >= bindparam("least")).values(name=bindparam("to")))
+    with engine.begin() as connection:
+        assert insert_many.run(connection, [{**ROW, "tries": n} for n in range(4)]) in (4, -1)
+        assert rename.run(connection, {"least": 2, "to": "renamed"}) == 2
+        assert Prepared(select(table.c.name).order_by(table.c.tries)).all(connection, {}) == [
+            ("ünïcode",), ("ünïcode",), ("renamed",), ("renamed",)]
+
+
+def test_prepared_takes_fixed_column_defaults_and_refuses_computed_ones(engine, table):
+    with engine.begin() as connection:
+        [new_id] = Prepared(insert(table).returning(table.c.id)).first(connection, {"name": "x", "stamp": "s"})
+        assert connection.execute(select(table.c.tries).where(table.c.id == new_id)).scalar_one() == 3
+        with pytest.raises(ValueError, match="computed default"):
+            Prepared(insert(table)).run(connection, {"name": "no stamp"})
+
+
+def test_a_missing_parameter_is_an_error_not_a_null(engine, table):
+    with engine.begin() as connection, pytest.raises(KeyError, match="'id'"):
+        Prepared(select(table).where(table.c.id == bindparam("id"))).first(connection, {})
+
+
+def _add_touchpoint(session, key: str) -> int:
+    touchpoint = Touchpoint(key=key, name=key, stage="usage")
+    session.add(touchpoint)
+    session.flush()
+    return touchpoint.id
+
+
+def _keys(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.execute(select(Touchpoint.key).order_by(Touchpoint.key)).scalars())
+
+
+def test_in_transaction_commits_the_work_or_nothing_of_it(engine):
+    async def scenario() -> None:
+        assert isinstance(await in_transaction(engine, _add_touchpoint, "kept"), int)
+
+        def half_done(session, key):
+            _add_touchpoint(session, key)
+            raise RuntimeError("then it failed")
+
+        with pytest.raises(RuntimeError):
+            await in_transaction(engine, half_done, "dropped")
+
+    asyncio.run(scenario())
+    assert _keys(engine) == ["kept"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(engine):
+    """Another connection (a worker, a second process) holds the write lock: the write waits for it
+    on the writer thread, while the loop goes on serving; it is stored once the lock frees."""
+    holder = create_engine(engine.url)
+    voc.db._configure_sqlite(holder)
+
+    async def scenario() -> None:
+        with holder.connect() as connection:
+            connection.begin()  # BEGIN IMMEDIATE: the write lock
+            write = asyncio.create_task(in_transaction(engine, _add_touchpoint, "late"))
+            ticks = 0
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert ticks == 20 and not write.done()
+            connection.commit()
+        assert isinstance(await write, int)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        holder.dispose()
+    assert _keys(engine) == ["late"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_writes_on_the_loop_thread_leave_wal_checkpoints_to_the_writer_thread(engine, monkeypatch):
+    checkpoints = []
+    real = voc.db._checkpoint
+    monkeypatch.setattr(voc.db, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(voc.db, "_checkpoint", lambda e: checkpoints.append(e) or real(e))
+
+    async def scenario() -> None:
+        for n in range(7):
+            await in_transaction(engine, _add_touchpoint, f"t{n}")
+
+    asyncio.run(scenario())
+    voc.db._sqlite_writer().submit(lambda: None).result()  # the writer thread has done what it was given
+    assert checkpoints in ([engine, engine], [engine, engine, engine])  # every third commit on any count
+    with engine.connect() as connection:  # autocheckpoint is off only for the loop thread's connections
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    assert len(_keys(engine)) == 7
+
+
+def test_enqueue_through_prepared_statement_keeps_job_fields(engine):
+    from sqlmodel import Session
+
+    from voc.jobs.queue import enqueue
+
+    with Session(engine) as session:
+        job_id = enqueue(session, "test.kind", {"a": [1, "é"]}, max_attempts=2)
+        session.commit()
+        job = session.get(Job, job_id)
+        assert (job.kind, job.payload, job.status, job.attempts, job.max_attempts) == (
+            "test.kind", {"a": [1, "é"]}, "queued", 0, 2)
+        assert abs((job.run_at - utcnow()).total_seconds()) < 60 and job.run_at.tzinfo is not None
