@@ -16,11 +16,12 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, literal_column, select
+from sqlalchemy import bindparam, delete, func, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from voc.analytics.models import ALL, DIMENSIONS, NO_TOUCHPOINT, Rollup, RollupEntry, RollupTotal
+from voc.db import Prepared
 from voc.surveys.models import Invitation, PartialResponse, Response
 
 KEY_COLUMNS = ("day", "survey_id", "touchpoint_id")
@@ -83,15 +84,15 @@ FUNNEL_COLUMNS = ("invitations", "opened", "started")
 
 
 @cache
-def _upsert_statement(table: Any, keys: tuple[str, ...], dialect_name: str, columns: tuple[str, ...]) -> Any:
+def _upsert_statement(table: Any, keys: tuple[str, ...], dialect_name: str, columns: tuple[str, ...]) -> Prepared:
     """INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x for `columns`, built once per table.
 
     Adding zero deltas too keeps one statement for many changes: building a statement per call (a
     column proxy per count for `excluded`) cost more than running it."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    return statement.on_conflict_do_update(index_elements=list(keys),
-                                           set_={c: table.c[c] + statement.excluded[c] for c in columns})
+    return Prepared(statement.on_conflict_do_update(index_elements=list(keys),
+                                                    set_={c: table.c[c] + statement.excluded[c] for c in columns}))
 
 
 def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Mapping[str, float]]
@@ -107,8 +108,8 @@ def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping
     connection = session.connection()
     statement = _upsert_statement(table, keys, connection.dialect.name, columns)
     # Counts left out of a narrow insert take their column default (0).
-    connection.execute(statement, [{**dict(zip(keys, key, strict=True)), **{c: delta.get(c, 0) for c in columns}}
-                                   for key, delta in rows])
+    statement.run(connection, [{**dict(zip(keys, key, strict=True)), **{c: delta.get(c, 0) for c in columns}}
+                               for key, delta in rows])
 
 
 def _add(session: Session, changes: list[tuple[Cell, Mapping[str, float]]]) -> None:
@@ -123,23 +124,35 @@ def _add(session: Session, changes: list[tuple[Cell, Mapping[str, float]]]) -> N
     _upsert(session, RollupTotal.__table__, TOTAL_KEY_COLUMNS, totals)
 
 
-def record_response(session: Session, response: Response) -> None:
-    """Bring the rollups in line with a response's current scores and analysis (safe to repeat)."""
+_E = RollupEntry.__table__
+_ENTRY_VALUES = ("day", "survey_id", "touchpoint_id", "contribution")
+_LOAD_ENTRY = Prepared(select(*(_E.c[c] for c in _ENTRY_VALUES))
+                       .where(_E.c.response_id == bindparam("response")).with_for_update())
+_INSERT_ENTRY = Prepared(insert(_E))
+_UPDATE_ENTRY = Prepared(update(_E).where(_E.c.response_id == bindparam("response"))
+                         .values({c: bindparam(f"new_{c}", type_=_E.c[c].type) for c in _ENTRY_VALUES}))
+
+
+def record_response(session: Session, response: Response, funnel: tuple[str, ...] = ()) -> None:
+    """Bring the rollups in line with a response's current scores and analysis (safe to repeat).
+
+    `funnel`: the steps its submit took ("opened", "started"), counted once on the same day and cell."""
     if response.id is None:
         session.flush()
-    entry = session.execute(select(RollupEntry).where(RollupEntry.response_id == response.id)
-                            .with_for_update()).scalar_one_or_none()
+    connection = session.connection()
+    entry = _LOAD_ENTRY.first(connection, {"response": response.id})
     new_cell, new = response_cell(response), response_contribution(response)
-    old = dict(entry.contribution) if entry else {}
-    old_cell = (entry.day, entry.survey_id, entry.touchpoint_id) if entry else new_cell
-    _add(session, [(old_cell, {k: -v for k, v in old.items()}), (new_cell, new)])
+    old = dict(entry[3]) if entry else {}
+    old_cell = tuple(entry[:3]) if entry else new_cell
+    changes = [(old_cell, {k: -v for k, v in old.items()}), (new_cell, new)]
+    if funnel:
+        changes.append((new_cell, dict.fromkeys(funnel, 1)))
+    _add(session, changes)
+    values = dict(zip(_ENTRY_VALUES, (*new_cell, new), strict=True))
     if entry is None:
-        entry = RollupEntry(response_id=response.id, day=new_cell[0], survey_id=new_cell[1],
-                            touchpoint_id=new_cell[2], contribution=new)
+        _INSERT_ENTRY.run(connection, {"response_id": response.id, **values})
     else:
-        entry.day, entry.survey_id, entry.touchpoint_id, entry.contribution = *new_cell, new
-    session.add(entry)
-    session.flush()
+        _UPDATE_ENTRY.run(connection, {"response": response.id, **{f"new_{c}": v for c, v in values.items()}})
 
 
 def invitation_cell(invitation: Invitation) -> Cell:

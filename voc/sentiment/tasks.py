@@ -40,18 +40,30 @@ def _has_text(response: Response) -> bool:
     return bool(response.comment and response.comment.strip())
 
 
+def read_response(response: Response) -> None:
+    """Analyse the response's text and set the analysis on it (the caller's transaction stores it)."""
+    apply_analysis(response, analyse(response.comment) if _has_text(response) else None)
+
+
+def act_on_analysis(session: Session, response: Response) -> None:
+    """What an analysed response sets off: the CRM hears of it (response.analyzed,
+    contact.experience_updated) and an unhappy customer gets a follow-up case."""
+    publish_analysis_events(session, response)
+    open_followup_if_needed(session, response)
+
+
 @job_handler("response.analyse")
 def analyse_response(session: Session, payload: dict[str, Any]) -> None:
-    """Analyse one response's text, store it, and tell the CRM (response.analyzed, experience_updated)."""
+    """Analyse one response's text on its own (the response.completed job does this in passing;
+    this job retries when that could not), store it, count it and act on it."""
     response = session.get(Response, payload["response_id"])
     if response is None:
         return
-    apply_analysis(response, analyse(response.comment) if _has_text(response) else None)
+    read_response(response)
     session.add(response)
     session.flush()
     record_response(session, response)
-    publish_analysis_events(session, response)
-    open_followup_if_needed(session, response)
+    act_on_analysis(session, response)
 
 
 def reanalyse(engine: Engine, *, everything: bool = False, batch: int = 500) -> int:

@@ -3,16 +3,20 @@ follows a completed response."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlmodel import Session
 
-from voc.analytics.rollups import record_funnel_step, record_response
+from voc.analytics.rollups import record_response
 from voc.db import utcnow
 from voc.email.tasks import schedule_invitation_email
 from voc.jobs.queue import enqueue, job_handler
+from voc.sentiment.tasks import act_on_analysis, read_response
 from voc.surveys.models import Invitation, InvitationStatus, Response
 from voc.webhooks.outbox import publish_invitation_created, publish_response_completed
+
+log = logging.getLogger(__name__)
 
 
 @job_handler("invitation.announce")
@@ -32,13 +36,24 @@ def announce_invitation(session: Session, payload: dict[str, Any]) -> None:
 
 @job_handler("response.completed")
 def follow_completed_response(session: Session, payload: dict[str, Any]) -> None:
-    """A response was stored: count it (and the funnel steps its submit took), tell the CRM
-    (response.completed) and have its free text read."""
+    """A response was stored: read its free text, count it (and the funnel steps its submit took),
+    tell the CRM (response.completed, then response.analyzed and contact.experience_updated) and
+    open a follow-up case if it needs one. One job and one rollup change per answer.
+
+    Should the analyser fail, the response is still counted and announced, and a response.analyse
+    job of its own retries the reading (keeping the error, as every job does)."""
     response = session.get(Response, payload["response_id"])
     if response is None:
         return
-    record_response(session, response)
-    record_funnel_step(session, tuple(payload.get("funnel", ())), response.survey_id, response.touchpoint_id,
-                       response.completed_at or response.created_at)
+    try:
+        read_response(response)
+        analysed = True
+    except Exception:
+        log.exception("analysing response %s failed; a response.analyse job retries it", response.id)
+        analysed = False
+    record_response(session, response, funnel=tuple(payload.get("funnel", ())))
     publish_response_completed(session, response)
-    enqueue(session, "response.analyse", {"response_id": response.id})
+    if analysed:
+        act_on_analysis(session, response)
+    else:
+        enqueue(session, "response.analyse", {"response_id": response.id})

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from voc.config import get_settings
-from voc.db import utcnow
+from voc.db import Prepared, utcnow
 from voc.errors import Conflict
 from voc.jobs.queue import enqueue
 from voc.surveys.models import Contact, Invitation, Response
@@ -26,11 +26,16 @@ DELIVER_JOB = "webhook.deliver"
 EventData = dict[str, Any] | Callable[[], dict[str, Any]]
 
 
-def subscribed_endpoints(session: Session, event_type: str) -> list[WebhookEndpoint]:
-    """The enabled endpoints that take `event_type` (few: filtered here rather than in JSON SQL)."""
-    endpoints = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
-                                .order_by(WebhookEndpoint.id))
-    return [endpoint for endpoint in endpoints if event_type in endpoint.event_types]
+_W, _M = WebhookEndpoint.__table__, WebhookMessage.__table__
+# Every published event asks these (several per answer): prebuilt, rows rather than ORM objects.
+_ENABLED = Prepared(select(_W.c.id, _W.c.event_types).where(_W.c.enabled.is_(True)).order_by(_W.c.id))
+_DONE = Prepared(select(_M.c.endpoint_id).where(_M.c.dedupe_key == bindparam("key")))
+
+
+def subscribed_endpoints(session: Session, event_type: str) -> list[int]:
+    """The ids of the enabled endpoints that take `event_type` (few: filtered here rather than in JSON SQL)."""
+    return [endpoint_id for endpoint_id, event_types in _ENABLED.all(session.connection(), {})
+            if event_type in event_types]
 
 
 def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: str | None = None
@@ -44,13 +49,13 @@ def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: s
         raise ValueError(f"unknown event type {event_type!r}")
     endpoints = subscribed_endpoints(session, event_type)
     if dedupe_key and endpoints:
-        done = set(session.scalars(select(WebhookMessage.endpoint_id)
-                                   .where(WebhookMessage.dedupe_key == dedupe_key)))
-        endpoints = [endpoint for endpoint in endpoints if endpoint.id not in done]
+        session.flush()  # messages added earlier in this transaction count too
+        done = {row[0] for row in _DONE.all(session.connection(), {"key": dedupe_key})}
+        endpoints = [endpoint for endpoint in endpoints if endpoint not in done]
     if not endpoints:
         return []
     body = {"type": event_type, "timestamp": iso(utcnow()), "data": data() if callable(data) else data}
-    messages = [WebhookMessage(msg_id=new_message_id(), endpoint_id=endpoint.id, event_type=event_type,
+    messages = [WebhookMessage(msg_id=new_message_id(), endpoint_id=endpoint, event_type=event_type,
                                dedupe_key=dedupe_key, payload=body) for endpoint in endpoints]
     session.add_all(messages)
     session.flush()
@@ -116,8 +121,7 @@ def publish_analysis_events(session: Session, response: Response) -> list[Webhoo
     version = f"{response.id}:{response.analyser_version or ''}"
     analyzed = publish(session, "response.analyzed", lambda: payloads.response_analyzed_data(session, response),
                        dedupe_key=f"response.analyzed:{version}")
-    contact = session.get(Contact, response.contact_id)
     updated = publish(session, "contact.experience_updated",
-                      lambda: payloads.experience_updated_data(session, contact),
+                      lambda: payloads.experience_updated_data(session, session.get(Contact, response.contact_id)),
                       dedupe_key=f"contact.experience_updated:{version}")
     return analyzed + updated
