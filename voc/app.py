@@ -24,6 +24,7 @@ from voc.errors import VocError
 from voc.jobs.worker import Worker
 from voc.resources import resource_dir
 from voc.web import auth, ops, survey
+from voc.web.activity import Activity, TrackActivity
 from voc.web.dashboard import dashboard_router
 from voc.web.security import SecurityHeaders
 from voc.web.templating import render
@@ -61,7 +62,7 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = Worker(app.state.engine) if run_worker else None
+        worker = Worker(app.state.engine, give_way_to=app.state.activity) if run_worker else None
         if worker:
             worker.start_thread()
         yield
@@ -73,7 +74,8 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> Fas
     app.state.engine = engine or get_engine()
     install_error_handlers(app)
 
-    for module in (surveys, events, responses, metrics, themes, webhooks, contacts):
+    # The busiest routes first (every answer, every CRM event): routes are matched in this order.
+    for module in (responses, events, surveys, metrics, themes, webhooks, contacts):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(sites_api_router, prefix="/api/v1")
     app.include_router(embed_router)
@@ -89,5 +91,7 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> Fas
                        max_age=auth.SESSION_HOURS * 3600, same_site="lax",
                        https_only=settings.env == "production")
     app.add_middleware(SecurityHeaders)
+    app.state.activity = Activity()
+    app.add_middleware(TrackActivity, activity=app.state.activity)
     app.mount("/static", StaticFiles(directory=resource_dir("static")), name="static")
     return app

@@ -8,11 +8,13 @@ import socket
 import threading
 import time
 import uuid
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from voc.config import get_settings
 from voc.db import get_engine
+from voc.jobs.models import Job
 from voc.jobs.queue import claim_due_jobs, run_housekeeping, run_job, wakeup
 
 log = logging.getLogger(__name__)
@@ -26,15 +28,45 @@ def load_handlers() -> None:
     import voc.webhooks.tasks  # noqa: F401
 
 
-class Worker:
-    """Runs jobs until stopped; any number may run at once against one database."""
+class Busy(Protocol):
+    def busy(self) -> bool: ...
 
-    def __init__(self, engine: Engine | None = None, *, batch: int = 10) -> None:
+
+# A worker sharing its process with the web server takes at least this share of the time while
+# requests keep coming, and all of it when they stop: customers' pages come first, and the queue
+# (durable) absorbs a burst instead of every answer waiting on the analysis of the one before.
+SHARE_UNDER_LOAD = 0.1
+
+
+class Worker:
+    """Runs jobs until stopped; any number may run at once against one database.
+
+    With `give_way_to` (the web server's Activity, for the worker inside `voc serve`), it waits
+    between jobs while requests are being served, up to nine times as long as its last job took."""
+
+    def __init__(self, engine: Engine | None = None, *, batch: int = 10, give_way_to: Busy | None = None) -> None:
         self.engine = engine or get_engine()
         self.batch = batch
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
+        self.give_way_to = give_way_to
+        self._owed = 0.0  # seconds to give way before the next job
         load_handlers()
+
+    def _give_way(self) -> None:
+        if self.give_way_to is None or self._owed <= 0:
+            return
+        deadline = time.monotonic() + self._owed
+        while self.give_way_to.busy() and time.monotonic() < deadline and not self.stopping.is_set():
+            time.sleep(0.001)
+        self._owed = 0.0
+
+    def _run(self, job: Job) -> None:
+        self._give_way()
+        started = time.monotonic()
+        run_job(self.engine, job, self.id)
+        if self.give_way_to is not None:
+            self._owed = (time.monotonic() - started) * (1 - SHARE_UNDER_LOAD) / SHARE_UNDER_LOAD
 
     def run_once(self) -> int:
         """Claim and run one batch of due jobs; returns how many ran."""
@@ -42,7 +74,7 @@ class Worker:
         for job in jobs:
             if self.stopping.is_set():
                 break
-            run_job(self.engine, job, self.id)
+            self._run(job)
         return len(jobs)
 
     def run_until_idle(self, max_rounds: int = 100_000) -> int:
