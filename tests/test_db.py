@@ -10,6 +10,7 @@ from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam
 from sqlalchemy.engine import Engine
 
 import voc.db
+from tests.aio import run_async
 from voc.db import JSONType, Prepared, UTCDateTime, in_transaction, utcnow
 from voc.jobs.models import Job
 from voc.surveys.models import Touchpoint
@@ -93,7 +94,7 @@ def test_in_transaction_commits_the_work_or_nothing_of_it(engine):
         with pytest.raises(RuntimeError):
             await in_transaction(engine, half_done, "dropped")
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert _keys(engine) == ["kept"]
 
 
@@ -117,7 +118,7 @@ def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(eng
         assert isinstance(await write, int)
 
     try:
-        asyncio.run(scenario())
+        run_async(scenario())
     finally:
         holder.dispose()
     assert _keys(engine) == ["late"]
@@ -134,7 +135,7 @@ def test_writes_on_the_loop_thread_leave_wal_checkpoints_to_the_writer_thread(en
         for n in range(7):
             await in_transaction(engine, _add_touchpoint, f"t{n}")
 
-    asyncio.run(scenario())
+    run_async(scenario())
     voc.db._sqlite_writer().submit(lambda: None).result()  # the writer thread has done what it was given
     assert checkpoints in ([engine, engine], [engine, engine, engine])  # every third commit on any count
     with engine.connect() as connection:  # autocheckpoint is off only for the loop thread's connections

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlmodel import Session
 
+from tests.aio import run_async
 from voc.jobs.queue import HANDLERS, enqueue, job_handler
 from voc.jobs.worker import Worker
 from voc.web.activity import Activity, TrackActivity
@@ -91,11 +90,11 @@ def test_the_middleware_counts_requests_in_flight():
             raise RuntimeError("handler failed")
 
     tracked = TrackActivity(app, activity)
-    asyncio.run(tracked({"type": "http", "path": "/"}, None, None))
+    run_async(tracked({"type": "http", "path": "/"}, None, None))
     with pytest.raises(RuntimeError):
-        asyncio.run(tracked({"type": "http", "path": "/fails"}, None, None))
+        run_async(tracked({"type": "http", "path": "/fails"}, None, None))
     assert seen == [(1, True), (1, True)]
     assert activity.in_flight == 0  # a failing request is counted out too
     assert activity.busy()  # one just ended
-    asyncio.run(tracked({"type": "lifespan"}, None, None))
+    run_async(tracked({"type": "lifespan"}, None, None))
     assert seen[-1] == (0, True)  # not a request: not counted
