@@ -93,9 +93,10 @@ def test_in_transaction_commits_the_work_or_nothing_of_it(engine):
 
         with pytest.raises(RuntimeError):
             await in_transaction(engine, half_done, "dropped")
+        await in_transaction(engine, _add_touchpoint, "after")  # the failure left nothing behind
 
     run_async(scenario())
-    assert _keys(engine) == ["kept"]
+    assert _keys(engine) == ["after", "kept"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -137,7 +138,7 @@ def test_writes_on_the_loop_thread_leave_wal_checkpoints_to_the_writer_thread(en
 
     run_async(scenario())
     voc.db._sqlite_writer().submit(lambda: None).result()  # the writer thread has done what it was given
-    assert checkpoints in ([engine, engine], [engine, engine, engine])  # every third commit on any count
+    assert len(checkpoints) == 2  # after the third and the sixth commit
     with engine.connect() as connection:  # autocheckpoint is off only for the loop thread's connections
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     assert len(_keys(engine)) == 7

@@ -231,10 +231,9 @@ def get_engine(url: str | None = None) -> Engine:
 def dispose_engines() -> None:
     """Close every pooled connection (tests, shutdown, after fork)."""
     with _engines_lock:
-        for engine in [*_engines.values(), *_nowait_engines.values()]:
-            engine.dispose()
+        for engine in _engines.values():
+            engine.dispose()  # and its _LoopWriter's connections
         _engines.clear()
-        _nowait_engines.clear()
 
 
 _writer: ThreadPoolExecutor | None = None
@@ -269,54 +268,91 @@ async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     return await to_thread.run_sync(work)
 
 
-_nowait_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-_inline_commits = 0
 CHECKPOINT_EVERY = 500  # commits on the loop's thread between two WAL checkpoints on the writer thread
 
 
-def _nowait_engine(engine: Engine) -> Engine:
-    """`engine`'s database through connections that never wait for its write lock and never
-    checkpoint the WAL themselves (a checkpoint syncs the disk: not on the event loop)."""
-    with _engines_lock:
-        if engine not in _nowait_engines:
-            nowait = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 0},
-                                   pool_size=1, max_overflow=2)
-            _configure_sqlite(nowait, busy_timeout_ms=0, autocheckpoint=False)
-            _nowait_engines[engine] = nowait
-        return _nowait_engines[engine]
+class _LoopWriter:
+    """Short SQLite write transactions run right on the event loop's thread while the write lock is free.
+
+    A short write transaction holds the GIL for nearly all of its half millisecond anyway, so a hop
+    to a thread adds the hand-off and the loop's contention for the GIL and saves nothing. The lock
+    is tried without waiting (busy_timeout 0); while another connection (the worker, a second
+    process) holds it, the caller queues on the writer thread instead, so the loop never sleeps on
+    a lock. These connections never checkpoint the WAL themselves (a checkpoint syncs the disk):
+    the writer thread does, every CHECKPOINT_EVERY commits. Each loop thread keeps one connection
+    and one session, reused transaction after transaction (opening them cost a sixth of an answer)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.nowait = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 0},
+                                    pool_size=1, max_overflow=4)
+        _configure_sqlite(self.nowait, busy_timeout_ms=0, autocheckpoint=False)
+        self.held: dict[int, tuple[Connection, Session]] = {}  # by thread
+        self.commits = 0
+        # (no reference back to `engine`: _loop_writers holds it weakly)
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def _session(self) -> tuple[Connection, Session] | None:
+        """This thread's connection and session, in a new write transaction; None if the lock is taken."""
+        thread = threading.get_ident()
+        pair = self.held.get(thread)
+        if pair is None or pair[0].closed or pair[0].invalidated:
+            connection = self.nowait.connect()
+            pair = self.held[thread] = (connection, Session(bind=connection, join_transaction_mode="control_fully",
+                                                            expire_on_commit=False))
+        try:
+            pair[0].begin()
+        except OperationalError as exc:
+            self._drop(thread)
+            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+                return None
+            raise
+        return pair
+
+    def _drop(self, thread: int) -> None:
+        connection, session = self.held.pop(thread)
+        session.close()
+        connection.close()
+
+    def run(self, fn: Callable[..., T], args: tuple) -> tuple[bool, T | None]:
+        """(True, fn(session, *args)) committed, or (False, None) if the write lock was taken."""
+        pair = self._session()
+        if pair is None:
+            return False, None
+        session = pair[1]
+        try:
+            result = fn(session, *args)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.expunge_all()
+        self.commits += 1
+        if self.commits % CHECKPOINT_EVERY == 0:
+            _sqlite_writer().submit(_checkpoint, self.nowait)  # PASSIVE: it never waits for a lock
+        return True, result
+
+    def close(self) -> None:
+        for thread in list(self.held):
+            self._drop(thread)
+        self.nowait.dispose()
+
+
+_loop_writers: weakref.WeakKeyDictionary[Engine, _LoopWriter] = weakref.WeakKeyDictionary()
+
+
+def _run_if_unlocked(engine: Engine, fn: Callable[..., T], args: tuple) -> tuple[bool, T | None]:
+    """Run the transaction on this thread if SQLite's write lock is free right now (see _LoopWriter)."""
+    writer = _loop_writers.get(engine)
+    if writer is None:
+        with _engines_lock:
+            writer = _loop_writers.get(engine) or _loop_writers.setdefault(engine, _LoopWriter(engine))
+    return writer.run(fn, args)
 
 
 def _checkpoint(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
-
-def _run_if_unlocked(engine: Engine, fn: Callable[..., T], args: tuple) -> tuple[bool, T | None]:
-    """Run the transaction on this thread if SQLite's write lock is free right now; (False, None) if not.
-
-    A short write transaction holds the GIL for nearly all of its half millisecond anyway, so a hop
-    to a thread adds the hand-off and the loop's contention for the GIL and saves nothing. Taking
-    the lock is tried without waiting; while another connection (the worker, a second process)
-    holds it, the caller queues on the writer thread instead, so the loop never sleeps on a lock."""
-    global _inline_commits
-    with _nowait_engine(engine).connect() as connection:
-        try:
-            connection.begin()
-        except OperationalError as exc:
-            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
-                return False, None
-            raise
-        with Session(bind=connection, join_transaction_mode="control_fully", expire_on_commit=False) as session:
-            try:
-                result = fn(session, *args)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-    _inline_commits += 1
-    if _inline_commits % CHECKPOINT_EVERY == 0:
-        _sqlite_writer().submit(_checkpoint, engine)
-    return True, result
 
 
 @contextmanager
