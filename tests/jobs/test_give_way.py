@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlmodel import Session
 
@@ -20,15 +23,13 @@ def handlers():
 
 
 class Requests:
-    """Requests in flight for the first `busy_polls` looks, then none; records what happened in order."""
+    """Records, in order with the jobs, how long the worker offered to wait for requests to stop."""
 
-    def __init__(self, log: list[str], busy_polls: int) -> None:
-        self.log, self.left = log, busy_polls
+    def __init__(self, log: list) -> None:
+        self.log = log
 
-    def busy(self) -> bool:
-        self.left -= 1
-        self.log.append("busy" if self.left >= 0 else "idle")
-        return self.left >= 0
+    def wait_quiet(self, timeout: float) -> None:
+        self.log.append(("gave way", timeout))
 
 
 def _jobs(engine, count: int) -> None:
@@ -38,18 +39,18 @@ def _jobs(engine, count: int) -> None:
         session.commit()
 
 
-def test_between_jobs_the_worker_waits_while_requests_are_served(engine, handlers):
-    log: list[str] = []
+def test_between_jobs_the_worker_gives_way_nine_times_as_long_as_its_last_job_took(engine, handlers):
+    log: list = []
 
     @job_handler("test.step")
     def step(session, payload):
         log.append(f"job {payload['n']}")
-        import time
-        time.sleep(0.02)  # long enough that the worker owes the requests a while
+        time.sleep(0.02)
 
     _jobs(engine, 2)
-    assert Worker(engine, give_way_to=Requests(log, busy_polls=3)).run_until_idle() == 2
-    assert log == ["job 0", "busy", "busy", "busy", "idle", "job 1"]
+    assert Worker(engine, give_way_to=Requests(log)).run_until_idle() == 2
+    assert [entry if isinstance(entry, str) else entry[0] for entry in log] == ["job 0", "gave way", "job 1"]
+    assert 9 * 0.02 <= log[1][1] < 9 * 1.0  # nine times the job's 20 ms (and its own overhead)
 
 
 def test_without_a_web_server_the_worker_never_waits(engine, handlers):
@@ -64,19 +65,29 @@ def test_without_a_web_server_the_worker_never_waits(engine, handlers):
     assert log == ["job 0", "job 1", "job 2"]
 
 
+def test_waiting_for_quiet_ends_with_the_last_request_or_the_timeout():
+    activity = Activity()
+    activity.wait_quiet(60)  # nothing in flight, nothing lately: returns at once (or the test hangs)
+    activity.started()
+    started = time.monotonic()
+    activity.wait_quiet(0.05)  # a request that never ends: the timeout ends the wait
+    assert time.monotonic() - started >= 0.05
+    threading.Timer(0.05, activity.ended).start()
+    activity.wait_quiet(60)  # woken when the request ends
+    assert not activity.in_flight and activity.idle.is_set()
+
+
 def test_under_requests_that_never_stop_every_job_still_runs(engine, handlers):
     ran: list[int] = []
-
-    class AlwaysBusy:
-        def busy(self) -> bool:
-            return True
+    activity = Activity()
+    activity.started()  # and never ends
 
     @job_handler("test.step")
     def step(session, payload):
         ran.append(payload["n"])
 
     _jobs(engine, 5)
-    assert Worker(engine, give_way_to=AlwaysBusy()).run_until_idle() == 5
+    assert Worker(engine, give_way_to=activity).run_until_idle() == 5
     assert ran == [0, 1, 2, 3, 4]
 
 
@@ -85,7 +96,7 @@ def test_the_middleware_counts_requests_in_flight():
     seen: list[bool] = []
 
     async def app(scope, receive, send):
-        seen.append((activity.in_flight, activity.busy()))
+        seen.append((activity.in_flight, activity.idle.is_set()))
         if scope.get("path") == "/fails":
             raise RuntimeError("handler failed")
 
@@ -93,8 +104,7 @@ def test_the_middleware_counts_requests_in_flight():
     run_async(tracked({"type": "http", "path": "/"}, None, None))
     with pytest.raises(RuntimeError):
         run_async(tracked({"type": "http", "path": "/fails"}, None, None))
-    assert seen == [(1, True), (1, True)]
-    assert activity.in_flight == 0  # a failing request is counted out too
-    assert activity.busy()  # one just ended
+    assert seen == [(1, False), (1, False)]
+    assert activity.in_flight == 0 and activity.idle.is_set()  # a failing request is counted out too
     run_async(tracked({"type": "lifespan"}, None, None))
     assert seen[-1] == (0, True)  # not a request: not counted

@@ -29,7 +29,7 @@ def load_handlers() -> None:
 
 
 class Busy(Protocol):
-    def busy(self) -> bool: ...
+    def wait_quiet(self, timeout: float) -> None: ...
 
 
 # A worker sharing its process with the web server takes at least this share of the time while
@@ -56,9 +56,7 @@ class Worker:
     def _give_way(self) -> None:
         if self.give_way_to is None or self._owed <= 0:
             return
-        deadline = time.monotonic() + self._owed
-        while self.give_way_to.busy() and time.monotonic() < deadline and not self.stopping.is_set():
-            time.sleep(0.001)
+        self.give_way_to.wait_quiet(self._owed)
         self._owed = 0.0
 
     def _run(self, job: Job) -> None:

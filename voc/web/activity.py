@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -16,10 +17,32 @@ class Activity:
     def __init__(self) -> None:
         self.in_flight = 0
         self.last_end = 0.0
+        self.idle = threading.Event()  # set while no request is in flight
+        self.idle.set()
 
-    def busy(self) -> bool:
-        """Whether a request is being served or one ended a moment ago."""
-        return self.in_flight > 0 or time.monotonic() - self.last_end < QUIET_SECONDS
+    def started(self) -> None:
+        self.in_flight += 1
+        self.idle.clear()
+
+    def ended(self) -> None:
+        self.in_flight -= 1
+        self.last_end = time.monotonic()
+        if not self.in_flight:
+            self.idle.set()
+
+    def wait_quiet(self, timeout: float) -> None:
+        """Block until no request has been in flight for QUIET_SECONDS, or `timeout` seconds have passed.
+
+        Woken by the last request ending, not by polling: a waiting thread that wakes needs the GIL,
+        and taking it from the event loop over and over costs the requests the time given to them."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not self.idle.wait(remaining):
+                return
+            quiet_for = time.monotonic() - self.last_end
+            if not self.in_flight and quiet_for >= QUIET_SECONDS:
+                return
+            time.sleep(min(QUIET_SECONDS - quiet_for, remaining))
 
 
 class TrackActivity:
@@ -33,10 +56,8 @@ class TrackActivity:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        activity = self.activity
-        activity.in_flight += 1
+        self.activity.started()
         try:
             await self.app(scope, receive, send)
         finally:
-            activity.in_flight -= 1
-            activity.last_end = time.monotonic()
+            self.activity.ended()
