@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, create_engine, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 import voc.db
 from tests.aio import run_async
@@ -102,7 +103,7 @@ def test_in_transaction_commits_the_work_or_nothing_of_it(engine):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(engine):
     """Another connection (a worker, a second process) holds the write lock: the write waits for it
-    on the writer thread, while the loop goes on serving; it is stored once the lock frees."""
+    without blocking the loop, which goes on serving; it is stored once the lock frees."""
     holder = create_engine(engine.url)
     voc.db._configure_sqlite(holder)
 
@@ -126,7 +127,7 @@ def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(eng
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_writes_on_the_loop_thread_leave_wal_checkpoints_to_the_writer_thread(engine, monkeypatch):
+def test_writes_on_the_loop_thread_leave_wal_checkpoints_to_a_background_thread(engine, monkeypatch):
     checkpoints = []
     real = voc.db._checkpoint
     monkeypatch.setattr(voc.db, "CHECKPOINT_EVERY", 3)
@@ -137,7 +138,7 @@ def test_writes_on_the_loop_thread_leave_wal_checkpoints_to_the_writer_thread(en
             await in_transaction(engine, _add_touchpoint, f"t{n}")
 
     run_async(scenario())
-    voc.db._sqlite_writer().submit(lambda: None).result()  # the writer thread has done what it was given
+    voc.db._background_thread().submit(lambda: None).result()  # the checkpoints given to it are done
     assert len(checkpoints) == 2  # after the third and the sixth commit
     with engine.connect() as connection:  # autocheckpoint is off only for the loop thread's connections
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
@@ -156,3 +157,19 @@ def test_enqueue_through_prepared_statement_keeps_job_fields(engine):
         assert (job.kind, job.payload, job.status, job.attempts, job.max_attempts) == (
             "test.kind", {"a": [1, "é"]}, "queued", 0, 2)
         assert abs((job.run_at - utcnow()).total_seconds()) < 60 and job.run_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_write_that_never_gets_the_lock_fails_clearly_and_stores_nothing(engine, monkeypatch):
+    monkeypatch.setattr(voc.db, "LOCK_TIMEOUT_SECONDS", 0.1)
+    holder = create_engine(engine.url)
+    voc.db._configure_sqlite(holder)
+    try:
+        with holder.connect() as connection:
+            connection.begin()
+            with pytest.raises(OperationalError, match="database is locked"):
+                run_async(in_transaction(engine, _add_touchpoint, "never"))
+            connection.rollback()
+    finally:
+        holder.dispose()
+    assert _keys(engine) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -236,39 +237,51 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
-_writer: ThreadPoolExecutor | None = None
+_background: ThreadPoolExecutor | None = None
 
 
-def _sqlite_writer() -> ThreadPoolExecutor:
-    global _writer
+def _background_thread() -> ThreadPoolExecutor:
+    """One thread for SQLite work the event loop must not wait for (WAL checkpoints)."""
+    global _background
     with _engines_lock:
-        if _writer is None:
-            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voc-sqlite-writer")
-        return _writer
+        if _background is None:
+            _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voc-sqlite-checkpoint")
+        return _background
+
+
+LOCK_TIMEOUT_SECONDS = 30.0  # how long a write waits for SQLite's write lock, as busy_timeout does
+_RETRY_FIRST, _RETRY_MOST = 0.0005, 0.02
 
 
 async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     """Run `fn(session, *args)` in a transaction of its own without blocking the event loop on a
     lock or the network; commit, return its result.
 
-    SQLite: right here on the loop's thread when the write lock is free (see _run_if_unlocked),
-    else on the one writer thread, where writes queue in Python and run back to back instead of
-    threads sleeping in SQLite's busy handler (its sleeps grow to 100 ms). PostgreSQL: in parallel
-    from the thread pool."""
+    SQLite: right here on the loop's thread when the write lock is free (see _LoopWriter); while
+    another connection holds it, the coroutine sleeps and tries again (0.5 ms, doubling up to
+    20 ms), for up to LOCK_TIMEOUT_SECONDS. Handing such writes to a thread instead made them
+    collide with the next ones: each took the lock for its turn and pushed the following writes
+    to the thread as well. PostgreSQL: in parallel from the thread pool."""
+    if engine.dialect.name != "sqlite":
 
-    def work() -> T:
-        with session_scope(engine) as session:
-            return fn(session, *args)
+        def work() -> T:
+            with session_scope(engine) as session:
+                return fn(session, *args)
 
-    if engine.dialect.name == "sqlite":
-        ran, result = _run_if_unlocked(engine, fn, args)
+        return await to_thread.run_sync(work)
+    writer = _loop_writer(engine)
+    delay, deadline = _RETRY_FIRST, time.monotonic() + LOCK_TIMEOUT_SECONDS
+    while True:
+        ran, result = writer.run(fn, args)
         if ran:
             return result  # type: ignore[return-value]
-        return await asyncio.wrap_future(_sqlite_writer().submit(work))
-    return await to_thread.run_sync(work)
+        if time.monotonic() >= deadline:
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _RETRY_MOST)
 
 
-CHECKPOINT_EVERY = 500  # commits on the loop's thread between two WAL checkpoints on the writer thread
+CHECKPOINT_EVERY = 500  # commits on the loop's thread between two WAL checkpoints in the background
 
 
 class _LoopWriter:
@@ -276,11 +289,11 @@ class _LoopWriter:
 
     A short write transaction holds the GIL for nearly all of its half millisecond anyway, so a hop
     to a thread adds the hand-off and the loop's contention for the GIL and saves nothing. The lock
-    is tried without waiting (busy_timeout 0); while another connection (the worker, a second
-    process) holds it, the caller queues on the writer thread instead, so the loop never sleeps on
-    a lock. These connections never checkpoint the WAL themselves (a checkpoint syncs the disk):
-    the writer thread does, every CHECKPOINT_EVERY commits. Each loop thread keeps one connection
-    and one session, reused transaction after transaction (opening them cost a sixth of an answer)."""
+    is tried without waiting (busy_timeout 0), so the loop never sleeps on a lock (in_transaction
+    awaits and tries again). These connections never checkpoint the WAL themselves (a checkpoint
+    syncs the disk): a background thread does, every CHECKPOINT_EVERY commits. Each loop thread
+    keeps one connection and one session, reused transaction after transaction (opening them cost a
+    sixth of an answer)."""
 
     def __init__(self, engine: Engine) -> None:
         self.nowait = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 0},
@@ -329,7 +342,7 @@ class _LoopWriter:
             session.expunge_all()
         self.commits += 1
         if self.commits % CHECKPOINT_EVERY == 0:
-            _sqlite_writer().submit(_checkpoint, self.nowait)  # PASSIVE: it never waits for a lock
+            _background_thread().submit(_checkpoint, self.nowait)  # PASSIVE: it never waits for a lock
         return True, result
 
     def close(self) -> None:
@@ -341,13 +354,12 @@ class _LoopWriter:
 _loop_writers: weakref.WeakKeyDictionary[Engine, _LoopWriter] = weakref.WeakKeyDictionary()
 
 
-def _run_if_unlocked(engine: Engine, fn: Callable[..., T], args: tuple) -> tuple[bool, T | None]:
-    """Run the transaction on this thread if SQLite's write lock is free right now (see _LoopWriter)."""
+def _loop_writer(engine: Engine) -> _LoopWriter:
     writer = _loop_writers.get(engine)
     if writer is None:
         with _engines_lock:
             writer = _loop_writers.get(engine) or _loop_writers.setdefault(engine, _LoopWriter(engine))
-    return writer.run(fn, args)
+    return writer
 
 
 def _checkpoint(engine: Engine) -> None:
