@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from voc.sentiment import DIMENSIONS, analyse, analyse_batch  # noqa: E402
+from voc.sentiment import ANALYSER_VERSION, DIMENSIONS, analyse, analyse_batch  # noqa: E402
 from voc.sentiment.text import clear_token_cache  # noqa: E402
 
 # Speed is texts per CPU-second of this process (time.process_time), best of 5
@@ -220,7 +220,7 @@ def evaluate_demo_fragments(path: Path = DEMO_FRAGMENTS) -> dict | None:
 def format_text(sentiment: list[dict], dims: dict[str, dict], demo: dict | None = None) -> str:
     """Plain-text tables for the terminal."""
     head = ("set", "n", "r VADER", "r voc", "F1 VADER", "F1 voc", "VADER t/s", "voc t/s", "speed", "warm t/s", "speed")
-    out = ["{:<22}{:>6}{:>9}{:>8}{:>10}{:>8}{:>11}{:>9}{:>7}{:>10}{:>7}".format(*head)]
+    out = [f"analyser {ANALYSER_VERSION}", "{:<22}{:>6}{:>9}{:>8}{:>10}{:>8}{:>11}{:>9}{:>7}{:>10}{:>7}".format(*head)]
     for r in sentiment:
         cold, warm = r["voc_tps"] / r["vader_tps"], r["voc_warm_tps"] / r["vader_tps"]
         out.append(
@@ -253,6 +253,8 @@ def format_text(sentiment: list[dict], dims: dict[str, dict], demo: dict | None 
 def format_markdown(sentiment: list[dict], dims: dict[str, dict], demo: dict | None = None) -> str:
     """The same results as Markdown tables, for README.md."""
     out = [
+        f"Analyser `{ANALYSER_VERSION}`.",
+        "",
         "| Set | n | Pearson r VADER | Pearson r voc | F1 VADER | F1 voc | VADER texts/s "
         "| voc texts/s (first pass / warm) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -5,9 +5,13 @@ although, yet, ";") -> segments (split on pauses and on "and"/"so" before a new
 subject). VADER scores each clause's words once (scoring.py); the CX layer
 (data/patterns.txt) adds valence for phrases VADER misses ("took forever",
 "still waiting for my refund"), flipped by a negator before them ("no hassle"),
-and tags the Schmitt dimensions. Polarity shifters then turn what a decrease
-verb or a privative word governs ("reduces the risk", "lacked courtesy"). A weak cue ("staff", "food") tags its segment
-only when the segment carries sentiment and no stronger cue explains it.
+and tags the Schmitt dimensions. Words are matched on Snowball stems, but a
+one-word valence holds only for the words written and their inflections:
+Snowball gives "thoughtful" and "thought" one stem, and only the first is
+praise. Polarity shifters then turn what a decrease verb or a privative word
+governs ("reduces the risk", "lacked courtesy"). A weak cue ("staff", "food")
+tags its segment only when the segment carries sentiment and no stronger cue
+explains it.
 
 Overall compound: the sum of the words' valences, each clause weighted for
 contrast (a clause after "but"/"however" counts 1.5 and the clauses before it
@@ -36,13 +40,14 @@ from collections.abc import Iterable
 from functools import reduce
 from operator import or_
 
-from voc.sentiment.lexicon import ensure_loaded, find_matches, may_start_pattern, patterns
+from voc.sentiment.lexicon import find_matches
 from voc.sentiment.model import DIMENSIONS, EMPTY_ANALYSIS, Analysis, DimensionScore, Span
-from voc.sentiment.scoring import DECREASERS, PRIVATIVES, ClauseScorer, apply_domain, apply_shifters
-from voc.sentiment.text import PATTERN, SENTIMENT, SHIFTER, clean_text, set_token_classifier, tokenize
-from voc.sentiment.themes import extract_themes, theme_classifier
+from voc.sentiment.scoring import ClauseScorer, apply_domain, apply_shifters
+from voc.sentiment.text import PAIR, PATTERN, SECOND, SENTIMENT, SHIFTER, clean_text, set_token_classifier, tokenize
+from voc.sentiment.themes import extract_themes
+from voc.sentiment.words import word_classifier
 
-ANALYSER_VERSION = "voc-1.2"
+ANALYSER_VERSION = "voc-1.3"
 
 logger = logging.getLogger(__name__)
 
@@ -62,22 +67,8 @@ def get_scorer() -> ClauseScorer:
     """The process-wide VADER scorer (its lexicons load once)."""
     global _scorer
     if _scorer is None:
-        ensure_loaded()
         scorer = ClauseScorer()
-        lexicon, index = scorer.lexicon, patterns()
-
-        shifters = DECREASERS | PRIVATIVES
-        themes = theme_classifier()
-
-        def classify(norm: str, stemmed: str) -> int:
-            flags = themes(norm, stemmed)
-            if may_start_pattern(norm, stemmed, index):
-                flags |= PATTERN
-            if norm in shifters:
-                flags |= SHIFTER
-            return flags
-
-        set_token_classifier(classify, lexicon)
+        set_token_classifier(word_classifier(), scorer.lexicon)
         _scorer = scorer
     return _scorer
 
@@ -101,7 +92,7 @@ def _analyse(text: str) -> Analysis:
     text = clean_text(text)
     if not text or text.isspace():
         return EMPTY_ANALYSIS
-    scorer = get_scorer()
+    scorer = _scorer or get_scorer()
     tokens = tokenize(text, scorer.emojis)
     norms, stems, raws = tokens.norms, tokens.stems, tokens.raws
     if not raws:
@@ -110,7 +101,15 @@ def _analyse(text: str) -> Analysis:
     # Most words carry nothing; visit only those flagged as sentiment words, pattern starts or shifters.
     present = reduce(or_, flags)
     lexicon_hits = [i for i, f in enumerate(flags) if f & SENTIMENT] if present & SENTIMENT else None
-    pattern_hits = [i for i, f in enumerate(flags) if f & PATTERN] if present & PATTERN else None
+    pattern_hits = None
+    if present & (PATTERN | PAIR):
+        # "the", "a", "to" start patterns only before particular words: most of them start none
+        pattern_hits = [i for i, f in enumerate(flags) if f & (PATTERN | PAIR)]
+        if present & PAIR:
+            last = len(flags) - 1
+            pattern_hits = [
+                i for i in pattern_hits if flags[i] & PATTERN or (i < last and flags[i + 1] & SECOND)
+            ] or None
     shifter_hits = [i for i, f in enumerate(flags) if f & SHIFTER] if present & SHIFTER else None
     clauses = tokens.clauses
     whole = len(clauses) == 1  # most comments are one clause: no need to cut the hits per clause
@@ -153,16 +152,20 @@ def _compound(scorer: ClauseScorer, text: str, total: float, n_words: int) -> fl
     """Length-damped, VADER-normalised compound (see module docstring)."""
     if total == 0:
         return 0.0
-    emphasis = scorer.punctuation_emphasis(text)
-    total += emphasis if total > 0 else -emphasis
+    if "!" in text or "?" in text:
+        emphasis = scorer.punctuation_emphasis(text)
+        total += emphasis if total > 0 else -emphasis
     x = _LENGTH_SCALE * total / max(1, n_words) ** _LENGTH_EXPONENT
     return max(-1.0, min(1.0, x / math.sqrt(x * x + _COMPOUND_ALPHA)))
 
 
 def _dimensions(tokens, vals, clause_matches):
     """Tag each segment with the dimensions its phrases express and aggregate them."""
-    found: dict[str, list[tuple[float, float, int]]] = {}
+    dimensions: dict[str, DimensionScore | None] = dict.fromkeys(DIMENSIONS)
     spans: list[Span] = []
+    if not any(clause_matches):
+        return dimensions, spans
+    found: dict[str, list[tuple[float, float, int]]] = {}
     segments = tokens.segments
     seg = 0
     for matches in clause_matches:
@@ -198,12 +201,16 @@ def _dimensions(tokens, vals, clause_matches):
                 found.setdefault(name, []).append((valence, weight, stop - start))
                 spans.append(Span(first_offset, end, name, rounded))
     total_words = len(tokens.raws)
-    dimensions: dict[str, DimensionScore | None] = dict.fromkeys(DIMENSIONS)
     for name, parts in found.items():
-        weight_sum = sum(w for _v, w, _n in parts)
-        valence = sum(v * w for v, w, _n in parts) / weight_sum
-        intensity = sum(abs(v) * w for v, w, _n in parts) / weight_sum
-        share = min(1.0, sum(n for _v, _w, n in parts) / total_words)
-        salience = math.sqrt(share) * (0.5 + 0.5 * intensity)
+        weight_sum = valence_sum = intensity_sum = 0.0
+        words = 0
+        for v, w, n in parts:
+            weight_sum += w
+            valence_sum += v * w
+            intensity_sum += abs(v) * w
+            words += n
+        valence = valence_sum / weight_sum
+        share = min(1.0, words / total_words)
+        salience = math.sqrt(share) * (0.5 + 0.5 * intensity_sum / weight_sum)
         dimensions[name] = DimensionScore(round(min(1.0, salience), 3), round(valence, 3))
     return dimensions, spans

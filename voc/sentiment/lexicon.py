@@ -10,7 +10,7 @@ from importlib import resources
 from voc.sentiment.stemming import KNOWN_FORMS, LEXICON_STEMS, stem
 from voc.sentiment.text import clear_token_cache, normalise_word
 
-_NUMBER_WORDS = {
+NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60, "ninety": 90,
@@ -18,7 +18,7 @@ _NUMBER_WORDS = {
     "numerous": 8, "countless": 10, "dozen": 12, "dozens": 24, "hundreds": 200,
 }
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_DIGIT_CHARS = frozenset("0123456789")
+DIGIT_CHARS = frozenset("0123456789")
 # Minutes per time unit, keyed by Snowball stem.
 _DURATION_UNITS = {
     "second": 1 / 60, "sec": 1 / 60, "secs": 1 / 60, "minut": 1, "min": 1, "mins": 1,
@@ -38,6 +38,24 @@ class Entry:
     weak: tuple[str, ...]
     prior: float | str | None  # float, "dur", or None (valence from context)
     length: int  # number of pattern elements, to prefer longer phrases
+    # A one-word prior holds for the words written in patterns.txt and their
+    # inflections only (forms); another word of the same Snowball stem gets the
+    # entry without its prior (plain), or no match: "thoughtful" is kind, "thought"
+    # is not, though Snowball gives both "thought" ("political"/"polite": "polit").
+    forms: frozenset[str] | None = None
+    plain: Entry | None = None
+
+
+def inflected_forms(word: str) -> set[str]:
+    """A word and its regular inflections: -s, -ed, -ing, -er, -est, -ly, with e-drop, y->i and doubling."""
+    forms = {word, word + "s", word + "es", word + "ed", word + "ing", word + "er", word + "est", word + "ly"}
+    if word.endswith("e"):
+        forms |= {word + "d", word + "r", word + "st", word[:-1] + "ing"}
+    if word.endswith("y") and len(word) > 2:
+        forms |= {word[:-1] + ending for ending in ("ies", "ied", "ier", "iest", "ily")}
+    if len(word) > 2 and word[-1] in "bdgmnprt" and word[-2] in "aeiou" and word[-3] not in "aeiou":
+        forms |= {word + word[-1] + ending for ending in ("ed", "ing", "er", "est")}
+    return forms
 
 
 def _data(name: str) -> str:
@@ -62,38 +80,71 @@ def overrides() -> dict[str, float]:
     return result
 
 
-@lru_cache(maxsize=1)
-def formal_register() -> dict[str, float]:
-    """Formal-register sentiment words VADER lacks (data/formal.txt); VADER's own values win."""
-    result = {}
-    for line in _lines("formal.txt"):
-        word, value = line.split("\t")
-        result[word] = float(value)
-    return result
-
-
 # Pattern's English adjective lexicon, as shipped in textblob (the lexicon is
-# PDDL, textblob MIT): polarity -1..1, averaged over senses by textblob. Used
-# only for words VADER's lexicon lacks, and only where the polarity is clear.
+# PDDL, textblob MIT): polarity -1..1, averaged over senses by textblob.
+# Where VADER lacks a word it is used only where the polarity is clear; where
+# both rate a word, their ratings are averaged (see scoring.ClauseScorer).
 _GENERAL_MIN_POLARITY = 0.3
 _GENERAL_SCALE = 1.5  # to VADER's -4..4 scale: a clear adjective lands near VADER's mild words
 
 
 @lru_cache(maxsize=1)
-def general_lexicon() -> dict[str, float]:
-    """Valences (VADER scale) of Pattern's general English sentiment adjectives, from textblob."""
+def pattern_polarities() -> dict[str, float]:
+    """Polarity (-1..1) of each single word Pattern's lexicon rates, intensifiers left out."""
     from textblob.en import sentiment as pattern_sentiment  # loads on first use
 
     pattern_sentiment.load()
-    stop = stopwords()
     result = {}
     for word, by_part_of_speech in dict.items(pattern_sentiment):
         polarity, _subjectivity, intensity = by_part_of_speech[None]  # None: averaged over parts of speech
         # intensity != 1 marks an intensifier ("very"), which VADER's booster rules already handle
-        if " " in word or word in stop or intensity != 1.0 or abs(polarity) < _GENERAL_MIN_POLARITY:
-            continue
-        result[word] = round(polarity * _GENERAL_SCALE, 3)
+        if " " not in word and intensity == 1.0:
+            result[word] = polarity
     return result
+
+
+@lru_cache(maxsize=1)
+def general_lexicon() -> dict[str, float]:
+    """Valences (VADER scale) of Pattern's clearly positive or negative adjectives, for words VADER lacks."""
+    stop = stopwords()
+    return {
+        word: round(polarity * _GENERAL_SCALE, 3)
+        for word, polarity in pattern_polarities().items()
+        if word not in stop and abs(polarity) >= _GENERAL_MIN_POLARITY
+    }
+
+
+# Part-of-speech weights of lexicon words. Adjectives and verbs evaluate ("a
+# dreadful plan", "they betrayed us"); nouns and other words more often name a
+# topic ("crime", "war", "cancer") that a text can mention without taking a side.
+# A word's class is its most frequent tag in the Brill tagger lexicon that
+# textblob ships (trained on the Brown corpus and the Penn Treebank); the weights
+# were chosen on the even-numbered lines of VADER's four rated sets.
+ADJECTIVE_WEIGHT = 1.4
+VERB_WEIGHT = 1.2
+
+
+@lru_cache(maxsize=1)
+def word_classes() -> dict[str, str]:
+    """Each word's most frequent Penn Treebank tag ("JJ", "VBD", "NN" ...) in textblob's Brill lexicon."""
+    text = resources.files("textblob").joinpath("en").joinpath("en-lexicon.txt").read_text(encoding="utf-8")
+    classes: dict[str, str] = {}
+    for line in text.splitlines():
+        word, _, tags = line.partition(" ")
+        if tags and not word.startswith(";;;"):
+            classes.setdefault(word, tags.split(None, 1)[0])
+    return classes
+
+
+def class_weight(tag: str | None) -> float:
+    """The valence weight of a word of this tag (see ADJECTIVE_WEIGHT)."""
+    if tag is None:
+        return 1.0
+    if tag.startswith("JJ"):
+        return ADJECTIVE_WEIGHT
+    if tag.startswith("VB"):
+        return VERB_WEIGHT
+    return 1.0
 
 
 @lru_cache(maxsize=1)
@@ -121,6 +172,7 @@ def _element(token: str):
 def patterns() -> dict[str, list[tuple[tuple, Entry]]]:
     """Compiled patterns indexed by first stem, longest first."""
     merged: dict[tuple, tuple[list[str], list[str], float | str | None]] = {}
+    prior_words: dict[str, set[str]] = {}  # stem -> the words written with a valence prior
     for line in _lines("patterns.txt"):
         dim, prior_text, phrases = line.split("\t")
         weak = dim.endswith("?")
@@ -130,6 +182,9 @@ def patterns() -> dict[str, list[tuple[tuple, Entry]]]:
         prior = None if prior_text == "." else ("dur" if prior_text == "dur" else float(prior_text))
         for phrase in phrases.split(", "):
             elements = tuple(_element(tok) for tok in phrase.split())
+            if len(elements) == 1 and isinstance(prior, float):
+                for alt in phrase.split("|"):
+                    prior_words.setdefault(_stem_known(alt), set()).add(normalise_word(alt))
             # a one-word phrase is keyed per stem, so every line naming a word adds to it
             keys = [(frozenset({s}),) for s in elements[0]] if len(elements) == 1 else [elements]
             for key in keys:
@@ -139,7 +194,14 @@ def patterns() -> dict[str, list[tuple[tuple, Entry]]]:
                 merged[key] = (dims, weaks, old_prior if old_prior is not None else prior)
     index: dict[str, list[tuple[tuple, Entry]]] = {}
     for elements, (dims, weaks, prior) in merged.items():
-        entry = Entry(tuple(dict.fromkeys(dims)), tuple(dict.fromkeys(weaks)), prior, len(elements))
+        dims_, weaks_ = tuple(dict.fromkeys(dims)), tuple(dict.fromkeys(weaks))
+        if len(elements) == 1 and isinstance(prior, float):
+            (stemmed,) = elements[0]
+            forms = frozenset(f for word in prior_words[stemmed] for f in inflected_forms(word))
+            plain = Entry(dims_, weaks_, None, 1) if dims_ or weaks_ else None
+            entry = Entry(dims_, weaks_, prior, 1, forms, plain)
+        else:
+            entry = Entry(dims_, weaks_, prior, len(elements))
         firsts = (NUM,) if elements[0] == NUM else elements[0]
         for first in firsts:
             index.setdefault(first, []).append((elements, entry))
@@ -195,16 +257,18 @@ def ensure_loaded() -> None:
     if not _loaded:
         patterns()
         theme_map()
-        evaluative_stems()
+        evaluative_forms()
         evaluative_words()
+        _following_index()
+        second_stems()
         clear_token_cache()  # forms cached before the stems were known are stale
         _loaded = True
 
 
 def number_value(norm: str) -> float | None:
     """The numeric value of a number token ("40", "three", "an"), else None."""
-    if norm in _NUMBER_WORDS:
-        return _NUMBER_WORDS[norm]
+    if norm in NUMBER_WORDS:
+        return NUMBER_WORDS[norm]
     if _DIGITS.fullmatch(norm):
         return float(norm)
     return None
@@ -234,44 +298,119 @@ def _match_at(elements, k, stems, norms, i, end) -> int:
     return _match_at(elements, k + 1, stems, norms, i + 1, end) if ok else -1
 
 
-@lru_cache(maxsize=256)
-def _with_numeric(first: str) -> list[tuple[tuple, Entry]]:
-    index = patterns()
-    return sorted(index.get(first, []) + index[NUM], key=lambda item: -item[1].length)
+Candidates = list[tuple[tuple, Entry]]
+
+
+def _split_by_following(candidates: Candidates) -> tuple[dict[str, Candidates], Candidates]:
+    """The candidates that can still match once the next token's stem is known: (by that stem, for any other).
+
+    Most candidates fail on their second word, so find_matches looks them up by it
+    instead of trying each; the order (longest first) is kept.
+    """
+
+    def fits(elements: tuple, entry: Entry, following: str | None) -> bool:
+        if entry.length == 1:
+            return True
+        second = elements[1]
+        if second.__class__ is frozenset:
+            return following in second
+        if second == DUR:
+            return following in _DURATION_UNITS
+        return True  # a gap or a number: the general matcher decides
+
+    seconds: set[str] = set()
+    for elements, entry in candidates:
+        if entry.length > 1:
+            second = elements[1]
+            if second.__class__ is frozenset:
+                seconds.update(second)
+            elif second == DUR:
+                seconds.update(_DURATION_UNITS)
+    by_following = {s: [c for c in candidates if fits(*c, s)] for s in seconds}
+    return by_following, [c for c in candidates if fits(*c, None)]
+
+
+@lru_cache(maxsize=1)
+def _following_index() -> dict[str, tuple[dict[str, Candidates], Candidates]]:
+    return {first: _split_by_following(candidates) for first, candidates in patterns().items()}
+
+
+_numeric_index: dict[str, tuple[dict[str, Candidates], Candidates]] = {}
+
+
+def _numeric_split(first: str) -> tuple[dict[str, Candidates], Candidates]:
+    """Candidates for a number token: its own patterns ("one way") and the number patterns ("# hours")."""
+    key = first if first in patterns() else NUM  # any other number has only the number patterns
+    split = _numeric_index.get(key)
+    if split is None:
+        index = patterns()
+        own = index.get(first, []) if key != NUM else []
+        merged = sorted(own + index[NUM], key=lambda item: -item[1].length)
+        split = _numeric_index[key] = _split_by_following(merged)
+    return split
+
+
+@lru_cache(maxsize=1)
+def second_stems() -> frozenset[str]:
+    """Stems that are the second word of some pattern: only before one can a pair-only word start a match."""
+    result: set[str] = set()
+    for candidates in patterns().values():
+        for elements, entry in candidates:
+            if entry.length > 1:
+                second = elements[1]
+                if second.__class__ is frozenset:
+                    result.update(second)
+                elif second == DUR:
+                    result.update(_DURATION_UNITS)
+    return frozenset(result)
+
+
+def pattern_start(norm: str, stemmed: str) -> int:
+    """0: the token starts no pattern; 1: it may, whatever follows; 2: only before a second_stems() word."""
+    if (norm in NUMBER_WORDS or norm[:1] in DIGIT_CHARS) and number_value(norm) is not None:
+        split = _numeric_split(stemmed)
+    else:
+        split = _following_index().get(stemmed)
+        if split is None:
+            return 0
+    return 1 if split[1] else 2
 
 
 def may_start_pattern(norm: str, stemmed: str, index: dict | None = None) -> bool:
     """Whether a token could begin a pattern (its stem starts one, or it is a number)."""
-    return stemmed in (index or patterns()) or norm in _NUMBER_WORDS or norm[:1] in _DIGIT_CHARS
+    return stemmed in (index or patterns()) or norm in NUMBER_WORDS or norm[:1] in DIGIT_CHARS
 
 
 def find_matches(
     stems: list[str], norms: list[str], start: int, end: int, hits: list[int] | None = None
 ) -> list[tuple[int, int, Entry]]:
     """Longest non-overlapping pattern matches in tokens [start, end); hits = candidate starts if known."""
-    index = patterns()
     if hits is None:
-        hits = [i for i in range(start, end) if may_start_pattern(norms[i], stems[i])]
+        index = patterns()
+        hits = [i for i in range(start, end) if may_start_pattern(norms[i], stems[i], index)]
+    following_index = _following_index()
     found = []
     free = start  # first token not inside an earlier match
     for i in hits:
         if i < free:
             continue
-        candidates = index.get(stems[i])
         norm = norms[i]
-        if (norm in _NUMBER_WORDS or norm[:1] in _DIGIT_CHARS) and number_value(norm) is not None:
-            candidates = _with_numeric(stems[i])
-        following = stems[i + 1] if i + 1 < end else None
-        for elements, entry in candidates or ():
+        if (norm in NUMBER_WORDS or norm[:1] in DIGIT_CHARS) and number_value(norm) is not None:
+            split = _numeric_split(stems[i])
+        else:
+            split = following_index.get(stems[i])
+            if split is None:
+                continue
+        by_following, others = split
+        candidates = by_following.get(stems[i + 1], others) if i + 1 < end else others
+        for elements, entry in candidates:
             if entry.length == 1:
+                if entry.forms is not None and norm not in entry.forms:
+                    entry = entry.plain  # same stem, another word: no prior
+                    if entry is None:
+                        continue
                 stop = i + 1
             else:
-                second = elements[1]
-                if second.__class__ is frozenset:
-                    if following not in second:
-                        continue  # most candidates fail on their second word: skip the general matcher
-                elif second == DUR and following not in _DURATION_UNITS:
-                    continue  # "a" is a number, but "a" + time unit is rare
                 stop = _match_at(elements, 1, stems, norms, i + 1, end)
             if stop > i:
                 found.append((i, stop, entry))
@@ -305,16 +444,16 @@ def evaluative_words() -> frozenset[str]:
     """VADER's sentiment words (as written) minus the ones we neutralise: never themes."""
     vader = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
     neutral = {word for word, value in overrides().items() if value == 0}
-    words = {line.split("\t", 1)[0] for line in vader.splitlines() if "\t" in line} | set(formal_register())
+    words = {line.split("\t", 1)[0] for line in vader.splitlines() if "\t" in line}
     return frozenset(words - neutral)
 
 
 @lru_cache(maxsize=1)
-def evaluative_stems() -> frozenset[str]:
-    """Stems of our single-word valence priors ("slow", "tasty"): never themes."""
+def evaluative_forms() -> frozenset[str]:
+    """The words of our single-word valence priors and their inflections ("slow", "slower", "tasty"): never themes."""
     result: set[str] = set()
     for candidates in patterns().values():
-        for elements, entry in candidates:
-            if entry.length == 1 and isinstance(entry.prior, float) and entry.prior != 0:
-                result.update(elements[0])
+        for _elements, entry in candidates:
+            if entry.forms is not None and entry.prior != 0:
+                result.update(entry.forms)
     return frozenset(result)

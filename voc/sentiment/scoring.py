@@ -1,11 +1,20 @@
 """Per-word valences: VADER's rules on each clause, then the CX domain layer on top.
 
-VADER's lexicon is used with our changes (data/overrides.txt: CX department
-words neutralised, missing fault words added), then data/formal.txt and
-Pattern's general English adjectives (via textblob) for words VADER lacks,
-plus the regular inflections it lacks ("delays", "lacking", "terribly"). "like"
-counts as liking only after a subject or adverb, "pretty good" is not two
-compliments, and "hardly"/"barely" negate.
+VADER's lexicon is used with Pattern's English adjective lexicon (via
+textblob): a word both rate takes 70% of VADER's valence and 30% of Pattern's,
+a word only Pattern rates takes Pattern's where its polarity is clear. Then our
+changes (data/overrides.txt: CX department words neutralised, missing fault
+words added) and the regular inflections VADER lacks ("delays", "lacking",
+"terribly"). Adjectives weigh 1.4 and verbs 1.2 times a noun or any other word
+(lexicon.word_classes): they evaluate, while a noun often only names a topic.
+"like" counts as liking only after a subject or adverb, "pretty good" is not
+two compliments, and "hardly"/"barely" negate.
+
+A capitalised word inside a proper name ("Amnesty International", "the Justice
+Department", "''Give Me Your Tired, Your Poor''") names something rather than
+voicing an opinion: mid-clause, next to another capitalised word, it carries
+no valence, unless most of the clause is capitalised (a shouted or title-case
+tweet).
 
 Polarity shifters (apply_shifters): a verb or quantifier of decrease turns the
 harm it governs into a gain ("reduce the risk", "fewer deaths", "fight
@@ -30,13 +39,15 @@ from vaderSentiment.vaderSentiment import (
 
 from voc.sentiment.lexicon import (
     Entry,
+    class_weight,
     duration_prior,
-    evaluative_stems,
-    formal_register,
+    evaluative_forms,
     general_lexicon,
     overrides,
+    pattern_polarities,
+    word_classes,
 )
-from voc.sentiment.stemming import stem, word_set
+from voc.sentiment.stemming import word_set
 
 # "like" is mostly a preposition ("felt like a number"); it is liking only after these.
 _LIKE_SUBJECTS = word_set(
@@ -98,6 +109,7 @@ def _inflections(lexicon: dict[str, float], neutral: set[str]) -> dict[str, floa
                 found.setdefault(form, []).append(value)
     return {form: sum(values) / len(values) for form, values in found.items()}
 _PAUSE = (",", ";", ":", ".", "!", "?")
+_PATTERN_SHARE = 0.3  # Pattern's share of a word both lexicons rate (chosen on the even lines of VADER's sets)
 
 
 class ClauseScorer(SentimentIntensityAnalyzer):
@@ -105,6 +117,14 @@ class ClauseScorer(SentimentIntensityAnalyzer):
 
     def __init__(self) -> None:
         super().__init__()
+        # Two human-rated lexicons know more than one: where Pattern rates a word of
+        # VADER's too, the valence is 70% VADER's and 30% Pattern's (polarity -1..1
+        # taken to VADER's -4..4), which shrinks either rater pool's slips.
+        pattern = pattern_polarities()
+        for word, value in self.lexicon.items():
+            polarity = pattern.get(word)
+            if polarity:
+                self.lexicon[word] = (1 - _PATTERN_SHARE) * value + _PATTERN_SHARE * 4.0 * polarity
         neutral = set()
         for word, value in overrides().items():
             if value == 0:
@@ -112,16 +132,18 @@ class ClauseScorer(SentimentIntensityAnalyzer):
                 neutral.add(word)
             else:
                 self.lexicon[word] = value
-        for word, value in formal_register().items():
-            if word not in neutral:
-                self.lexicon.setdefault(word, value)
         # A word the CX layer gives its own valence keeps it ("quickly" as service speed)
-        cx_stems = evaluative_stems()
+        cx_words = evaluative_forms()
         for word, value in general_lexicon().items():
-            if word not in neutral and word not in self.lexicon and stem(word) not in cx_stems:
+            if word not in neutral and word not in self.lexicon and word not in cx_words:
                 self.lexicon[word] = value
         for form, value in _inflections(self.lexicon, neutral).items():
             self.lexicon.setdefault(form, value)
+        classes = word_classes()
+        for word, value in self.lexicon.items():
+            weight = class_weight(classes.get(word))
+            if weight != 1.0:
+                self.lexicon[word] = value * weight
         # VADER replaces emoji one character at a time, so only single characters count
         self.emojis = {ch: text for ch, text in self.emojis.items() if len(ch) == 1}
 
@@ -144,6 +166,7 @@ class ClauseScorer(SentimentIntensityAnalyzer):
             return sentiments
         # VADER's allcap_differential: some words, not all, are in capitals
         is_cap_diff = any(map(str.isupper, words)) and not all(map(str.isupper, words))
+        shouted = None  # most words capitalised: capitals mark no names
         for i in hits:
             low = lower[i]
             if (
@@ -154,6 +177,11 @@ class ClauseScorer(SentimentIntensityAnalyzer):
                 or (low == "pretty" and i < n - 1 and lower[i + 1] in lexicon)
             ):
                 continue
+            if i and words[i][:1].isupper() and _in_proper_name(words, i):
+                if shouted is None:
+                    shouted = sum(1 for word in words if word[:1].isupper()) * 2 > n
+                if not shouted:
+                    continue
             value = _word_valence(lexicon, words, lower, i, is_cap_diff)
             # "hardly helpful" is unhelpful: VADER only dampens after these, we negate
             if (i > 0 and lower[i - 1] in _ALMOST_NOT) or (i > 1 and lower[i - 2] in _ALMOST_NOT):
@@ -164,6 +192,20 @@ class ClauseScorer(SentimentIntensityAnalyzer):
     def punctuation_emphasis(self, text: str) -> float:
         """VADER's extra intensity for "!" and "??" in a sentence."""
         return self._punctuation_emphasis(text)
+
+
+def _is_title(word: str) -> bool:
+    return len(word) > 1 and word[0].isupper() and word[1:].islower() and word.isalpha()
+
+
+def _in_proper_name(words: list[str], i: int) -> bool:
+    """Whether words[i] (not the first word) is a capitalised word next to another one, as in a name."""
+    if not _is_title(words[i]):
+        return False
+    before = words[i - 1]
+    if _is_title(before) and before != "I":
+        return True
+    return i + 1 < len(words) and _is_title(words[i + 1].strip(".,;:!?'\""))
 
 
 # VADER 3.3.2's SentimentIntensityAnalyzer.sentiment_valence and its helpers,
@@ -182,18 +224,23 @@ def _word_valence(lexicon: dict, words: list[str], lower: list[str], i: int, is_
         valence = lexicon[low] * N_SCALAR
     if is_cap_diff and words[i].isupper():
         valence += C_INCR if valence > 0 else -C_INCR
-    for start_i in range(3):
-        if i > start_i and lower[i - (start_i + 1)] not in lexicon:
-            s = scalar_inc_dec(words[i - (start_i + 1)], valence, is_cap_diff)
-            if start_i == 1 and s != 0:
-                s = s * 0.95
-            if start_i == 2 and s != 0:
-                s = s * 0.9
-            valence = valence + s
+    for start_i in range(3 if i > 2 else i):
+        before = lower[i - (start_i + 1)]
+        if before not in lexicon:
+            # scalar_inc_dec is 0 for any word that is not a booster
+            if before in BOOSTER_DICT:
+                s = scalar_inc_dec(words[i - (start_i + 1)], valence, is_cap_diff)
+                if start_i == 1 and s != 0:
+                    s = s * 0.95
+                if start_i == 2 and s != 0:
+                    s = s * 0.9
+                valence = valence + s
             valence = _negation_check(valence, lower, start_i, i)
             if start_i == 2:
                 valence = _special_idioms_check(valence, lower, i)
-    return _least_check(lexicon, valence, lower, i)
+    if i > 0 and lower[i - 1] == "least":
+        return _least_check(lexicon, valence, lower, i)
+    return valence
 
 
 def _negated(word: str) -> bool:

@@ -75,7 +75,7 @@ _SHORT = 3  # a stem this short only takes a short ending ("gut-ted", not "not-i
 _prefix_cache: tuple[int, frozenset[str], frozenset[str], frozenset[str]] = (-1, frozenset(), frozenset(), frozenset())
 
 
-def _stem_prefixes() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+def stem_prefixes() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """A quick reject: first five letters of the longer lexicon stems, the 4-letter stems, the shorter ones."""
     global _prefix_cache
     if _prefix_cache[0] != len(LEXICON_STEMS):  # the lexicons register stems as they load
@@ -99,7 +99,7 @@ def lexicon_stem(norm: str) -> str:
         # "hassle-free" is stemmed part by part, like the lexicon's own hyphenated words
         return "-".join(lexicon_stem(part) for part in norm.split("-"))
     n = len(norm)
-    long_prefixes, four_letter_stems, short_stems = _stem_prefixes()
+    long_prefixes, four_letter_stems, short_stems = stem_prefixes()
     # a stem of 5+ letters shares the word's first five, one of 4 is its first four, and
     # a shorter one takes at most 4 more letters
     if (

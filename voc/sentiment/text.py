@@ -3,6 +3,11 @@
 Tokens come from str.split() as in VADER, so VADER scores exactly the words we
 index; later steps work on index ranges, and spans map back to character
 offsets in the caller's original text.
+
+What a token is (its VADER form, normalised form, stem and flags) is worked out
+once per word form and cached, never per text: a first pass over new comments
+pays for each new word once, with one call to the installed word classifier
+(voc.sentiment.words) per new normalised word.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import string
 from collections.abc import Callable, Sequence
 from itertools import accumulate
 
-from voc.sentiment.stemming import lexicon_stem, stem, word_set
+from voc.sentiment.stemming import stem, word_set
 
 MAX_CHARS = 10_000  # longer texts are cut here to bound time per text
 
@@ -37,6 +42,7 @@ _DASHES = frozenset({"-", "–", "—", "--"})
 _NEXT_TRIGGERS = _CONTRAST | _SEGMENT_CONJ | {"yet", "even"}
 
 _ASCII_PUNCT = string.punctuation
+_STOPS = frozenset(",.;:!?")  # one of these after a word: the word's forms with MARK
 
 
 def normalise_word(raw: str) -> str:
@@ -53,18 +59,20 @@ def vader_word(raw: str) -> str:
 # Per-token flags, computed once per distinct token so that later passes test a bit.
 MARK = 1  # ends with punctuation or is a dash: a unit may end here
 TRIGGER = 2  # contrast word, conjunction or dash: a unit may start here
-PATTERN = 4  # may start a CX pattern
+PATTERN = 4  # may start a CX pattern whatever follows
 THEME = 8  # may be part of a theme
 SENTIMENT = 16  # in VADER's lexicon (lowercase VADER form)
 CANDIDATE = 32  # a content word that can stand in a theme phrase
 SHIFTER = 64  # a decrease verb or privative word that turns the valence of what follows
+PAIR = 128  # starts CX patterns only before particular words ("the" in "the extra mile")
+SECOND = 256  # one of those particular words: a PAIR token before it may start a pattern
 
-_classify: Callable[[str, str], int] = lambda norm, stemmed: 0  # noqa: E731
+_classify: Callable[[str], tuple[str, int, str]] = lambda norm: (norm, 0, norm)  # noqa: E731
 _sentiment_words: frozenset[str] | dict = frozenset()
 
 
-def set_token_classifier(classify: Callable[[str, str], int], sentiment_words) -> None:
-    """Install the lexicon-dependent flags: classify(norm, stem) for PATTERN/THEME, VADER's words for SENTIMENT."""
+def set_token_classifier(classify: Callable[[str], tuple[str, int, str]], sentiment_words) -> None:
+    """Install the lexicon-dependent word classifier, norm -> (stem, flags, singular), and VADER's words."""
     global _classify, _sentiment_words
     _classify, _sentiment_words = classify, sentiment_words
     clear_token_cache()
@@ -72,8 +80,9 @@ def set_token_classifier(classify: Callable[[str, str], int], sentiment_words) -
 
 # A plain dict read through map(dict.get) costs far less per token than an
 # lru_cache call; it is emptied when it grows past a bound, so memory stays flat.
-_FORMS: dict[str, tuple[str, str, str, str, int]] = {}
-_WORD_FORMS: dict[str, tuple[str, int]] = {}  # normalised word -> (lexicon stem, flags)
+# Both are caches of word forms, never of texts: a first pass classifies every new word.
+_FORMS: dict[str, tuple[str, str, str, str, int, str]] = {}
+_WORD_FORMS: dict[str, tuple[str, int, str]] = {}  # normalised word -> (lexicon stem, flags, singular)
 _FORMS_MAX = 200_000
 
 
@@ -84,12 +93,26 @@ def clear_token_cache() -> None:
     stem.cache_clear()
 
 
-def token_forms(raw: str) -> tuple[str, str, str, str, int]:
-    """(VADER form, its lowercase, normalised form, lexicon stem, flags); cached, tokens repeat a lot."""
+def _word_forms(norm: str) -> tuple[str, int, str]:
+    stemmed, flags, singular = _classify(norm)
+    if norm in _NEXT_TRIGGERS:
+        flags |= TRIGGER
+    if norm in _sentiment_words:
+        flags |= SENTIMENT  # right for every token whose VADER form is this word lowercased
+    known = _WORD_FORMS[norm] = (stemmed, flags, singular)
+    return known
+
+
+def token_forms(raw: str) -> tuple[str, str, str, str, int, str]:
+    """(VADER form, its lowercase, normalised form, lexicon stem, flags, singular); cached per raw token."""
     # normalise_word and vader_word inlined: this runs once for every new token of a first pass
     low = raw.lower()
-    if raw.isalpha():  # most tokens: nothing to strip
-        word, lower, norm = raw, low, low
+    if raw.isalpha():  # most tokens: nothing to strip, no punctuation mark
+        forms = (raw, low, low) + (_WORD_FORMS.get(low) or _word_forms(low))
+    elif raw[-1] in _STOPS and len(raw) > 3 and raw[:-1].isalpha():  # "word,", "word.": the next commonest
+        word, low = raw[:-1], low[:-1]
+        stemmed, flags, singular = _WORD_FORMS.get(low) or _word_forms(low)
+        forms = (word, low, low, stemmed, flags | MARK, singular)
     else:
         norm = (low if low.isascii() else low.replace("’", "'").replace("‘", "'")).strip(_PUNCT)
         stripped = raw.strip(_ASCII_PUNCT)
@@ -98,25 +121,17 @@ def token_forms(raw: str) -> tuple[str, str, str, str, int]:
         else:
             word = stripped
             lower = stripped.lower()
-    known = _WORD_FORMS.get(norm)
-    if known is None:
         # shared by "Great", "great," and "great!": stemming and lexicon tests run once per word
-        stemmed = lexicon_stem(norm)
-        known = _WORD_FORMS[norm] = (stemmed, _classify(norm, stemmed))
-    stemmed, flags = known
-    if lower in _sentiment_words:
-        flags |= SENTIMENT
-    if raw[-1] in _MARK_CHARS or raw in _DASHES:
-        flags |= MARK
-    if norm in _NEXT_TRIGGERS or raw in _DASHES:
-        flags |= TRIGGER
-    if len(_FORMS) >= _FORMS_MAX:
-        _FORMS.clear()
-        _WORD_FORMS.clear()
-    forms = _FORMS[raw] = (word, lower, norm, stemmed, flags)
+        stemmed, flags, singular = _WORD_FORMS.get(norm) or _word_forms(norm)
+        if lower != norm:
+            flags = (flags | SENTIMENT) if lower in _sentiment_words else (flags & ~SENTIMENT)
+        if raw[-1] in _MARK_CHARS:
+            flags |= MARK
+        if raw in _DASHES:
+            flags |= MARK | TRIGGER
+        forms = (word, lower, norm, stemmed, flags, singular)
+    _FORMS[raw] = forms
     return forms
-
-
 
 
 def clean_text(text: object) -> str:
@@ -137,10 +152,11 @@ class Tokens:
     """
 
     __slots__ = (
-        "text", "raws", "words", "lowers", "norms", "stems", "flags", "clauses", "segments", "_offsets", "_ends"
+        "text", "raws", "words", "lowers", "norms", "stems", "flags", "singulars", "clauses", "segments",
+        "_offsets", "_ends",
     )
 
-    def __init__(self, text, raws, words, lowers, norms, stems, flags, offsets=None) -> None:
+    def __init__(self, text, raws, words, lowers, norms, stems, flags, singulars, offsets=None) -> None:
         self.text = text
         self.raws: list[str] = raws
         self.words: Sequence[str] = words  # VADER forms
@@ -148,6 +164,7 @@ class Tokens:
         self.norms: Sequence[str] = norms
         self.stems: Sequence[str] = stems
         self.flags: Sequence[int] = flags
+        self.singulars: Sequence[str] = singulars  # a content word's singular, for theme labels
         self._offsets: tuple[list[int], list[int]] | None = offsets
         self._ends: list[int] | None = None  # cumulative token lengths when the text is the tokens joined by spaces
         self.clauses: list[tuple[int, int, float, int]] = []  # (first token, end token, weight, sentence)
@@ -210,18 +227,21 @@ def tokenize(text: str, emoji: dict[str, str] | None = None) -> Tokens:
         starts, ends, raws, hidden = _expand_all_emoji(starts, ends, raws, emoji)
         offsets = (starts, ends)
     forms = list(map(_FORMS.get, raws))
-    if None in forms:
+    if not all(forms):
+        if len(_FORMS) >= _FORMS_MAX:
+            _FORMS.clear()
+            _WORD_FORMS.clear()
         forms = [form or token_forms(raw) for form, raw in zip(forms, raws, strict=True)]
     if not forms:
-        words = lowers = norms = stems = flags = ()
+        words = lowers = norms = stems = flags = singulars = ()
     else:
-        words, lowers, norms, stems, flags = zip(*forms, strict=True)  # tuples: read-only from here on
+        words, lowers, norms, stems, flags, singulars = zip(*forms, strict=False)  # all 6 long; tuples: read-only
     if hidden:
         norms, stems, flags = list(norms), list(stems), list(flags)
         for i in hidden:
             norms[i] = stems[i] = ""
             flags[i] &= SENTIMENT
-    tokens = Tokens(text, raws, words, lowers, norms, stems, flags, offsets)
+    tokens = Tokens(text, raws, words, lowers, norms, stems, flags, singulars, offsets)
     tokens.clauses, tokens.segments = _structure(tokens)
     return tokens
 

@@ -17,7 +17,7 @@ def test_themes_show_volume_sentiment_trend_and_link(client, engine, login, run_
     text = page.text
     assert '/dashboard/responses?theme=delivery">delivery</a>' in text and ">packaging</a>" in text
     assert "4 mentions" in text and "▲ up 3" in text and "+300%" in text
-    assert "-0.58" in text and "100%" in text and "small sample" in text
+    assert "-0.56" in text and "100%" in text and "small sample" in text
 
 
 def test_htmx_gets_the_results_block_and_empty_says_so(client, login):
