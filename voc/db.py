@@ -59,29 +59,25 @@ class Prepared:
             plan = self._plans[(dialect.name, keys)] = _Plan(self.statement, dialect, keys)
         return plan
 
-    def first(self, connection: Connection, params: dict[str, Any]) -> tuple | None:
-        """The first row the statement returns (converted by its columns' types), or None."""
+    def _query(self, connection: Connection, params: dict[str, Any], fetch: Callable[[Any], Any]) -> tuple:
         plan = self._plan(connection.dialect, params)
         cursor = _cursor(connection)
         try:
             cursor.execute(plan.sql, plan.bind(params))
-            row = cursor.fetchone()
+            return plan.results, fetch(cursor)
         finally:
             cursor.close()
-        if row is None:
-            return None
-        return tuple(p(v) if p else v for p, v in zip(plan.results, row, strict=True)) if plan.results else row
+
+    def first(self, connection: Connection, params: dict[str, Any]) -> tuple | None:
+        """The first row the statement returns (converted by its columns' types), or None."""
+        results, row = self._query(connection, params, lambda cursor: cursor.fetchone())
+        if row is None or not results:
+            return row
+        return tuple(p(v) if p else v for p, v in zip(results, row, strict=True))
 
     def all(self, connection: Connection, params: dict[str, Any]) -> list[tuple]:
         """Every row the statement returns (converted by its columns' types)."""
-        plan = self._plan(connection.dialect, params)
-        cursor = _cursor(connection)
-        try:
-            cursor.execute(plan.sql, plan.bind(params))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        results = plan.results
+        results, rows = self._query(connection, params, lambda cursor: cursor.fetchall())
         if not results:
             return rows
         return [tuple(p(v) if p else v for p, v in zip(results, row, strict=True)) for row in rows]

@@ -9,17 +9,9 @@ import pytest
 from sqlmodel import Session
 
 from tests.aio import run_async
-from voc.jobs.queue import HANDLERS, enqueue, job_handler
+from voc.jobs.queue import enqueue, job_handler
 from voc.jobs.worker import Worker
 from voc.web.activity import Activity, TrackActivity
-
-
-@pytest.fixture
-def handlers():
-    saved = dict(HANDLERS)
-    yield HANDLERS
-    HANDLERS.clear()
-    HANDLERS.update(saved)
 
 
 class Requests:

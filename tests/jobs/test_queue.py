@@ -13,16 +13,8 @@ from sqlmodel import Session
 
 from voc.db import utcnow
 from voc.jobs.models import Job
-from voc.jobs.queue import HANDLERS, GiveUp, RetryLater, claim_due_jobs, enqueue, job_handler, run_job
+from voc.jobs.queue import GiveUp, RetryLater, claim_due_jobs, enqueue, job_handler, run_job
 from voc.surveys.models import Touchpoint
-
-
-@pytest.fixture
-def handlers():
-    saved = dict(HANDLERS)
-    yield HANDLERS
-    HANDLERS.clear()
-    HANDLERS.update(saved)
 
 
 def _add(engine, kind, payload=None, **kw):

@@ -318,15 +318,7 @@ def _split_by_following(candidates: Candidates) -> tuple[dict[str, Candidates], 
             return following in _DURATION_UNITS
         return True  # a gap or a number: the general matcher decides
 
-    seconds: set[str] = set()
-    for elements, entry in candidates:
-        if entry.length > 1:
-            second = elements[1]
-            if second.__class__ is frozenset:
-                seconds.update(second)
-            elif second == DUR:
-                seconds.update(_DURATION_UNITS)
-    by_following = {s: [c for c in candidates if fits(*c, s)] for s in seconds}
+    by_following = {s: [c for c in candidates if fits(*c, s)] for s in _second_words(candidates)}
     return by_following, [c for c in candidates if fits(*c, None)]
 
 
@@ -350,19 +342,23 @@ def _numeric_split(first: str) -> tuple[dict[str, Candidates], Candidates]:
     return split
 
 
+def _second_words(candidates: Candidates) -> set[str]:
+    """The stems that can be the second word of these patterns."""
+    words: set[str] = set()
+    for elements, entry in candidates:
+        if entry.length > 1:
+            second = elements[1]
+            if second.__class__ is frozenset:
+                words.update(second)
+            elif second == DUR:
+                words.update(_DURATION_UNITS)
+    return words
+
+
 @lru_cache(maxsize=1)
 def second_stems() -> frozenset[str]:
     """Stems that are the second word of some pattern: only before one can a pair-only word start a match."""
-    result: set[str] = set()
-    for candidates in patterns().values():
-        for elements, entry in candidates:
-            if entry.length > 1:
-                second = elements[1]
-                if second.__class__ is frozenset:
-                    result.update(second)
-                elif second == DUR:
-                    result.update(_DURATION_UNITS)
-    return frozenset(result)
+    return frozenset().union(*(_second_words(candidates) for candidates in patterns().values()))
 
 
 def pattern_start(norm: str, stemmed: str) -> int:

@@ -1,0 +1,19 @@
+"""Fixtures for the job queue's tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from voc.jobs.queue import HANDLERS
+from voc.jobs.worker import load_handlers
+
+
+@pytest.fixture
+def handlers():
+    """The job handlers, restored after a test registers its own (voc's own all registered first:
+    a copy taken before they were imported would drop them for every later test in this process)."""
+    load_handlers()
+    saved = dict(HANDLERS)
+    yield HANDLERS
+    HANDLERS.clear()
+    HANDLERS.update(saved)
