@@ -157,6 +157,9 @@ def test_a_signed_customer_answers_in_the_widget_and_the_answer_is_theirs(
     assert [(i.channel, i.site_id is not None) for i in invitations] == [("embed", True)]
     assert [r.nps for r in responses] == [9]
 
+    # The thank-you heading takes focus once htmx has settled the swap (so a screen reader announces it);
+    # only then is focus moved back out to the slide-in's own controls (else htmx would take it back in).
+    expect(survey.get_by_role("heading", name="Thank you")).to_be_focused()
     # The slide-in closes from the keyboard; the shop page never noticed anything.
     page.get_by_role("button", name="Close survey").focus()
     page.keyboard.press("Escape")
