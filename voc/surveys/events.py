@@ -22,7 +22,10 @@ from voc.surveys.triggers import conditions_hold, in_sample
 
 # When several surveys could apply, the reason reported is the one that got furthest.
 # "no_email": the trigger's channel is e-mail and voc knows no address for the contact.
-_REASON_RANK = {"no_active_survey": 0, "condition_false": 1, "sampled_out": 2, "quarantined": 3, "no_email": 4}
+# "email_unavailable": the trigger's channel is e-mail and voc has no mail server (VOC_SMTP_URL): an
+# invitation nobody can send would only put the customer in quarantine without asking anything.
+_REASON_RANK = {"no_active_survey": 0, "condition_false": 1, "sampled_out": 2, "quarantined": 3, "no_email": 4,
+                "email_unavailable": 5}
 
 
 @dataclass
@@ -70,7 +73,8 @@ def report_event(session: Session, body: EventIn) -> EventOutcome:
 
 def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_attrs: dict,
            occurred_at: datetime) -> Decision:
-    """Which survey to invite to, or why none: opted out, no survey, condition, sample, quarantine, no e-mail."""
+    """Which survey to invite to, or why none: opted out, no survey, condition, sample, quarantine, no e-mail
+    address, no mail server."""
     if contact.opted_out:
         return Decision("opted_out")
     surveys = session.scalars(select(Survey).where(Survey.status == SurveyStatus.active).order_by(Survey.id))
@@ -86,6 +90,8 @@ def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_att
                 candidate = "sampled_out"
             elif is_quarantined(session, contact, survey, occurred_at):
                 candidate = "quarantined"
+            elif trigger.get("channel") == "email" and not get_settings().smtp_url:
+                candidate = "email_unavailable"
             elif trigger.get("channel") == "email" and not contact.email:
                 candidate = "no_email"
             else:
