@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from voc.config import get_settings
-from voc.db import dispose_engines, make_engine, migrate, reading
+from voc.db import deferred, dispose_engines, make_engine, migrate
 
 POSTGRES_URL = os.environ.get("VOC_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -136,7 +136,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     # Deferred BEGIN: a test that reads between requests must not hold SQLite's write lock.
-    with Session(reading(engine), expire_on_commit=False) as session:
+    with Session(deferred(engine), expire_on_commit=False) as session:
         yield session
 
 

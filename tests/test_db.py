@@ -173,3 +173,18 @@ def test_a_write_that_never_gets_the_lock_fails_clearly_and_stores_nothing(engin
     finally:
         holder.dispose()
     assert _keys(engine) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_reading_session_cannot_write_and_leaves_its_connection_writable(engine):
+    from sqlmodel import Session
+
+    from voc.db import reading, session_scope
+
+    with Session(reading(engine)) as session:
+        session.add(Touchpoint(key="sneaky", name="x", stage="usage"))
+        with pytest.raises(OperationalError, match="readonly"):
+            session.flush()
+    with session_scope(engine) as session:  # the same pooled connection, writable again
+        _add_touchpoint(session, "fine")
+    assert _keys(engine) == ["fine"]

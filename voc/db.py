@@ -186,18 +186,34 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int = 30000, autocheckpoi
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        deferred = connection.get_execution_options().get("sqlite_begin") == "deferred"
+        mode = connection.get_execution_options().get("sqlite_begin")
         # Straight to the driver: this runs for every transaction, and Core's execution path costs
         # several times what the statement does.
-        begin = "BEGIN" if deferred else "BEGIN IMMEDIATE"
+        begin = "BEGIN IMMEDIATE" if mode is None else "BEGIN"
+        driver = connection.connection.driver_connection
         try:
-            connection.connection.driver_connection.execute(begin)
+            driver.execute(begin)
         except sqlite3.OperationalError as exc:  # e.g. "database is locked": as Core would raise it
             raise OperationalError(begin, None, exc) from exc
+        if mode == "read":  # a reader that wrote could fail to upgrade its lock under load: make it fail always
+            driver.execute("PRAGMA query_only = 1")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection: Any) -> None:
+        if connection.get_execution_options().get("sqlite_begin") == "read":
+            connection.connection.driver_connection.execute("PRAGMA query_only = 0")
 
 
 def reading(engine: Engine) -> Engine:
-    """The engine for sessions that only read: on SQLite they then take no write lock while open."""
+    """The engine for sessions that only read: on SQLite they then take no write lock while open (and
+    cannot write: `PRAGMA query_only`), so a slow page never holds up the answers being stored."""
+    return engine.execution_options(sqlite_begin="read")
+
+
+def deferred(engine: Engine) -> Engine:
+    """The engine for sessions that take SQLite's write lock only when they first write (a test's own
+    session, open beside the app's; a write after another connection's may then fail to upgrade)."""
     return engine.execution_options(sqlite_begin="deferred")
 
 

@@ -11,12 +11,18 @@ from sqlmodel import Session
 
 from voc.auth.models import ApiKey
 from voc.auth.service import authenticate, require_scope
-from voc.db import get_engine
+from voc.db import get_engine, reading
+
+_READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back if it raises."""
+    """One transaction per request: committed when the handler returns, rolled back if it raises.
+
+    Dashboard pages (GET) only read: their transaction takes no write lock on SQLite (see reading)."""
     engine = getattr(request.app.state, "engine", None) or get_engine()
+    if request.method in _READ_METHODS and request.url.path.startswith("/dashboard"):
+        engine = reading(engine)
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

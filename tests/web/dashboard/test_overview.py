@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import create_engine
 from sqlmodel import Session
 
 from tests.analytics.helpers import XSS, answer
@@ -97,3 +99,20 @@ def test_customer_and_survey_text_is_escaped(client, engine, login, run_jobs):
 def test_resolve_filters_ignores_unknown_keys(session):
     filters = resolve_filters(session, "nope", "nope", "bogus")
     assert filters.survey is None and filters.touchpoint is None and filters.period == "90d"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_pages_are_served_while_answers_hold_the_write_lock(client, engine, login, run_jobs):
+    """Dashboard pages only read: on SQLite they neither take nor wait for the write lock."""
+    load(engine, [(10, "Great service, lovely staff.")])
+    run_jobs()
+    login("viewer")
+    writer = create_engine(engine.url, connect_args={"timeout": 0})
+    try:
+        with writer.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # a write in progress elsewhere
+            page = client.get("/dashboard")
+            connection.exec_driver_sql("ROLLBACK")
+    finally:
+        writer.dispose()
+    assert page.status_code == 200 and "n = 1" in page.text
