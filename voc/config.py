@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     email_from: str = "voc <surveys@localhost>"
     smtp_timeout_seconds: float = 10.0
+    # The embed widget's public decision endpoint: per visitor address per site (generous: an office
+    # behind one NAT address is many visitors), and per site overall.
+    embed_decisions_per_minute: float = 120.0
+    embed_site_decisions_per_minute: float = 6000.0
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod

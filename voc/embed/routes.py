@@ -13,9 +13,11 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from voc.api.deps import SessionDep
+from voc.config import get_settings
 from voc.embed import sites
 from voc.embed.decision import decide_for_widget
 from voc.embed.models import Site
+from voc.embed.ratelimit import TokenBuckets, retry_after
 from voc.embed.schemas import DecisionIn
 from voc.resources import resource_dir
 
@@ -69,6 +71,23 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
+def _throttle(site_key: str, request: Request) -> float:
+    """Seconds to wait if this visitor, or this site as a whole, asked too often (checked before the
+    database is touched); 0 to go on. The buckets belong to the app (one set per process)."""
+    state = request.app.state
+    buckets = getattr(state, "embed_buckets", None)
+    if buckets is None:
+        settings = get_settings()
+        # Bursts of half a minute's worth per visitor address, a minute's worth per site.
+        per_visitor = settings.embed_decisions_per_minute
+        buckets = state.embed_buckets = (TokenBuckets(per_visitor, burst=max(1.0, per_visitor / 2)),
+                                         TokenBuckets(settings.embed_site_decisions_per_minute,
+                                                      burst=settings.embed_site_decisions_per_minute))
+    visitors, site_wide = buckets
+    address = request.client.host if request.client else "unknown"
+    return visitors.take(f"{site_key}|{address}") or site_wide.take(site_key)
+
+
 @router.post("/embed/sites/{site_key}/decision", name="embed_decision")
 def embed_decision(site_key: str, request: Request, session: SessionDep,
                    body: Annotated[bytes, Depends(_raw_body)]) -> Response:
@@ -77,6 +96,10 @@ def embed_decision(site_key: str, request: Request, session: SessionDep,
     The body is JSON whatever its Content-Type: the loader sends text/plain, a CORS-simple request
     with no preflight. Only the site's allowed origins get an answer they can read, and any other
     origin is refused before anything is decided or stored."""
+    wait = _throttle(site_key, request)
+    if wait:
+        return _error(429, "rate_limited", "too many decisions asked for; try again later",
+                      {"Retry-After": retry_after(wait)})
     site, refusal = _allowed_site(session, site_key, request)
     if refusal is not None or site is None:
         return refusal or _error(404, "site_not_found", "no such site")
