@@ -79,3 +79,23 @@ def test_the_page_speaks_the_contacts_language(session, smtp, run_jobs, client):
     run_jobs()
     page = client.get(_unsubscribe_link(smtp.messages[0]))
     assert '<html lang="de">' in page.text and "Ja, abbestellen" in page.text
+
+
+def test_the_crm_hears_of_an_unsubscribe_once(session, smtp, run_jobs, client):
+    from voc.webhooks.models import WebhookEndpoint, WebhookMessage
+
+    session.add(WebhookEndpoint(url="https://crm.example.com/hooks", event_types=["contact.opted_out"],
+                                secret="sealed"))
+    session.commit()
+    email_survey(session)
+    invite(session)
+    run_jobs()
+    link = _unsubscribe_link(smtp.messages[0])
+    client.get(link)  # asking to confirm tells nobody anything
+    assert client.post(link).status_code == 200
+    assert client.post(link).status_code == 200  # twice: still one opt-out
+    messages = fresh(session).scalars(select(WebhookMessage)).all()
+    assert [m.event_type for m in messages] == ["contact.opted_out"]
+    data = messages[0].payload["data"]
+    assert data["contact"] == {"external_id": "crm-1", "crm": "default"}
+    assert data["opted_out"]["source"] == "email_unsubscribe" and data["opted_out"]["at"].endswith("Z")

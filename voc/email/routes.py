@@ -12,6 +12,7 @@ from voc.email.unsubscribe import contact_of_token, opt_out
 from voc.errors import VocError
 from voc.surveys.models import Contact
 from voc.web.templating import render
+from voc.webhooks.outbox import publish_contact_opted_out
 
 router = APIRouter(include_in_schema=False)
 PAGE = "email/unsubscribe.html"
@@ -46,5 +47,6 @@ def unsubscribe(token: str, request: Request, session: SessionDep) -> HTMLRespon
         contact = contact_of_token(session, token)
     except VocError as exc:
         return _page(request, "invalid", None, exc.status_code)
-    opt_out(session, contact)
+    if opt_out(session, contact):
+        publish_contact_opted_out(session, contact, source="email_unsubscribe")
     return _page(request, "done", contact)

@@ -125,3 +125,10 @@ def publish_analysis_events(session: Session, response: Response) -> list[Webhoo
                       lambda: payloads.experience_updated_data(session, session.get(Contact, response.contact_id)),
                       dedupe_key=f"contact.experience_updated:{version}")
     return analyzed + updated
+
+
+def publish_contact_opted_out(session: Session, contact: Contact, source: str) -> list[WebhookMessage]:
+    """contact.opted_out: the customer asked voc for no more surveys (an unsubscribe link), so the CRM's
+    record can say so too. Called once, where the opt-out is stored."""
+    data = {"contact": payloads.contact_ref(contact), "opted_out": {"at": iso(utcnow()), "source": source}}
+    return publish(session, "contact.opted_out", data)

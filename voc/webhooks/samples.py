@@ -11,6 +11,7 @@ EVENT_TYPES = (
     "response.analyzed",
     "contact.experience_updated",
     "followup.created",
+    "contact.opted_out",
 )
 
 _CONTACT = {"external_id": "0035e00000Xy7AbQAJ", "crm": "salesforce"}
@@ -87,6 +88,10 @@ _DATA: dict[str, dict[str, Any]] = {
             "response_id": _RESPONSE_ID,
             "status": "open",
         },
+    },
+    "contact.opted_out": {
+        "contact": _CONTACT,
+        "opted_out": {"at": "2025-05-15T18:02:44Z", "source": "email_unsubscribe"},
     },
 }
 
