@@ -38,3 +38,11 @@ def event(session: Session, event_id: str = "evt-1", touchpoint: str = "order_de
 
 def token_of(url: str) -> str:
     return url.rsplit("/", 1)[-1]
+
+
+def one_click(client: Any, link: str, question: str, value: Any) -> Any:
+    """A score clicked in an e-mail: the page shows it selected, stores nothing, and its script sends the
+    step at once; done here as the script does it. Returns the answer to that POST."""
+    page = client.get(f"{link}?q={question}&v={value}")
+    assert page.status_code == 200 and "data-voc-autosubmit" in page.text
+    return client.post(link.split("?")[0], data={"step": question, f"q_{question}": str(value), "action": "next"})

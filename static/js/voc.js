@@ -12,3 +12,12 @@
   s.onload = function () { if (domReady && window.htmx) document.dispatchEvent(new Event("DOMContentLoaded")); };
   document.head.appendChild(s);
 })();
+
+// A one-click answer from an e-mail arrives as a step with the score selected but not stored (mail
+// scanners open every link): send it at once, as if the customer had pressed Next.
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.querySelector("form[data-voc-autosubmit]");
+  if (!form) return;
+  var next = form.querySelector('button[name="action"][value="next"]');
+  if (form.requestSubmit) form.requestSubmit(next || undefined); else form.submit();
+});

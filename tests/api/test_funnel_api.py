@@ -26,7 +26,7 @@ def test_the_funnel_over_http(client, engine, make_key, run_jobs):
     first, second, third, _unopened = _links(engine, 4)
     client.get(first)  # opened only
     client.post(second, data={"step": "nps", "q_nps": "7", "action": "next"})  # stopped at "why"
-    client.get(third + "?q=nps&v=9")  # one click from an e-mail, then finished by the API
+    f.one_click(client, third, "nps", 9)  # one click from an e-mail, then finished by the API
     sent = client.post("/api/v1/responses", json={"token": f.token_of(third), "answers": [{"question_id": "channel",
                                                                                         "value": "Web"}]})
     assert sent.status_code == 201 and sent.json()["status"] == "completed"
@@ -56,7 +56,7 @@ def test_the_funnel_over_http(client, engine, make_key, run_jobs):
 
 def test_the_one_shot_submit_keeps_its_contract_with_saved_answers(client, engine):
     (link,) = _links(engine, 1)
-    client.get(link + "?q=nps&v=3")
+    f.one_click(client, link, "nps", 3)
     again = client.post("/api/v1/responses", json={"token": f.token_of(link), "answers": []})
     assert again.status_code == 201  # the saved score is an answer
     twice = client.post("/api/v1/responses", json={"token": f.token_of(link), "answers": [{"question_id": "nps",

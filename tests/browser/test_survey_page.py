@@ -18,7 +18,7 @@ from tests.browser.helpers import PageLog, assert_no_serious_a11y_violations
 from voc import models as _every_table  # noqa: F401 - invitation.site_id refers to site: its model must be known
 from voc.db import reading
 from voc.resources import resource_dir
-from voc.surveys.models import Answer, Invitation, Response
+from voc.surveys.models import Answer, Invitation, PartialResponse, Response
 from voc.surveys.tokens import hash_token
 from voc.web.templating import HTMX_CDN, HTMX_VERSION
 
@@ -157,6 +157,29 @@ def test_answers_survive_a_closed_tab_and_the_survey_resumes(new_page, invite, l
     response, answers = stored_answers(live_engine, url)
     assert response is not None and response.nps == 3
     assert answers["why"].text == "The parcel was late." and answers["channel"].choices == ["By phone"]
+
+
+def test_a_score_clicked_in_an_email_is_sent_by_the_page_not_by_the_link(new_page, page_log: PageLog, invite,
+                                                                          live_engine):
+    url = invite(questions=THREE_STEPS)
+    scanned = new_page(java_script_enabled=False)  # a mail scanner fetches the link and runs no script
+    scanned.goto(url + "?q=nps&v=9")
+    expect(scanned.get_by_role("radio", name="9", exact=True)).to_be_checked()
+    expect(scanned.get_by_text("Question 1 of 3")).to_be_visible()
+    with Session(reading(live_engine)) as session:
+        partial = session.scalar(select(PartialResponse)
+                                 .join(Invitation, Invitation.id == PartialResponse.invitation_id)
+                                 .where(Invitation.token_hash == hash_token(f.token_of(url))))
+        assert partial is None or not partial.answers  # nothing stored by the fetch
+    scanned.context.close()
+
+    clicked = new_page()  # the customer's browser: the page sends the score at once
+    clicked.goto(url + "?q=nps&v=9")
+    expect(clicked.get_by_text("Question 2 of 3")).to_be_visible()
+    expect(clicked.get_by_label(WHY_PROMPT)).to_be_visible()
+    clicked.get_by_role("button", name="Back").click()
+    expect(clicked.get_by_role("radio", name="9", exact=True)).to_be_checked()  # stored, and shown as such
+    assert page_log.problems() == []
 
 
 def test_htmx_falls_back_to_the_vendored_copy_when_the_cdn_fails(page, invite):

@@ -4,6 +4,7 @@ plain-text and an HTML part and the right links; a score link records the score;
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,7 +58,7 @@ def test_the_invitation_arrives_with_both_parts_and_one_link_per_score(session, 
     assert 2.9 < (reminder.run_at - invitation.emailed_at).total_seconds() / 86400 < 3.1  # the trigger's default
 
 
-def test_clicking_a_score_link_records_the_score_and_opens_the_survey(session, smtp, run_jobs, client):
+def test_clicking_a_score_link_opens_the_survey_with_the_score_and_sends_it(session, smtp, run_jobs, client):
     email_survey(session)
     invite(session)
     run_jobs()
@@ -65,9 +66,11 @@ def test_clicking_a_score_link_records_the_score_and_opens_the_survey(session, s
     nine = next(link for link in html_links(html) if link.endswith("?q=nps&v=9"))
     assert parse_qs(urlsplit(nine).query) == {"q": ["nps"], "v": ["9"]}
 
-    page = client.get(nine)  # one click in the mail client
-    assert page.status_code == 200
-    assert "What is the main reason for your score?" in page.text  # the rest of the survey
+    page = client.get(nine)  # one click in the mail client (or a mail scanner opening every link)
+    assert page.status_code == 200 and re.search(r'value="9"\s+checked', page.text)
+    assert fresh(session).scalars(select(PartialResponse)).all() == []  # a GET stores nothing
+    sent = f.one_click(client, nine.split("?")[0], "nps", 9)  # the page's script sends the score
+    assert "What is the main reason for your score?" in sent.text  # the rest of the survey
     partial = fresh(session).scalars(select(PartialResponse)).one()
     assert partial.invitation_id == _invitation(session).id
     assert str(partial.answers["nps"]) == "9"
@@ -85,7 +88,9 @@ def test_a_german_contact_gets_the_german_email_and_page(session, smtp, run_jobs
     assert parse_qs(urlsplit(eight).query) == {"q": ["nps"], "v": ["8"], "lang": ["de"]}
 
     page = client.get(eight, headers={"accept-language": "en-US,en;q=0.9"})  # an English browser
-    assert page.status_code == 200 and 'lang="de"' in page.text and "Warum?" in page.text
+    assert page.status_code == 200 and 'lang="de"' in page.text and "Wie wahrscheinlich" in page.text
+    sent = f.one_click(client, eight.split("?")[0], "nps", 8)  # the page's script sends the score
+    assert 'lang="de"' in sent.text and "Warum?" in sent.text
     partial = fresh(session).scalars(select(PartialResponse)).one()
     assert str(partial.answers["nps"]) == "8"
 

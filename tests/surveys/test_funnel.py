@@ -105,7 +105,7 @@ def test_the_funnel_counted_as_it_happens_equals_a_recount(client, engine, run_j
     client.get(links[0])  # opened only
     client.get(links[1] + "?lang=de")  # opened, chose a language, left no step
     client.post(links[2], data={"step": "q1", "q_q1": "3", "action": "next"})  # started, stopped at q2
-    client.get(links[3] + "?q=q1&v=9")  # one click, then finished through the API
+    f.one_click(client, links[3], "q1", 9)  # one click, then finished through the API
     assert client.post("/api/v1/responses", json={"token": links[3][3:], "answers": []}).status_code == 201
     assert client.post("/api/v1/responses", json={"token": links[4][3:],  # never shown: opened, started, done
                                                   "answers": [{"question_id": "q1", "value": 10}]}).status_code == 201

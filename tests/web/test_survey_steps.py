@@ -137,12 +137,17 @@ def test_htmx_gets_the_next_step_as_a_fragment(client, link):
 
 
 def test_one_click_answers_from_an_email(client, link, session):
-    page = client.get(link + "?q=nps&v=10")
-    assert page.status_code == 200 and "Anything else" in page.text and "Question 2 of 3" in page.text
+    page = client.get(link + "?q=nps&v=10")  # a mail scanner fetches this too: nothing is stored
+    assert page.status_code == 200 and "Question 1 of 3" in page.text
+    assert re.search(r'value="10"\s+checked', page.text) and "data-voc-autosubmit" in page.text
+    assert partial(session) is None
+    assert session.scalars(select(Invitation)).one().opened_at is not None  # the page was shown
+    sent = f.one_click(client, link, "nps", 10)  # the page's script sends the step
+    assert "Anything else" in sent.text and "Question 2 of 3" in sent.text
     assert partial(session).answers == {"nps": 10}
-    assert session.scalars(select(Invitation)).one().opened_at is not None
-    wrong = client.get(link + "?q=nps&v=99")  # not on the scale: the step shows, nothing changes
+    wrong = client.get(link + "?q=nps&v=99")  # not on the scale: the step shows, nothing selected or sent
     assert "Question 1 of 3" in wrong.text and 'role="alert"' not in wrong.text
+    assert "data-voc-autosubmit" not in wrong.text and re.search(r'value="10"\s+checked', wrong.text)  # as saved
     assert partial(session).answers == {"nps": 10}
     assert "Anything else" in client.get(link + "?q=ghost&v=1").text
     assert "Anything else" in client.get(link + "?q=plan&v=Basic").text  # the CRM's answer is not asked
@@ -150,7 +155,7 @@ def test_one_click_answers_from_an_email(client, link, session):
 
 
 def test_a_one_click_link_after_completion_is_refused(client, link, session):
-    client.get(link + "?q=nps&v=10")
+    f.one_click(client, link, "nps", 10)
     client.post(link, data={"step": "why", "action": "next"})
     client.post(link, data={"step": "channel", "q_channel": "Web", "action": "next"})
     assert session.scalars(select(Response)).one().nps == 10
@@ -213,12 +218,12 @@ def test_a_missing_attribute_leaves_no_braces(client, session):
     assert "What went wrong with order?" in fix.text and "{{" not in fix.text and "}}" not in fix.text
 
 
-def test_the_page_layout_asks_everything_at_once_and_keeps_one_click_answers(client, session):
+def test_the_page_layout_asks_everything_at_once_with_the_one_click_answer_selected(client, session):
     link = make_link(session, layout="page")
     page = client.get(link + "?q=nps&v=8")
     assert 'name="step"' not in page.text and "How did you order?" in page.text and "<progress" not in page.text
-    assert re.search(r'value="8"\s+checked', page.text)
-    done = client.post(link, data={"q_channel": "Web"})  # the score comes from the saved one-click answer
+    assert re.search(r'value="8"\s+checked', page.text) and "data-voc-autosubmit" not in page.text
+    done = client.post(link, data={"q_nps": "8", "q_channel": "Web"})  # the selected score goes with the form
     assert done.status_code == 200 and "Thanks, we read every answer." in done.text
     assert session.scalars(select(Response)).one().nps == 8
 

@@ -20,7 +20,7 @@ from voc.api.deps import SessionDep
 from voc.embed.models import Site
 from voc.errors import Invalid, VocError
 from voc.surveys import partials, responses
-from voc.surveys.answers import is_blank, is_shown, scale_bounds
+from voc.surveys.answers import check_answer, is_blank, is_shown, scale_bounds
 from voc.surveys.models import Invitation
 from voc.surveys.responses import OpenInvitation
 from voc.surveys.texts import localized_questions, localized_text, pipe
@@ -104,7 +104,7 @@ class SurveyView:
                 "bounds": {q["id"]: scale_bounds(q) for q in self.opened.questions if q["type"] in SCALES}}
 
     def step(self, question: dict, *, error: dict | None = None, value: Any = None, focus: bool = True,
-             status_code: int = 200) -> HTMLResponse:
+             autosubmit: bool = False, status_code: int = 200) -> HTMLResponse:
         """One question on its own, with where it stands and the way back and on."""
         shown = partials.shown(self.opened)
         ids = [q["id"] for q in shown]
@@ -118,7 +118,8 @@ class SurveyView:
         errors = {question["id"]: self.for_customer(error)} if error else {}
         context = {**self.base(), "state": "step", "q": self.localized([question])[0], "value": value,
                    "errors": errors, "position": position, "total": max(len(ids), position),
-                   "first": position == 1, "last": last, "focus": focus}
+                   "first": position == 1, "last": last, "focus": focus and not autosubmit,
+                   "autosubmit": autosubmit}
         return self.page(context, status_code)
 
     def form(self, values: dict[str, Any], errors: dict[str, dict], status_code: int = 200) -> HTMLResponse:
@@ -188,14 +189,17 @@ def survey_page(token: str, request: Request, session: SessionDep) -> HTMLRespon
         partials.remember_language(session, opened, survey.explicit)
     responses.mark_opened(session, opened)
     clicked = partials.find_shown(opened, request.query_params.get("q"))
-    if clicked is not None:  # a one-click answer from an e-mail: kept if valid, else its step just shows
+    if clicked is not None:
+        # A one-click answer from an e-mail. Mail scanners (Outlook's Safe Links and the like) fetch
+        # every link of a message, so a GET stores nothing: the score shows selected, and the page's
+        # script sends it at once (a customer without JavaScript presses Next or Send).
         value = _value(request.query_params, "v", clicked)
-        if is_blank(value) or isinstance(partials.save_step(session, opened, clicked, value), dict):
-            return survey.step(clicked) if survey.steps else survey.form(_saved_values(opened), {})
+        valid = not is_blank(value) and not isinstance(check_answer(clicked, value), dict)
+        if survey.steps:
+            return survey.step(clicked, value=value if valid else None, autosubmit=valid)
+        return survey.form({**_saved_values(opened), **({clicked["id"]: value} if valid else {})}, {})
     if not survey.steps or not opened.questions:
         return survey.form(_saved_values(opened), {})
-    if clicked is not None:
-        return survey.step(partials.step_after(opened, clicked["id"]) or clicked)
     return survey.step(partials.resume_step(opened) or partials.shown(opened)[-1], focus=False)
 
 
