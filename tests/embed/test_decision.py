@@ -3,6 +3,7 @@ reuse of an open invitation, and CORS only for the site's allowed origins."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -237,3 +238,41 @@ def test_an_embed_invitation_from_an_event_waits_for_the_widget(engine, site, em
     assert body["show"] and body["url"] == outcome.invitation.url
     [(invitation, _)] = _invitations(engine)
     assert invitation.channel == "embed" and invitation.site_id is not None and invitation.event_id is not None
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["new contact", "known contact"])
+def test_simultaneous_first_visits_of_one_contact_make_one_invitation(engine, site, embed_survey, known) -> None:
+    """Two tabs (or a double-loaded page) ask at the same moment: one invitation, shown in both."""
+    import threading
+
+    from voc.embed import sites
+    from voc.embed.decision import decide_for_widget
+    from voc.embed.schemas import DecisionIn
+    from voc.surveys import service
+    from voc.surveys.schemas import ContactRef
+
+    embed_survey()
+    if known:
+        with Session(engine) as session:
+            service.upsert_contact(session, ContactRef(external_id="crm-9"))
+            session.commit()
+    question = DecisionIn(survey="widget", contact="crm-9", signature=site.sign("crm-9"))
+    with Session(engine, expire_on_commit=False) as session:
+        shop = sites.find_site(session, site.key)
+    # Nothing is read before the barrier: on SQLite the first read would take the write lock and keep the
+    # other threads from ever reaching it.
+    barrier, urls = threading.Barrier(3, timeout=30), []
+
+    def visit() -> None:
+        barrier.wait()
+        with Session(engine) as session:
+            urls.append(decide_for_widget(session, shop, question).url)
+            session.commit()
+
+    threads = [threading.Thread(target=visit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(urls) == 3 and urls[0] is not None and len(set(urls)) == 1
+    assert _count(engine, Invitation) == 1

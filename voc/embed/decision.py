@@ -123,6 +123,13 @@ def _invite(session: Session, site: Site, survey: Survey, trigger: dict, visitor
             contact: Contact | None, now: datetime) -> Invitation:
     if contact is None:
         contact = service.upsert_contact(session, ContactRef(external_id=visitor.external_id, crm=visitor.crm))
+    # Two first visits of one contact at once (two tabs): the contact's row lock makes the second wait
+    # for the first, which then finds the invitation the first made (PostgreSQL; SQLite's BEGIN
+    # IMMEDIATE already runs them one after the other).
+    session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
+    made_meanwhile = open_embed_invitation(session, contact, survey, site, now)
+    if made_meanwhile is not None:
+        return made_meanwhile
     touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.key == trigger["touchpoint"]))
     # The visitor is on the page now: the trigger's delay does not apply to the widget.
     invitation = create_invitation(session, survey=survey, trigger={**trigger, "delay_minutes": 0, "channel": EMBED},
