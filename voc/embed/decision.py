@@ -57,7 +57,7 @@ def new_anonymous_id() -> str:
 
 def decide_for_widget(session: Session, site: Site, body: DecisionIn, now: datetime | None = None) -> DecisionOut:
     """Show the survey (creating or reusing the embed invitation) or say why not."""
-    now = now or utcnow()
+    given_now = now
     if body.signature is not None:
         if not body.contact or not signature_is_valid(site, body.contact, body.signature):
             return DecisionOut(show=False, reason="signature_invalid")
@@ -69,6 +69,9 @@ def decide_for_widget(session: Session, site: Site, body: DecisionIn, now: datet
         visitor = Visitor(ANONYMOUS_CRM, anonymous_id, anonymous=True)
 
     survey = session.scalar(select(Survey).where(Survey.key == body.survey))
+    # The time is read once the transaction has begun (on SQLite, once it holds the write lock): an
+    # invitation another request made while this one waited is then not "in the future".
+    now = given_now or utcnow()
     if survey is None or survey.status != SurveyStatus.active:
         return _no(visitor, "no_active_survey")
     triggers = [t for t in survey.triggers if t.get("channel") == EMBED]
@@ -84,11 +87,7 @@ def decide_for_widget(session: Session, site: Site, body: DecisionIn, now: datet
     if contact is not None:
         reusable = open_embed_invitation(session, contact, survey, site, now)
         if reusable is not None:
-            if reusable.site_id is None:  # claimed by this site, so that its origins may frame it
-                reusable.site_id = site.id
-                session.add(reusable)
-                session.flush()
-            return _show(session, visitor, survey, reusable)
+            return _show(session, visitor, survey, _claim_for_site(session, reusable, site))
 
     reason = "condition_false"
     sample_key = contact_sample_key(visitor.crm, visitor.external_id)
@@ -100,7 +99,8 @@ def decide_for_widget(session: Session, site: Site, body: DecisionIn, now: datet
         elif contact is not None and is_quarantined(session, contact, survey, now):
             candidate = "quarantined"
         else:
-            return _show(session, visitor, survey, _invite(session, site, survey, trigger, visitor, contact, now))
+            invitation = _invite(session, site, survey, trigger, visitor, contact, given_now)
+            return _show(session, visitor, survey, invitation)
         reason = max(reason, candidate, key=_REASON_RANK.__getitem__)
     return _no(visitor, reason)
 
@@ -119,17 +119,28 @@ def open_embed_invitation(session: Session, contact: Contact, survey: Survey, si
         .order_by(Invitation.id.desc()).limit(1))
 
 
+def _claim_for_site(session: Session, invitation: Invitation, site: Site) -> Invitation:
+    """An invitation an event made for the embed channel is claimed by the first site that shows it,
+    so that this site's origins may frame it."""
+    if invitation.site_id is None:
+        invitation.site_id = site.id
+        session.add(invitation)
+        session.flush()
+    return invitation
+
+
 def _invite(session: Session, site: Site, survey: Survey, trigger: dict, visitor: Visitor,
-            contact: Contact | None, now: datetime) -> Invitation:
+            contact: Contact | None, now: datetime | None) -> Invitation:
     if contact is None:
         contact = service.upsert_contact(session, ContactRef(external_id=visitor.external_id, crm=visitor.crm))
     # Two first visits of one contact at once (two tabs): the contact's row lock makes the second wait
     # for the first, which then finds the invitation the first made (PostgreSQL; SQLite's BEGIN
     # IMMEDIATE already runs them one after the other).
     session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
+    now = now or utcnow()  # as of the lock (None: the caller's time was not fixed)
     made_meanwhile = open_embed_invitation(session, contact, survey, site, now)
     if made_meanwhile is not None:
-        return made_meanwhile
+        return _claim_for_site(session, made_meanwhile, site)
     touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.key == trigger["touchpoint"]))
     # The visitor is on the page now: the trigger's delay does not apply to the widget.
     invitation = create_invitation(session, survey=survey, trigger={**trigger, "delay_minutes": 0, "channel": EMBED},
