@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from tests import factories as f
+from tests.aio import run_in_threads
 from tests.embed.conftest import ORIGIN, OTHER_ORIGIN, EmbedSite
 from voc.embed.decision import ANONYMOUS_CRM
 from voc.surveys.models import Contact, Invitation, Response, Survey
@@ -269,10 +270,6 @@ def test_simultaneous_first_visits_of_one_contact_make_one_invitation(engine, si
             urls.append(decide_for_widget(session, shop, question).url)
             session.commit()
 
-    threads = [threading.Thread(target=visit) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(visit, [()] * 3)
     assert len(urls) == 3 and urls[0] is not None and len(set(urls)) == 1
     assert _count(engine, Invitation) == 1

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories as f
+from tests.aio import run_in_threads
 from voc.db import utcnow
 from voc.errors import Invalid
 from voc.jobs.models import Job
@@ -131,11 +132,7 @@ def test_the_same_event_reported_twice_at_once_invites_once(engine):
             answers.append(f.event(session, "twin").model_dump())
             session.commit()
 
-    threads = [threading.Thread(target=report) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(report, [()] * 3)
     assert len(answers) == 3 and answers[0] == answers[1] == answers[2]
     assert answers[0]["outcome"] == "invited"
     with Session(engine) as session:

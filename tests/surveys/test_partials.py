@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from tests import factories as f
+from tests.aio import run_in_threads
 from voc.errors import VocError
 from voc.surveys import partials, responses
 from voc.surveys.models import PartialResponse, Response
@@ -96,11 +97,7 @@ def test_racing_last_steps_store_exactly_one_response(engine, token):
                 session.rollback()
                 outcomes.append(exc.code)
 
-    threads = [threading.Thread(target=finish, args=(c,)) for c in ("Web", "Phone", "Web", "Phone")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(finish, [(c,) for c in ("Web", "Phone", "Web", "Phone")])
     assert sorted(outcomes) == ["already_answered"] * 3 + ["stored"]
     with Session(engine) as session:
         assert session.scalar(select(func.count(Response.id))) == 1

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from tests import factories as f
+from tests.aio import run_in_threads
 from voc.db import utcnow
 from voc.errors import VocError
 from voc.surveys import responses, service
@@ -118,11 +119,7 @@ def test_racing_submits_store_exactly_one_response(engine, token):
                 session.rollback()
                 outcomes.append(exc.code)
 
-    threads = [threading.Thread(target=submit, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(submit, [(n,) for n in range(4)])
     assert sorted(outcomes) == ["already_answered"] * 3 + ["stored"]
     with Session(engine) as session:
         assert session.scalar(select(func.count(Response.id))) == 1
