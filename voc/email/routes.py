@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
 from voc.api.deps import SessionDep
 from voc.email.texts import TEXTS, text_language
@@ -28,13 +29,20 @@ def _page(request: Request, state: str, contact: Contact | None, status_code: in
     return page
 
 
+def _contact_or_refusal(session: Session, token: str, request: Request) -> Contact | HTMLResponse:
+    """The contact a genuine unsubscribe link names, or the page saying the link is not valid."""
+    try:
+        return contact_of_token(session, token)
+    except VocError as exc:
+        return _page(request, "invalid", None, exc.status_code)
+
+
 @router.get("/unsubscribe/{token}", name="unsubscribe_page")
 def unsubscribe_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """Ask the customer to confirm, with one button."""
-    try:
-        contact = contact_of_token(session, token)
-    except VocError as exc:
-        return _page(request, "invalid", None, exc.status_code)
+    contact = _contact_or_refusal(session, token, request)
+    if isinstance(contact, HTMLResponse):
+        return contact
     if contact.opted_out:
         return _page(request, "done", contact)
     return _page(request, "confirm", contact, action=request.url_for("unsubscribe", token=token).path)
@@ -43,10 +51,9 @@ def unsubscribe_page(token: str, request: Request, session: SessionDep) -> HTMLR
 @router.post("/unsubscribe/{token}", name="unsubscribe")
 def unsubscribe(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """Opt the contact out of every survey (the page's button, or a mail client's one-click POST)."""
-    try:
-        contact = contact_of_token(session, token)
-    except VocError as exc:
-        return _page(request, "invalid", None, exc.status_code)
+    contact = _contact_or_refusal(session, token, request)
+    if isinstance(contact, HTMLResponse):
+        return contact
     if opt_out(session, contact):
         publish_contact_opted_out(session, contact, source="email_unsubscribe")
     return _page(request, "done", contact)
