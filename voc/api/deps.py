@@ -21,7 +21,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
     Dashboard pages (GET) only read: their transaction takes no write lock on SQLite (see reading)."""
     engine = getattr(request.app.state, "engine", None) or get_engine()
-    if request.method in _READ_METHODS and request.url.path.startswith("/dashboard"):
+    if request.method in _READ_METHODS and request.scope["path"].startswith("/dashboard"):  # (no URL object)
         engine = reading(engine)
     with Session(engine, expire_on_commit=False) as session:
         try:
