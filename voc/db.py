@@ -53,7 +53,7 @@ class Prepared:
         self._plans: dict[tuple, _Plan] = {}
 
     def _plan(self, dialect: Any, params: dict[str, Any]) -> _Plan:
-        keys = tuple(sorted(params)) if self._dml else ()
+        keys = tuple(params) if self._dml else ()  # (callers pass their keys in one order: no sorting per call)
         plan = self._plans.get((dialect.name, keys))
         if plan is None:
             plan = self._plans[(dialect.name, keys)] = _Plan(self.statement, dialect, keys)
@@ -127,6 +127,7 @@ class _Plan:
         # Per parameter, in the order the driver takes them: name, type processor, default value.
         self.order = [(name, processors[name], defaults[name]) for name in names]
         self.positional = compiled.positional
+        self.names = [name for name, _, _ in self.order]
         self.required = required
         # A SELECT's columns, or an INSERT/UPDATE's RETURNING columns (none without RETURNING).
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.exported_columns]
@@ -141,7 +142,7 @@ class _Plan:
             values.append(processor(value) if processor else value)
         if self.positional:
             return tuple(values)
-        return dict(zip((name for name, _, _ in self.order), values, strict=True))
+        return dict(zip(self.names, values, strict=True))
 
 
 def utcnow() -> datetime:
