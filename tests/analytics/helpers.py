@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from tests import factories as f
+from voc.analytics.models import ALL, RollupTotal
 from voc.db import utcnow
 from voc.surveys.models import Survey, Touchpoint
 from voc.surveys.responses import submit_response
@@ -32,4 +33,14 @@ def answer(engine, answers, *, days_ago: float = 1, touchpoint: str = "order_del
                               occurred_at=when.isoformat())
             submit_response(session, f.token_of(outcome.invitation.url),
                             [("nps", score)] + ([("why", text)] if text else []), now=when)
+        session.commit()
+
+
+def rolled_up(engine, *, days_ago: float, **counts: int) -> None:
+    """Add score counts (`csat_5=1200`, …) straight to one day's total over every survey and touchpoint:
+    what the unfiltered overview reads, for volumes that would take too long to answer one by one."""
+    day = (utcnow() - timedelta(days=days_ago)).date()
+    with Session(engine) as session:
+        session.add(RollupTotal(survey_id=ALL, touchpoint_id=ALL, day=day, responses=sum(counts.values()),
+                                **counts))
         session.commit()

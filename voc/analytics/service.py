@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -12,11 +11,12 @@ from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from voc.analytics import charts
+from voc.analytics.comparisons import Difference, ces_change, csat_change, nps_change
 from voc.analytics.models import ALL, DIMENSIONS, Rollup, RollupTotal
 from voc.analytics.rollups import COUNT_COLUMNS
 from voc.periods import PERIODS, period_bounds
 from voc.sentiment.reports import theme_counts
-from voc.surveys.metrics import SMALL_SAMPLE, Z95, Metric, ces_metric, csat_metric, nps_metric
+from voc.surveys.metrics import SMALL_SAMPLE, Metric, ces_metric, csat_metric, nps_metric
 from voc.surveys.models import JourneyStage, Survey, Touchpoint
 
 TREND_METRICS = ("nps", "csat", "ces")
@@ -137,44 +137,13 @@ def metrics_of(row: Any) -> dict[str, Metric]:
     return {name: metric_of(row, name) for name in TREND_METRICS}
 
 
-def standard_error(name: str, row: Any) -> float | None:
-    """The standard error of one metric (in its display unit) from the summed distribution."""
-    low, high = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}[name]
-    counts = _dist(row, name, low, high)
-    n = sum(counts.values())
-    if n < 2:
-        return None
-    if name == "nps":
-        p = sum(c for s, c in counts.items() if s >= 9) / n
-        d = sum(c for s, c in counts.items() if s <= 6) / n
-        return 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
-    if name == "csat":
-        p = sum(c for s, c in counts.items() if s >= 4) / n
-        return 100 * math.sqrt(p * (1 - p) / n)
-    mean = sum(s * c for s, c in counts.items()) / n
-    return math.sqrt(sum(c * (s - mean) ** 2 for s, c in counts.items()) / (n - 1) / n)
+_CHANGES = {"nps": nps_change, "csat": csat_change, "ces": ces_change}
 
 
-@dataclass
-class Change:
-    delta: float | None
-    z: float | None
-    significant: bool | None
-
-
-def compare(name: str, now: Any, before: Any, value_now: float | None, value_before: float | None) -> Change:
-    """The change against the previous period, significant when |z| > 1.96 (difference of two estimates)."""
-    if value_now is None or value_before is None:
-        return Change(None, None, None)
-    delta = value_now - value_before
-    se_now, se_before = standard_error(name, now), standard_error(name, before)
-    if se_now is None or se_before is None:
-        return Change(delta, None, None)
-    se = math.hypot(se_now, se_before)
-    if se == 0:
-        return Change(delta, None, delta != 0)
-    z = delta / se
-    return Change(delta, z, abs(z) > Z95)
+def compare(name: str, now: Any, before: Any) -> Difference:
+    """The change of NPS, CSAT or CES of summed rollups against the previous period's, by its own method."""
+    _, low, high = _METRICS[name]
+    return _CHANGES[name](_dist(now, name, low, high), _dist(before, name, low, high))
 
 
 def _buckets(f: Filters) -> list[tuple[date, date]]:
@@ -215,7 +184,7 @@ def overview(session: Session, f: Filters, trend: str = "nps") -> dict[str, Any]
     current, previous = metrics_of(now), metrics_of(before)
     cards = [{"name": name, "label": {"nps": "NPS", "csat": "CSAT", "ces": "CES"}[name],
               "metric": current[name], "previous": previous[name], "fmt": _metric_fmt(name),
-              "change": compare(name, now, before, current[name].value, previous[name].value)}
+              "change": compare(name, now, before)}
              for name in TREND_METRICS]
     trend = trend if trend in TREND_METRICS else "nps"
     invitations, responses = int(now.invitations), int(now.responses)

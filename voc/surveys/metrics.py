@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime
+from statistics import NormalDist
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,10 +16,7 @@ from voc.surveys.models import Response, Survey, Touchpoint
 
 Z95 = 1.959963984540054
 SMALL_SAMPLE = 30
-# Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom.
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042]
+_TINY = 1e-300  # keeps the continued fraction's divisions away from zero
 
 
 class Metric(BaseModel):
@@ -30,15 +28,88 @@ class Metric(BaseModel):
     breakdown: dict[str, int] = {}
 
 
-def t975(df: int) -> float:
-    """Student's t quantile for a 95% interval (Hill's expansion beyond the table)."""
-    if df < 1:
-        return math.inf
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = Z95
-    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (modified Lentz; converges for x < (a+1)/(a+b+2))."""
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > _TINY else _TINY)
+    fraction = d
+    for m in range(1, 10_000):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > _TINY else _TINY)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > _TINY else _TINY
+            fraction *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return fraction
+
+
+def regularized_beta(x: float, a: float, b: float) -> float:
+    """The regularized incomplete beta function I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1) / (a + b + 2):
+        return front * _beta_fraction(a, b, x) / a
+    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
+
+
+def student_t_tail(t: float, df: float) -> float:
+    """P(T > t) for Student's t with df (not necessarily whole) degrees of freedom."""
+    square = t * t
+    if square < df:  # near the centre: the small argument t²/(df+t²) keeps its precision
+        tail = 0.5 - 0.5 * regularized_beta(square / (df + square), 0.5, df / 2)
+    else:
+        tail = 0.5 * regularized_beta(df / (df + square), df / 2, 0.5)
+    return tail if t >= 0 else 1.0 - tail
+
+
+def _student_t_density(t: float, df: float) -> float:
+    return math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+                    - (df + 1) / 2 * math.log1p(t * t / df))
+
+
+def student_t_quantile(p: float, df: float) -> float:
+    """The t with P(T ≤ t) = p for Student's t with df > 0 degrees of freedom (Newton inside a bracket)."""
+    if not 0.0 < p < 1.0 or df <= 0:
+        raise ValueError("student_t_quantile needs 0 < p < 1 and df > 0")
+    if p < 0.5:
+        return -student_t_quantile(1.0 - p, df)
+    tail = 1.0 - p
+    low, high = 0.0, 1.0
+    while student_t_tail(high, df) > tail:
+        low, high = high, 2 * high
+    t = min(max(NormalDist().inv_cdf(p), low), high)
+    for _ in range(200):
+        excess = student_t_tail(t, df) - tail  # > 0: t is still too small
+        low, high = (t, high) if excess > 0 else (low, t)
+        density = _student_t_density(t, df)
+        step = t + excess / density if density > 0 else math.inf
+        following = step if low < step < high else (low + high) / 2
+        if abs(following - t) <= 1e-13 * max(1.0, t):
+            return following
+        t = following
+    return t
+
+
+def t975(df: float) -> float:
+    """Student's t quantile for a two-sided 95% interval (infinite below one degree of freedom)."""
+    return student_t_quantile(0.975, df) if df >= 1 else math.inf
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson's score interval for a proportion, as shares (0..1)."""
+    p = successes / n
+    denominator = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n * n)) / denominator
+    # At 0 or n the bound on that side is exactly 0 or 1 (rounding would leave it a hair inside).
+    return (0.0 if successes == 0 else max(0.0, centre - half),
+            1.0 if successes == n else min(1.0, centre + half))
 
 
 def _empty() -> Metric:
@@ -67,12 +138,9 @@ def csat_metric(counts: Mapping[int, int]) -> Metric:
     if not n:
         return _empty()
     satisfied = sum(c for s, c in counts.items() if s >= 4)
-    p = satisfied / n
-    denom = 1 + Z95**2 / n
-    centre = (p + Z95**2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denom
-    return Metric(value=round(100 * p, 2), n=n, ci_low=round(100 * max(0.0, centre - half), 2),
-                  ci_high=round(100 * min(1.0, centre + half), 2), small_sample=n < SMALL_SAMPLE,
+    low, high = wilson_interval(satisfied, n)
+    return Metric(value=round(100 * satisfied / n, 2), n=n, ci_low=round(100 * low, 2),
+                  ci_high=round(100 * high, 2), small_sample=n < SMALL_SAMPLE,
                   breakdown={"satisfied": satisfied, "not_satisfied": n - satisfied})
 
 

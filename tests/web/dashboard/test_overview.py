@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlmodel import Session
 
-from tests.analytics.helpers import XSS, answer
-from voc.analytics.service import compare, metrics_of, resolve_filters
+from tests.analytics.helpers import XSS, answer, rolled_up
+from voc.analytics.service import compare, metric_of, resolve_filters
 
 
 def load(engine, answers, **kw) -> None:
@@ -29,28 +29,46 @@ def test_a_viewer_sees_nps_with_n_interval_and_small_sample_flag(client, engine,
     assert "Negative: 1" in page.text and "Positive: 1" in page.text
 
 
-def test_the_change_against_the_previous_period_is_tested(client, engine, login, run_jobs):
-    load(engine, [(10, None)] * 40, days_ago=2)
-    load(engine, [(2, None)] * 40, days_ago=40)
+def card(page: str, label: str) -> str:
+    """The text of one headline card."""
+    return page.split(f"<h2>{label}</h2>")[1].split("</article>")[0]
+
+
+def test_the_change_shows_its_interval_and_both_n(client, engine, login, run_jobs):
+    load(engine, [(10, None)] * 25 + [(8, None)] * 10 + [(3, None)] * 5, days_ago=2)  # NPS +50
+    load(engine, [(10, None)] * 10 + [(8, None)] * 10 + [(3, None)] * 20, days_ago=40)  # NPS −25
     run_jobs()
     login("viewer")
-    page = client.get("/dashboard?period=30d")
-    assert "+100" in page.text and "+200.0 points" in page.text and "significant" in page.text
-    assert "not significant" not in page.text.split("<h2>CSAT</h2>")[0]
+    nps = " ".join(card(client.get("/dashboard?period=30d").text, "NPS").split())
+    # Var now = (0.625 + 0.125 − 0.5²)/40 = 0.0125; before (0.25 + 0.5 − 0.25²)/40 = 0.0171875;
+    # 1.96 · √0.0296875 = 0.3377 → 75 ± 33.8 points.
+    assert "+75.0 points (95% interval +41.2 to +108.8)" in nps
+    assert '<strong class="significant">significant</strong> (the interval excludes 0)' in nps
+    assert "n = 40 now, 40 before" in nps and "z =" not in nps
 
 
-def test_compare_is_not_significant_for_a_small_difference(engine, session):
+def test_four_satisfied_answers_are_too_few_to_compare_with_3230(client, engine, login):
+    """The issue: CSAT moved "−41.7 points, significant (z = −48.0)" against a period of 4 answers."""
+    rolled_up(engine, days_ago=2, csat_5=1200, csat_4=683, csat_3=600, csat_2=400, csat_1=347)
+    rolled_up(engine, days_ago=40, csat_5=4)
+    login("viewer")
+    csat = " ".join(card(client.get("/dashboard?period=30d").text, "CSAT").split())
+    assert '<p class="metric-value">58%</p>' in csat and "n = 3,230" in csat
+    assert '<span class="flag">too few answers to compare</span>' in csat
+    assert "n = 3,230 now, 4 before" in csat
+    assert "significant" not in csat and "z =" not in csat and "points" not in csat
+
+
+def test_compare_is_not_significant_for_a_small_difference():
     class Row:
         def __init__(self, dist):
             for score in range(11):
                 setattr(self, f"nps_{score}", dist.get(score, 0))
-            for score in range(1, 6):
-                setattr(self, f"csat_{score}", 0)
-            for score in range(1, 8):
-                setattr(self, f"ces_{score}", 0)
     now, before = Row({10: 20, 3: 10}), Row({10: 18, 3: 12})
-    change = compare("nps", now, before, metrics_of(now)["nps"].value, metrics_of(before)["nps"].value)
-    assert change.significant is False and abs(change.z) < 1.96
+    change = compare("nps", now, before)
+    assert change.reason is None and change.significant is False
+    assert change.low < 0 < change.high and (change.n_now, change.n_before) == (30, 30)
+    assert change.delta == pytest.approx(metric_of(now, "nps").value - metric_of(before, "nps").value, abs=0.01)
 
 
 def test_filters_live_in_the_url_and_htmx_gets_the_results_block(client, engine, login, run_jobs):
