@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, create_engine, insert, select, update
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 import voc.db
 from tests.aio import run_async
+from voc.config import get_settings
 from voc.db import JSONType, Prepared, UTCDateTime, in_transaction, utcnow
+from voc.errors import Busy, Conflict
 from voc.jobs.models import Job
 from voc.surveys.models import Touchpoint
 
@@ -103,7 +120,7 @@ def test_in_transaction_commits_the_work_or_nothing_of_it(engine):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(engine):
     """Another connection (a worker, a second process) holds the write lock: the write waits for it
-    without blocking the loop, which goes on serving; it is stored once the lock frees."""
+    on the writer thread, while the loop goes on serving; it is stored once the lock frees."""
     holder = create_engine(engine.url)
     voc.db._configure_sqlite(holder)
 
@@ -111,11 +128,11 @@ def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(eng
         with holder.connect() as connection:
             connection.begin()  # BEGIN IMMEDIATE: the write lock
             write = asyncio.create_task(in_transaction(engine, _add_touchpoint, "late"))
-            ticks = 0
+            started = time.monotonic()
             for _ in range(20):
                 await asyncio.sleep(0.01)
-                ticks += 1
-            assert ticks == 20 and not write.done()
+            # Twenty 10 ms sleeps took about 200 ms: nothing held the loop while the write waited.
+            assert time.monotonic() - started < 1.5 and not write.done()
             connection.commit()
         assert isinstance(await write, int)
 
@@ -127,22 +144,66 @@ def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(eng
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_writes_on_the_loop_thread_leave_wal_checkpoints_to_a_background_thread(engine, monkeypatch):
-    checkpoints = []
-    real = voc.db._checkpoint
-    monkeypatch.setattr(voc.db, "CHECKPOINT_EVERY", 3)
-    monkeypatch.setattr(voc.db, "_checkpoint", lambda e: checkpoints.append(e) or real(e))
+def test_writes_that_arrive_together_commit_together_and_a_refused_one_takes_back_only_its_own(engine):
+    commits = []
+    event.listen(engine, "commit", lambda connection: commits.append(threading.get_ident()))
 
-    async def scenario() -> None:
-        for n in range(7):
-            await in_transaction(engine, _add_touchpoint, f"t{n}")
+    def refused(session, key):
+        _add_touchpoint(session, key)
+        raise Conflict("no", code="refused")
 
-    run_async(scenario())
-    voc.db._background_thread().submit(lambda: None).result()  # the checkpoints given to it are done
-    assert len(checkpoints) == 2  # after the third and the sixth commit
-    with engine.connect() as connection:  # autocheckpoint is off only for the loop thread's connections
-        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
-    assert len(_keys(engine)) == 7
+    async def scenario() -> list:
+        writer = voc.db.group_writer(engine)
+        gate, entered = threading.Event(), threading.Event()
+        writer.submit(lambda session: entered.set() or gate.wait(5))  # holds the writer while the others queue
+        assert await asyncio.to_thread(entered.wait, 5)
+        calls = [in_transaction(engine, refused if n == 3 else _add_touchpoint, f"t{n}") for n in range(8)]
+        tasks = [asyncio.ensure_future(call) for call in calls]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = run_async(scenario())
+    assert isinstance(results[3], Conflict) and all(isinstance(r, int) for i, r in enumerate(results) if i != 3)
+    assert _keys(engine) == [f"t{n}" for n in range(8) if n != 3]
+    assert len(commits) == 2  # the gate's transaction, then the eight writes in one
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_write_that_never_gets_the_lock_is_busy_and_stores_nothing(engine, monkeypatch):
+    monkeypatch.setenv("VOC_DB_LOCK_TIMEOUT_SECONDS", "0.2")
+    get_settings.cache_clear()
+    engine = voc.db.make_engine(str(engine.url))
+    holder = create_engine(engine.url)
+    voc.db._configure_sqlite(holder)
+    try:
+        with holder.connect() as connection:
+            connection.begin()
+            started = time.monotonic()
+            with pytest.raises(Busy):
+                run_async(in_transaction(engine, _add_touchpoint, "never"))
+            assert time.monotonic() - started < 2  # bounded by the setting, not 30 s
+            connection.rollback()
+    finally:
+        holder.dispose()
+        engine.dispose()
+    assert _keys(engine) == []
+
+
+def test_a_full_pool_answers_busy_within_its_timeout(engine, monkeypatch):
+    monkeypatch.setenv("VOC_DB_POOL_SIZE", "1")
+    monkeypatch.setenv("VOC_DB_MAX_OVERFLOW", "0")
+    monkeypatch.setenv("VOC_DB_POOL_TIMEOUT_SECONDS", "0.2")
+    get_settings.cache_clear()
+    small = voc.db.make_engine(str(engine.url))
+    try:
+        with small.connect():  # the only connection, taken
+            started = time.monotonic()
+            with pytest.raises(Exception) as caught, small.connect():  # noqa: PT011 - the pool's own error
+                pass
+            assert voc.db.is_busy(caught.value) and time.monotonic() - started < 2
+    finally:
+        small.dispose()
 
 
 def test_enqueue_through_prepared_statement_keeps_job_fields(engine):
@@ -157,22 +218,6 @@ def test_enqueue_through_prepared_statement_keeps_job_fields(engine):
         assert (job.kind, job.payload, job.status, job.attempts, job.max_attempts) == (
             "test.kind", {"a": [1, "é"]}, "queued", 0, 2)
         assert abs((job.run_at - utcnow()).total_seconds()) < 60 and job.run_at.tzinfo is not None
-
-
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_write_that_never_gets_the_lock_fails_clearly_and_stores_nothing(engine, monkeypatch):
-    monkeypatch.setattr(voc.db, "LOCK_TIMEOUT_SECONDS", 0.1)
-    holder = create_engine(engine.url)
-    voc.db._configure_sqlite(holder)
-    try:
-        with holder.connect() as connection:
-            connection.begin()
-            with pytest.raises(OperationalError, match="database is locked"):
-                run_async(in_transaction(engine, _add_touchpoint, "never"))
-            connection.rollback()
-    finally:
-        holder.dispose()
-    assert _keys(engine) == []
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -27,11 +27,24 @@ class Settings(BaseSettings):
     invitation_expires_after_hours: float = 24 * 14
     job_poll_seconds: float = 0.5
     job_max_attempts: int = 8
-    job_lease_seconds: float = 300.0
+    # A worker renews its claim on running jobs every third of this (heartbeat); a killed worker's jobs
+    # are claimed again by another worker once it has passed.
+    job_lease_seconds: float = 30.0
     webhook_retry_schedule: Annotated[list[float], NoDecode] = [5, 300, 1800, 7200, 18000, 36000, 50400]
     webhook_timeout_seconds: float = 10.0
     webhook_allow_private: bool = False
     log_level: str = "INFO"
+    # Bounded waits: a request that cannot get a database connection (PostgreSQL pool) or SQLite's write
+    # lock within these seconds is answered 503 `busy` with Retry-After, never left hanging.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout_seconds: float = 5.0
+    db_lock_timeout_seconds: float = 5.0
+    # The event loop is watched: a stall longer than this is logged with where the loop was.
+    loop_stall_warn_ms: float = 100.0
+    # Request bodies are refused (413 too_large) past these sizes, before they are read.
+    public_body_limit_bytes: int = 64 * 1024
+    api_body_limit_bytes: int = 1024 * 1024
     # Housekeeping by the worker: finished jobs and delivered webhook messages older than this are
     # deleted (dead jobs and undelivered messages stay for inspection and replay).
     job_retention_days: float = 7.0

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -18,10 +19,12 @@ from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 from voc.config import get_settings
+from voc.errors import Busy
 
 T = TypeVar("T")
 
@@ -170,7 +173,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int = 30000, autocheckpoint: bool = True) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int = 5000) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" hook issue BEGIN IMMEDIATE: a deferred transaction that later
@@ -181,8 +184,6 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int = 30000, autocheckpoi
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-        if not autocheckpoint:
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -223,14 +224,20 @@ _engines_lock = threading.Lock()
 
 
 def make_engine(url: str) -> Engine:
-    """A new engine for `url`, with SQLite set up for WAL, foreign keys and write locking."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               pool_size=8, max_overflow=8)
-        _configure_sqlite(engine)
+    """A new engine for `url`, with SQLite set up for WAL, foreign keys and write locking.
+
+    Every wait is bounded by settings: a connection from the pool (VOC_DB_POOL_SIZE,
+    VOC_DB_MAX_OVERFLOW, VOC_DB_POOL_TIMEOUT_SECONDS) and SQLite's write lock
+    (VOC_DB_LOCK_TIMEOUT_SECONDS); past them a request is answered 503 busy (see is_busy)."""
+    settings = get_settings()
+    pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+            "pool_timeout": settings.db_pool_timeout_seconds}
+    if make_url(url).get_backend_name() == "sqlite":
+        lock_timeout = settings.db_lock_timeout_seconds
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout}, **pool)
+        _configure_sqlite(engine, busy_timeout_ms=int(lock_timeout * 1000))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -246,138 +253,170 @@ def dispose_engines() -> None:
     """Close every pooled connection (tests, shutdown, after fork)."""
     with _engines_lock:
         for engine in _engines.values():
-            engine.dispose()  # and its _LoopWriter's connections
+            engine.dispose()  # and stops its GroupWriter
         _engines.clear()
 
 
-_background: ThreadPoolExecutor | None = None
+def is_busy(exc: BaseException) -> bool:
+    """The pool had no connection within its timeout, or SQLite's write lock stayed taken."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
-def _background_thread() -> ThreadPoolExecutor:
-    """One thread for SQLite work the event loop must not wait for (WAL checkpoints)."""
-    global _background
-    with _engines_lock:
-        if _background is None:
-            _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voc-sqlite-checkpoint")
-        return _background
-
-
-LOCK_TIMEOUT_SECONDS = 30.0  # how long a write waits for SQLite's write lock, as busy_timeout does
-_RETRY_FIRST, _RETRY_MOST = 0.0005, 0.02
+def busy(exc: BaseException | None = None) -> Busy:
+    """The 503 a request gets when the database is too busy to take it within the bounded wait."""
+    return Busy("the database is busy; try again in a moment")
 
 
 async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
-    """Run `fn(session, *args)` in a transaction of its own without blocking the event loop on a
-    lock or the network; commit, return its result.
+    """Run `fn(session, *args)` in a transaction, never on the event loop; return its result once committed.
 
-    SQLite: right here on the loop's thread when the write lock is free (see _LoopWriter); while
-    another connection holds it, the coroutine sleeps and tries again (0.5 ms, doubling up to
-    20 ms), for up to LOCK_TIMEOUT_SECONDS. Handing such writes to a thread instead made them
-    collide with the next ones: each took the lock for its turn and pushed the following writes
-    to the thread as well. PostgreSQL: in parallel from the thread pool."""
+    SQLite: queued for the database's one writer thread (GroupWriter), which commits the writes that
+    arrived together in one transaction, each in a savepoint of its own. PostgreSQL: on a pooled
+    connection in a worker thread. Either waits at most VOC_DB_LOCK_TIMEOUT_SECONDS (or the pool's
+    timeout) for its turn, then raises Busy (503) having changed nothing. `fn` returns plain values."""
     if engine.dialect.name != "sqlite":
 
         def work() -> T:
             with session_scope(engine) as session:
                 return fn(session, *args)
 
-        return await to_thread.run_sync(work)
-    writer = _loop_writer(engine)
-    delay, deadline = _RETRY_FIRST, time.monotonic() + LOCK_TIMEOUT_SECONDS
-    while True:
-        ran, result = writer.run(fn, args)
-        if ran:
-            return result  # type: ignore[return-value]
-        if time.monotonic() >= deadline:
-            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, _RETRY_MOST)
+        try:
+            return await to_thread.run_sync(work)
+        except PoolTimeout as exc:
+            raise busy(exc) from exc
+    return await asyncio.wrap_future(group_writer(engine).submit(fn, args))
 
 
-CHECKPOINT_EVERY = 500  # commits on the loop's thread between two WAL checkpoints in the background
+@dataclass
+class _Write:
+    fn: Callable[..., Any]
+    args: tuple
+    future: Future
+    deadline: float
 
 
-class _LoopWriter:
-    """Short SQLite write transactions run right on the event loop's thread while the write lock is free.
+_STOP = object()
 
-    A short write transaction holds the GIL for nearly all of its half millisecond anyway, so a hop
-    to a thread adds the hand-off and the loop's contention for the GIL and saves nothing. The lock
-    is tried without waiting (busy_timeout 0), so the loop never sleeps on a lock (in_transaction
-    awaits and tries again). These connections never checkpoint the WAL themselves (a checkpoint
-    syncs the disk): a background thread does, every CHECKPOINT_EVERY commits. Each loop thread
-    keeps one connection and one session, reused transaction after transaction (opening them cost a
-    sixth of an answer)."""
+
+class GroupWriter:
+    """SQLite's single writer for requests: one thread, one connection, many answers per commit.
+
+    SQLite lets one connection write at a time. Requests that write hand their transaction to this
+    thread instead of each waiting for the lock on a thread (or, worse, on the event loop) of their
+    own: the writes queued while the previous commit ran are taken together (up to MAX_BATCH), run
+    one after the other in one transaction, each in a savepoint so a refused one (a 409, a 422)
+    takes only its own changes back, and committed at once (group commit). The lock is taken once
+    per batch; the loop only queues work and is woken with each result. A write still queued when its
+    deadline passes, or a batch that cannot get the lock in time (a `voc worker` or a backup holding
+    it), fails with Busy having changed nothing."""
+
+    MAX_BATCH = 64
 
     def __init__(self, engine: Engine) -> None:
-        self.nowait = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 0},
-                                    pool_size=1, max_overflow=4)
-        _configure_sqlite(self.nowait, busy_timeout_ms=0, autocheckpoint=False)
-        self.held: dict[int, tuple[Connection, Session]] = {}  # by thread
-        self.commits = 0
-        # (no reference back to `engine`: _loop_writers holds it weakly)
-        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+        self.engine = engine
+        self.timeout = get_settings().db_lock_timeout_seconds
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="voc-sqlite-writer", daemon=True)
+        self._thread.start()
 
-    def _session(self) -> tuple[Connection, Session] | None:
-        """This thread's connection and session, in a new write transaction; None if the lock is taken."""
-        thread = threading.get_ident()
-        pair = self.held.get(thread)
-        if pair is None or pair[0].closed or pair[0].invalidated:
-            connection = self.nowait.connect()
-            pair = self.held[thread] = (connection, Session(bind=connection, join_transaction_mode="control_fully",
-                                                            expire_on_commit=False))
-        try:
-            pair[0].begin()
-        except OperationalError as exc:
-            self._drop(thread)
-            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
-                return None
-            raise
-        return pair
-
-    def _drop(self, thread: int) -> None:
-        connection, session = self.held.pop(thread)
-        session.close()
-        connection.close()
-
-    def run(self, fn: Callable[..., T], args: tuple) -> tuple[bool, T | None]:
-        """(True, fn(session, *args)) committed, or (False, None) if the write lock was taken."""
-        pair = self._session()
-        if pair is None:
-            return False, None
-        session = pair[1]
-        try:
-            result = fn(session, *args)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.expunge_all()
-        self.commits += 1
-        if self.commits % CHECKPOINT_EVERY == 0:
-            _background_thread().submit(_checkpoint, self.nowait)  # PASSIVE: it never waits for a lock
-        return True, result
+    def submit(self, fn: Callable[..., T], args: tuple = ()) -> Future:
+        """Queue `fn(session, *args)`; the future holds its result once committed (or its exception)."""
+        future: Future = Future()
+        self._queue.put(_Write(fn, args, future, time.monotonic() + self.timeout))
+        return future
 
     def close(self) -> None:
-        for thread in list(self.held):
-            self._drop(thread)
-        self.nowait.dispose()
+        """Finish what is queued, then stop the thread."""
+        self._queue.put(_STOP)
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch, stop = [first], False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # never leave a request waiting, whatever happened
+                for write in batch:
+                    if not write.future.done():
+                        write.future.set_exception(exc)
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Write]) -> None:
+        now = time.monotonic()
+        writes = []
+        for write in batch:
+            if not write.future.set_running_or_notify_cancel():
+                continue  # the request went away before its turn: nothing to do
+            if now > write.deadline:
+                write.future.set_exception(busy())
+                continue
+            writes.append(write)
+        if not writes:
+            return
+        outcomes: list[tuple[_Write, bool, Any]] = []
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                session.connection()  # BEGIN IMMEDIATE: waits up to the lock timeout (busy_timeout)
+                if len(writes) == 1:  # alone in its transaction: no savepoint needed
+                    outcomes.append((writes[0], True, writes[0].fn(session, *writes[0].args)))
+                else:
+                    for write in writes:
+                        try:
+                            with session.begin_nested():
+                                result = write.fn(session, *write.args)
+                            outcomes.append((write, True, result))
+                        except Exception as exc:
+                            outcomes.append((write, False, exc))
+                session.commit()
+            except Exception as exc:
+                session.rollback()
+                failure = busy(exc) if is_busy(exc) else exc
+                for write in writes:
+                    if not write.future.done():
+                        write.future.set_exception(failure)
+                return
+        for write, ok, value in outcomes:
+            if ok:
+                write.future.set_result(value)
+            else:
+                write.future.set_exception(value)
 
 
-_loop_writers: weakref.WeakKeyDictionary[Engine, _LoopWriter] = weakref.WeakKeyDictionary()
+_group_writers: dict[Engine, GroupWriter] = {}  # until the engine is disposed
 
 
-def _loop_writer(engine: Engine) -> _LoopWriter:
-    writer = _loop_writers.get(engine)
+def group_writer(engine: Engine) -> GroupWriter:
+    """The writer thread for this SQLite engine (started on first use, stopped when it is disposed)."""
+    writer = _group_writers.get(engine)
     if writer is None:
         with _engines_lock:
-            writer = _loop_writers.get(engine) or _loop_writers.setdefault(engine, _LoopWriter(engine))
+            writer = _group_writers.get(engine)
+            if writer is None:
+                writer = _group_writers[engine] = GroupWriter(engine)
+                event.listen(engine, "engine_disposed", lambda _engine: _close_writer(_engine))
     return writer
 
 
-def _checkpoint(engine: Engine) -> None:
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+def _close_writer(engine: Engine) -> None:
+    writer = _group_writers.pop(engine, None)
+    if writer is not None:
+        writer.close()
 
 
 @contextmanager

@@ -28,6 +28,13 @@ class VocError(Exception):
         return {"error": body}
 
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """Extra response headers: Retry-After for errors that say when to try again."""
+        retry_after = getattr(self, "retry_after", None)
+        return {"Retry-After": str(int(retry_after))} if retry_after else None
+
+
 class NotFound(VocError):
     status_code = 404
     code = "not_found"
@@ -56,3 +63,11 @@ class Forbidden(VocError):
 class Gone(VocError):
     status_code = 410
     code = "gone"
+
+
+class Busy(VocError):
+    """No database connection or write lock within the configured wait: try again shortly."""
+
+    status_code = 503
+    code = "busy"
+    retry_after = 2

@@ -6,9 +6,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voc.db import busy, is_busy
 from voc.errors import VocError
 
 _HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -28,7 +31,14 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 async def _on_voc_error(request: Request, exc: VocError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    """A pool with no free connection, or SQLite's lock held past the wait: 503 busy, never a 500."""
+    if not is_busy(exc):
+        raise exc
+    return await request.app.exception_handlers[VocError](request, busy(exc))
 
 
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -51,3 +61,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(VocError, _on_voc_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _on_database_error)
+    app.add_exception_handler(PoolTimeout, _on_database_error)

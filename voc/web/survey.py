@@ -8,17 +8,20 @@ saves the step; a POST without `step` sends every answer at once (layout "page")
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, QueryParams
 
-from voc.api.deps import SessionDep
+from voc.db import in_transaction
 from voc.embed.models import Site
-from voc.errors import Invalid, VocError
+from voc.errors import Busy, Invalid, VocError
 from voc.surveys import partials, responses
 from voc.surveys.answers import check_answer, is_blank, is_shown, scale_bounds
 from voc.surveys.models import Invitation
@@ -44,6 +47,7 @@ _PROBLEMS = {
     "token_expired": (N_("This survey has closed"), N_("This survey link has expired.")),
     "invitation_not_open": (N_("Not open yet"), N_("This survey is not open yet.")),
     "survey_inactive": (N_("This survey has closed"), N_("This survey is closed.")),
+    "busy": (N_("Just a moment"), N_("Many people are answering right now. Please try again in a moment.")),
 }
 _SOMETHING_WRONG = (N_("Something is not right"), N_("Please try again later."))
 _CUSTOMER_MESSAGES = {"answer_required": N_("Please answer this question."),
@@ -51,6 +55,7 @@ _CUSTOMER_MESSAGES = {"answer_required": N_("Please answer this question."),
                       "answer_too_long": N_("Please keep your answer under 10,000 characters.")}
 _CHECK_ANSWER = N_("Please check this answer.")
 _ANSWER_ONE = N_("Please answer at least one question.")
+Reply = Callable[[], HTMLResponse]  # a page chosen inside the transaction, rendered after it
 
 
 class SurveyView:
@@ -150,9 +155,11 @@ def _frame_for_site(request: Request, session: Session, site_id: int | None) -> 
             allow_framing(request, origins)
 
 
-def _problem_page(request: Request, session: Session, token: str, exc: VocError) -> HTMLResponse:
-    _frame_for_site(request, session, session.scalar(
-        select(Invitation.site_id).where(Invitation.token_hash == hash_token(token))))
+def _problem_page(request: Request, token: str, exc: VocError, session: Session | None = None) -> Reply:
+    """Why the survey cannot be answered, in the customer's language (a thunk, rendered off the loop)."""
+    if session is not None:
+        _frame_for_site(request, session, session.scalar(
+            select(Invitation.site_id).where(Invitation.token_hash == hash_token(token))))
     languages = sorted(catalog_languages())
     language = choose_language(requested=request.query_params.get("lang"), remembered=None,
                                accept_language=request.headers.get("accept-language"), survey_language="en",
@@ -160,8 +167,15 @@ def _problem_page(request: Request, session: Session, token: str, exc: VocError)
     _ = gettext_functions(language)["_"]
     heading, message = _PROBLEMS.get(exc.code, _SOMETHING_WRONG)
     # htmx swaps only 2xx answers: a step posted after the survey closed still shows why.
-    return _page(request, language, {"state": "problem", "title": _(heading), "heading": _(heading),
-                                     "message": _(message)}, status_code=200 if is_htmx(request) else exc.status_code)
+    status_code = 200 if is_htmx(request) else exc.status_code
+
+    def reply() -> HTMLResponse:
+        response = _page(request, language, {"state": "problem", "title": _(heading), "heading": _(heading),
+                                              "message": _(message)}, status_code=status_code)
+        response.headers.update(exc.headers or {})
+        return response
+
+    return reply
 
 
 def _open(request: Request, session: Session, token: str) -> SurveyView:
@@ -177,13 +191,30 @@ def _value(source: FormData | QueryParams, name: str, question: dict) -> Any:
     return None if value is None else str(value)
 
 
+async def _answer(request: Request, token: str, work: Callable[..., Reply], *args: Any) -> HTMLResponse:
+    """Run `work(session, request, token, *args)` in a transaction, then render the page it chose.
+
+    Database work never runs on the event loop (see voc.db.in_transaction: on SQLite the one writer
+    thread, which commits the answers that arrive together in one go), and neither does rendering:
+    a crowd of customers answering at once never stalls the server for the others."""
+    try:
+        reply = await in_transaction(request.app.state.engine, work, request, token, *args)
+    except Busy as exc:
+        reply = _problem_page(request, token, exc)
+    return await run_in_threadpool(reply)
+
+
 @router.get("/s/{token}", name="survey_page")
-def survey_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+async def survey_page(token: str, request: Request) -> HTMLResponse:
     """Show the survey behind an invitation link, where the customer left it."""
+    return await _answer(request, token, _show)
+
+
+def _show(session: Session, request: Request, token: str) -> Reply:
     try:
         survey = _open(request, session, token)
     except VocError as exc:
-        return _problem_page(request, session, token, exc)
+        return _problem_page(request, token, exc, session)
     opened = survey.opened
     if survey.explicit:
         partials.remember_language(session, opened, survey.explicit)
@@ -196,11 +227,11 @@ def survey_page(token: str, request: Request, session: SessionDep) -> HTMLRespon
         value = _value(request.query_params, "v", clicked)
         valid = not is_blank(value) and not isinstance(check_answer(clicked, value), dict)
         if survey.steps:
-            return survey.step(clicked, value=value if valid else None, autosubmit=valid)
-        return survey.form({**_saved_values(opened), **({clicked["id"]: value} if valid else {})}, {})
+            return partial(survey.step, clicked, value=value if valid else None, autosubmit=valid)
+        return partial(survey.form, {**_saved_values(opened), **({clicked["id"]: value} if valid else {})}, {})
     if not survey.steps or not opened.questions:
-        return survey.form(_saved_values(opened), {})
-    return survey.step(partials.resume_step(opened) or partials.shown(opened)[-1], focus=False)
+        return partial(survey.form, _saved_values(opened), {})
+    return partial(survey.step, partials.resume_step(opened) or partials.shown(opened)[-1], focus=False)
 
 
 def _saved_values(opened: OpenInvitation) -> dict[str, Any]:
@@ -208,30 +239,33 @@ def _saved_values(opened: OpenInvitation) -> dict[str, Any]:
 
 
 @router.post("/s/{token}", name="survey_submit")
-async def survey_submit(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+async def survey_submit(token: str, request: Request) -> HTMLResponse:
     """Save the step and show the next one (or send everything), or show what needs fixing."""
-    form = await request.form()
+    return await _answer(request, token, _submit, await request.form())
+
+
+def _submit(session: Session, request: Request, token: str, form: FormData) -> Reply:
     try:
         survey = _open(request, session, token)
     except VocError as exc:
-        return _problem_page(request, session, token, exc)
+        return _problem_page(request, token, exc, session)
     if form.get("step") is None or not survey.steps:
         return _send_all(session, survey, form)
     opened = survey.opened
     question = partials.find_shown(opened, str(form.get("step")))
     if question is None:  # a stale form (the answers changed which questions show): go on from where things are
-        return survey.step(partials.resume_step(opened) or partials.shown(opened)[-1])
+        return partial(survey.step, partials.resume_step(opened) or partials.shown(opened)[-1])
     value = _value(form, f"q_{question['id']}", question)
     responses.mark_opened(session, opened)
     if form.get("action") == "back":
         partials.keep_unchecked(session, opened, question, value)
-        return survey.step(partials.step_before(opened, question["id"]) or question)
+        return partial(survey.step, partials.step_before(opened, question["id"]) or question)
     checked = partials.save_step(session, opened, question, value)
     if isinstance(checked, dict):
-        return survey.step(question, error=checked, value=value, status_code=_refused(request))
+        return partial(survey.step, question, error=checked, value=value, status_code=_refused(request))
     following = partials.step_after(opened, question["id"])
     if following is not None:
-        return survey.step(following)
+        return partial(survey.step, following)
     return _complete(session, survey)
 
 
@@ -240,24 +274,30 @@ def _refused(request: Request) -> int:
     return 200 if is_htmx(request) else 422
 
 
-def _complete(session: Session, survey: SurveyView) -> HTMLResponse:
+def _store(session: Session, survey: SurveyView, given: list[tuple[str, Any]]) -> None:
+    """store_response in a savepoint: a refused response takes back only its own changes (the steps and
+    the opening recorded by this request stay, as do the other answers committed with it)."""
+    with session.begin_nested():
+        responses.store_response(session, survey.token, given)
+
+
+def _complete(session: Session, survey: SurveyView) -> Reply:
     """The last step is left: store the response from what was saved (the same rules as the API)."""
     try:
-        responses.store_response(session, survey.token, [])
+        _store(session, survey, [])
     except Invalid as exc:  # nothing was written by the refused call: the steps saved so far stay
         problems = exc.details or [{"question_id": "", "code": exc.code, "message": exc.message}]
         question = partials.find_shown(survey.opened, problems[0]["question_id"])
         if question is None:
             question = partials.resume_step(survey.opened) or partials.shown(survey.opened)[0]
-        return survey.step(question, error={**problems[0], "question_id": question["id"]},
-                           status_code=_refused(survey.request))
+        return partial(survey.step, question, error={**problems[0], "question_id": question["id"]},
+                       status_code=_refused(survey.request))
     except VocError as exc:
-        session.rollback()
-        return _problem_page(survey.request, session, survey.token, exc)
-    return survey.thanks()
+        return _problem_page(survey.request, survey.token, exc, session)
+    return survey.thanks
 
 
-def _send_all(session: Session, survey: SurveyView, form: FormData) -> HTMLResponse:
+def _send_all(session: Session, survey: SurveyView, form: FormData) -> Reply:
     """Every answer in one post (layout "page", or a form without steps)."""
     values: dict[str, Any] = {}
     for question in survey.opened.questions:
@@ -265,14 +305,12 @@ def _send_all(session: Session, survey: SurveyView, form: FormData) -> HTMLRespo
         if not is_blank(value):
             values[question["id"]] = value
     try:
-        responses.store_response(session, survey.token, list(values.items()))
+        _store(session, survey, list(values.items()))
     except Invalid as exc:
-        session.rollback()
         errors = {e["question_id"]: survey.for_customer(e) for e in (exc.details or [])}
         errors = errors or {"_": survey.for_customer({"question_id": "", "code": exc.code, "message": exc.message})}
-        return survey.form({**_saved_values(survey.opened), **values}, errors,
-                           status_code=_refused(survey.request))
+        return partial(survey.form, {**_saved_values(survey.opened), **values}, errors,
+                       status_code=_refused(survey.request))
     except VocError as exc:
-        session.rollback()
-        return _problem_page(survey.request, session, survey.token, exc)
-    return survey.thanks()
+        return _problem_page(survey.request, survey.token, exc, session)
+    return survey.thanks

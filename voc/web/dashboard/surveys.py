@@ -24,6 +24,7 @@ from voc.surveys.models import Survey, SurveyStatus
 from voc.surveys.schemas import SurveyCreate, SurveyUpdate
 from voc.web.auth import Admin, CsrfChecked, Viewer
 from voc.web.dashboard.common import page
+from voc.web.forms import FormDep
 from voc.web.i18n import DEFAULT_LANGUAGE, gettext_functions
 from voc.web.security import allow_framing
 from voc.web.survey import ANCHORS
@@ -266,8 +267,8 @@ def _editor(request: Request, user: User, session: SessionDep, draft: dict[str, 
                                       **field_error_helpers(errors or {})}, block=block, status_code=status_code)
 
 
-async def _post_editor(request: Request, user: User, session: SessionDep, survey: Survey | None) -> Response:
-    form = await request.form()
+def _post_editor(request: Request, form: FormData, user: User, session: SessionDep,
+                 survey: Survey | None) -> Response:
     draft = draft_from_form(form)
     action = str(form.get("action", "save"))
     block = apply_action(draft, action)
@@ -291,8 +292,8 @@ def new_survey_page(request: Request, user: Admin, session: SessionDep) -> HTMLR
 
 
 @router.post("/dashboard/surveys/new", dependencies=[CsrfChecked])
-async def new_survey(request: Request, user: Admin, session: SessionDep) -> Response:
-    return await _post_editor(request, user, session, None)
+def new_survey(request: Request, form: FormDep, user: Admin, session: SessionDep) -> Response:
+    return _post_editor(request, form, user, session, None)
 
 
 @router.get("/dashboard/surveys/{key}/edit", name="survey_edit")
@@ -302,14 +303,14 @@ def edit_survey_page(request: Request, key: str, user: Admin, session: SessionDe
 
 
 @router.post("/dashboard/surveys/{key}/edit", dependencies=[CsrfChecked])
-async def edit_survey(request: Request, key: str, user: Admin, session: SessionDep) -> Response:
-    return await _post_editor(request, user, session, service.get_survey(session, key))
+def edit_survey(request: Request, key: str, form: FormDep, user: Admin, session: SessionDep) -> Response:
+    return _post_editor(request, form, user, session, service.get_survey(session, key))
 
 
 @router.post("/dashboard/surveys/{key}/status", name="survey_status", dependencies=[CsrfChecked])
-async def change_survey_status(request: Request, key: str, user: Admin, session: SessionDep) -> Response:
+def change_survey_status(request: Request, key: str, form: FormDep, user: Admin, session: SessionDep) -> Response:
     """Activate or pause a survey."""
-    status = str((await request.form()).get("status", ""))
+    status = str(form.get("status", ""))
     if status not in (SurveyStatus.active, SurveyStatus.paused):
         status = SurveyStatus.paused
     service.update_survey(session, key, SurveyUpdate(status=status))
@@ -380,11 +381,11 @@ def preview_frame(request: Request, key: str, user: Admin, session: SessionDep) 
 
 
 @router.post("/dashboard/surveys/preview", name="survey_draft_preview", dependencies=[CsrfChecked])
-async def preview_draft(request: Request, user: Admin) -> HTMLResponse:
+def preview_draft(request: Request, form: FormDep, user: Admin) -> HTMLResponse:
     """The editor's unsaved questions as the customer will see them: read-only, nothing is stored.
 
     The editor's "Preview changes" posts the whole form here, into the preview frame: no JavaScript needed."""
-    draft = draft_from_form(await request.form())
+    draft = draft_from_form(form)
     questions, problems = draft_questions(draft)
     title = draft["title"].strip() or "Untitled survey"
     if problems:
