@@ -121,7 +121,8 @@ def _wake_worker(session: OrmSession) -> None:
 def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10) -> list[Job]:
     """Atomically take up to `limit` due jobs for this worker (SKIP LOCKED on PostgreSQL).
 
-    A job whose worker died mid-run is due again once its lease has expired."""
+    A running worker renews its lease (renew_leases, every third of VOC_JOB_LEASE_SECONDS); a job whose
+    worker died mid-run is due again once its lease has expired, and runs again (at least once)."""
     now = utcnow()
     stale = now - timedelta(seconds=get_settings().job_lease_seconds)
     due = (
@@ -153,16 +154,46 @@ def backoff_seconds(attempts: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+class LostLease(Exception):  # noqa: N818 - a signal, not an error
+    """The job is no longer this worker's (its lease ran out and another worker took it)."""
+
+
+def renew_leases(engine: Engine, worker_id: str) -> int:
+    """Extend the lease of every job this worker holds (its heartbeat); returns how many."""
+    with session_scope(engine) as session:
+        return session.connection().execute(_RENEW, {"worker": worker_id, "now": utcnow()}).rowcount
+
+
+def release_jobs(engine: Engine, worker_id: str, job_ids: list[int]) -> int:
+    """Give back claimed jobs this worker will not run (stopping, or a failure before they ran): they
+    are due again at once, and the claim does not count as an attempt."""
+    if not job_ids:
+        return 0
+    with session_scope(engine) as session:
+        return session.execute(
+            update(Job).where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == JobStatus.running)
+            .values(status=JobStatus.queued, locked_at=None, locked_by=None, attempts=Job.attempts - 1)
+            .execution_options(synchronize_session=False)).rowcount
+
+
 def run_job(engine: Engine, job: Job, worker_id: str) -> str:
-    """Run one claimed job; its effects and its `done` mark commit together. Returns the new status."""
+    """Run one claimed job; its effects and its `done` mark commit together, and only while this worker
+    still holds the job: when the lease was lost, everything the job wrote is rolled back (the worker
+    that took it over runs it). Returns the new status ("lost" for a lost lease)."""
     handler = HANDLERS.get(job.kind)
     try:
         if handler is None:
             raise GiveUp(f"no handler for job kind {job.kind!r}")
         with session_scope(engine) as session:
             handler(session, dict(job.payload))
-            session.connection().execute(_FINISH_JOB, {"job": job.id, "worker": worker_id, "now": utcnow()})
+            finished = session.connection().execute(_FINISH_JOB, {"job": job.id, "worker": worker_id,
+                                                                   "now": utcnow()})
+            if finished.rowcount != 1:
+                raise LostLease(f"job {job.id} is no longer held by {worker_id}")
         return JobStatus.done
+    except LostLease:
+        log.warning("job %s (%s): lease lost before it finished; its effects were rolled back", job.id, job.kind)
+        return "lost"
     except RetryLater as exc:
         return _fail(engine, job, worker_id, str(exc), delay=exc.delay)
     except GiveUp as exc:
@@ -174,14 +205,17 @@ def run_job(engine: Engine, job: Job, worker_id: str) -> str:
 
 _jobs = Job.__table__
 # Built once: every job ends with it.
-_FINISH_JOB = (update(_jobs).where(_jobs.c.id == bindparam("job"), _jobs.c.locked_by == bindparam("worker"))
+_FINISH_JOB = (update(_jobs).where(_jobs.c.id == bindparam("job"), _jobs.c.locked_by == bindparam("worker"),
+                                   _jobs.c.status == JobStatus.running.value)
                .values(status=JobStatus.done.value, finished_at=bindparam("now"), last_error=None,
                        locked_at=None, locked_by=None))
+_RENEW = (update(_jobs).where(_jobs.c.locked_by == bindparam("worker"), _jobs.c.status == JobStatus.running.value)
+          .values(locked_at=bindparam("now")))
 
 
 def _settle(session: Session, job: Job, worker_id: str, **values: Any) -> None:
     session.execute(
-        update(Job).where(Job.id == job.id, Job.locked_by == worker_id)
+        update(Job).where(Job.id == job.id, Job.locked_by == worker_id, Job.status == JobStatus.running)
         .values(locked_at=None, locked_by=None, **values)
         .execution_options(synchronize_session=False)
     )

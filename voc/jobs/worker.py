@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from voc.config import get_settings
 from voc.db import get_engine
 from voc.jobs.models import Job
-from voc.jobs.queue import claim_due_jobs, run_housekeeping, run_job, wakeup
+from voc.jobs.queue import claim_due_jobs, release_jobs, renew_leases, run_housekeeping, run_job, wakeup
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,32 @@ class Busy(Protocol):
 # requests keep coming, and all of it when they stop: customers' pages come first, and the queue
 # (durable) absorbs a burst instead of every answer waiting on the analysis of the one before.
 SHARE_UNDER_LOAD = 0.1
+
+
+class Heartbeat:
+    """While a worker holds claimed jobs, renew their lease every third of VOC_JOB_LEASE_SECONDS, so
+    only a worker that died (or hangs for a whole lease) loses them."""
+
+    def __init__(self, engine: Engine, worker_id: str) -> None:
+        self.engine, self.worker_id = engine, worker_id
+        self.interval = get_settings().job_lease_seconds / 3
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _beat(self) -> None:
+        while not self._done.wait(self.interval):
+            try:
+                renew_leases(self.engine, self.worker_id)
+            except Exception:  # a missed beat is retried; the lease covers two more
+                log.exception("worker %s: could not renew its job leases", self.worker_id)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread = threading.Thread(target=self._beat, name="voc-job-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
 
 
 class Worker:
@@ -60,20 +86,33 @@ class Worker:
         self._owed = 0.0
 
     def _run(self, job: Job) -> None:
-        self._give_way()
         started = time.monotonic()
         run_job(self.engine, job, self.id)
         if self.give_way_to is not None:
             self._owed = (time.monotonic() - started) * (1 - SHARE_UNDER_LOAD) / SHARE_UNDER_LOAD
 
     def run_once(self) -> int:
-        """Claim and run one batch of due jobs; returns how many ran."""
+        """Claim and run one batch of due jobs; returns how many ran.
+
+        While the batch runs, a heartbeat renews the worker's leases. Jobs it will not run (the worker
+        is stopping, or something failed between claiming and running them) are released at once
+        rather than left waiting for their lease to run out."""
         jobs = claim_due_jobs(self.engine, self.id, self.batch)
-        for job in jobs:
-            if self.stopping.is_set():
-                break
-            self._run(job)
-        return len(jobs)
+        if not jobs:
+            return 0
+        started = 0
+        with Heartbeat(self.engine, self.id):
+            try:
+                for job in jobs:
+                    if self.stopping.is_set():
+                        break
+                    self._give_way()
+                    started += 1
+                    self._run(job)
+            finally:
+                if started < len(jobs):
+                    release_jobs(self.engine, self.id, [job.id for job in jobs[started:]])
+        return started
 
     def run_until_idle(self, max_rounds: int = 100_000) -> int:
         """Run due jobs until none is left (demo loading and tests); returns how many ran."""

@@ -39,10 +39,12 @@ class Activity:
         while (remaining := deadline - time.monotonic()) > 0:
             if not self.idle.wait(remaining):
                 return
+            if self.in_flight:  # a request began between the wake-up and this look: wait for it again
+                continue
             quiet_for = time.monotonic() - self.last_end
-            if not self.in_flight and quiet_for >= QUIET_SECONDS:
+            if quiet_for >= QUIET_SECONDS:
                 return
-            time.sleep(min(QUIET_SECONDS - quiet_for, remaining))
+            time.sleep(max(0.0, min(QUIET_SECONDS - quiet_for, deadline - time.monotonic())))
 
 
 class TrackActivity:
