@@ -26,6 +26,7 @@ from voc.resources import resource_dir
 from voc.web import auth, ops, survey
 from voc.web.activity import Activity, TrackActivity
 from voc.web.dashboard import dashboard_router
+from voc.web.input_guard import InputGuard
 from voc.web.security import SecurityHeaders
 from voc.web.templating import render
 
@@ -85,6 +86,8 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> Fas
     app.include_router(auth.router)
     app.include_router(dashboard_router())
     _install_dashboard_errors(app)
+    # Innermost of the middleware: its refusals (bad text, oversized bodies) still get the security headers.
+    app.add_middleware(InputGuard)
     settings = get_settings()
     # Signed (not encrypted) cookie holding only the user id, its session epoch and the CSRF token.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=auth.SESSION_COOKIE,

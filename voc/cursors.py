@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from voc.errors import Invalid
+from voc.ids import parse_row_id
 
 _SEP = "|"
 Row = TypeVar("Row")
@@ -37,9 +38,10 @@ def pack_id_cursor(kind: str, ident: int) -> str:
 def unpack_id_cursor(cursor: str, kind: str) -> int:
     """The id an id cursor of `kind` stands for, or Invalid(invalid_cursor)."""
     found, ident = unpack_cursor(cursor, 2)
-    if found != kind or not ident.isdigit():
+    ident_value = parse_row_id(ident)
+    if found != kind or ident_value is None:
         raise Invalid("the cursor is not one voc gave out", code="invalid_cursor")
-    return int(ident)
+    return ident_value
 
 
 def pack_moment_cursor(moment: datetime, ident: int) -> str:
@@ -51,10 +53,10 @@ def unpack_moment_cursor(cursor: str) -> tuple[datetime, int]:
     """The (timestamp, id) a moment cursor stands for, or Invalid(invalid_cursor)."""
     moment, ident = unpack_cursor(cursor, 2)
     try:
-        when = datetime.fromisoformat(moment)
-        if when.tzinfo is None:
+        when, ident_value = datetime.fromisoformat(moment), parse_row_id(ident)
+        if when.tzinfo is None or ident_value is None:  # an id beyond the range could not even be bound
             raise ValueError(moment)
-        return when, int(ident)
+        return when, ident_value
     except ValueError as exc:
         raise Invalid("the page link is not one voc gave out", code="invalid_cursor") from exc
 

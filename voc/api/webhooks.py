@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 
 from voc.api.deps import SessionDep, api_key
 from voc.auth.models import ApiKey
+from voc.ids import WebhookId
 from voc.webhooks import deliveries, endpoints, outbox
 from voc.webhooks.schemas import (
     DeliveryPage,
@@ -42,25 +43,25 @@ def list_webhooks(session: SessionDep, _key: WebhooksAdmin) -> list[EndpointPubl
 
 
 @router.get("/{endpoint_id}", response_model=EndpointPublic)
-def get_webhook(endpoint_id: int, session: SessionDep, _key: WebhooksAdmin) -> EndpointPublic:
+def get_webhook(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin) -> EndpointPublic:
     return endpoints.endpoint_public(endpoints.get_endpoint(session, endpoint_id))
 
 
 @router.patch("/{endpoint_id}", response_model=EndpointPublic)
-def update_webhook(endpoint_id: int, body: EndpointUpdate, session: SessionDep,
+def update_webhook(endpoint_id: WebhookId, body: EndpointUpdate, session: SessionDep,
                    _key: WebhooksAdmin) -> EndpointPublic:
     """Change an endpoint; `enabled: true` re-enables one that voc disabled."""
     return endpoints.endpoint_public(endpoints.update_endpoint(session, endpoint_id, body))
 
 
 @router.delete("/{endpoint_id}", status_code=204)
-def delete_webhook(endpoint_id: int, session: SessionDep, _key: WebhooksAdmin) -> Response:
+def delete_webhook(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin) -> Response:
     endpoints.delete_endpoint(session, endpoint_id)
     return Response(status_code=204)
 
 
 @router.post("/{endpoint_id}/rotate-secret", response_model=SecretRotated)
-def rotate_webhook_secret(endpoint_id: int, session: SessionDep, _key: WebhooksAdmin,
+def rotate_webhook_secret(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin,
                           body: RotateSecretIn | None = None) -> SecretRotated:
     """A new secret, shown once; the old one keeps signing alongside it for `grace_hours` (default 24)."""
     endpoint, secret = endpoints.rotate_secret(session, endpoint_id, (body or RotateSecretIn()).grace_hours)
@@ -69,7 +70,7 @@ def rotate_webhook_secret(endpoint_id: int, session: SessionDep, _key: WebhooksA
 
 
 @router.post("/{endpoint_id}/test", status_code=202, response_model=DeliveryPublic)
-def send_test_event(endpoint_id: int, session: SessionDep, _key: WebhooksAdmin,
+def send_test_event(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin,
                     body: TestEventIn | None = None) -> DeliveryPublic:
     """Queue a sample event (default: the first subscribed type); follow it in the deliveries."""
     message = outbox.send_test_event(session, endpoint_id, (body or TestEventIn()).event_type)
@@ -78,7 +79,7 @@ def send_test_event(endpoint_id: int, session: SessionDep, _key: WebhooksAdmin,
 
 @router.get("/{endpoint_id}/deliveries", response_model=DeliveryPage)
 def list_deliveries(
-    endpoint_id: int, session: SessionDep, _key: WebhooksAdmin,
+    endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin,
     status: str | None = None, event_type: str | None = None,
     from_: Annotated[AwareDatetime | None, Query(alias="from")] = None, to: AwareDatetime | None = None,
     cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -89,19 +90,19 @@ def list_deliveries(
 
 
 @router.get("/{endpoint_id}/deliveries/{delivery_id}", response_model=DeliveryPublic)
-def get_delivery(endpoint_id: int, delivery_id: str, session: SessionDep, _key: WebhooksAdmin) -> DeliveryPublic:
+def get_delivery(endpoint_id: WebhookId, delivery_id: str, session: SessionDep, _key: WebhooksAdmin) -> DeliveryPublic:
     return deliveries.get_delivery(session, endpoint_id, delivery_id)
 
 
 @router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", status_code=202, response_model=DeliveryPublic)
-def replay_delivery(endpoint_id: int, delivery_id: str, session: SessionDep,
+def replay_delivery(endpoint_id: WebhookId, delivery_id: str, session: SessionDep,
                     _key: WebhooksAdmin) -> DeliveryPublic:
     """Send a dead (or delivered) message again, with the same webhook-id."""
     return deliveries.replay_delivery(session, endpoint_id, delivery_id)
 
 
 @router.post("/{endpoint_id}/deliveries/replay-dead", status_code=202, response_model=ReplayResult)
-def replay_dead_deliveries(endpoint_id: int, body: ReplayDeadIn, session: SessionDep,
+def replay_dead_deliveries(endpoint_id: WebhookId, body: ReplayDeadIn, session: SessionDep,
                            _key: WebhooksAdmin) -> ReplayResult:
     """Send again every dead message created at or after `since`."""
     return deliveries.replay_dead_since(session, endpoint_id, body.since)

@@ -27,7 +27,8 @@ def safe_cell(value: str | None) -> str:
     """Text a spreadsheet will not run as a formula (OWASP: prefix a quote)."""
     if not value:
         return ""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    # Spreadsheets skip leading blanks before deciding a cell is a formula: " =1+1" and "\n=cmd" run too.
+    return "'" + value if value.startswith(_FORMULA_STARTS) or value.lstrip().startswith(_FORMULA_STARTS) else value
 
 
 def _number(value: Any) -> str:

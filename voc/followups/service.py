@@ -16,6 +16,7 @@ from voc.db import utcnow
 from voc.errors import Invalid, NotFound
 from voc.followups.models import Followup, FollowupNote, FollowupStatus
 from voc.followups.rules import followup_reason
+from voc.ids import is_row_id, parse_row_id
 from voc.surveys.models import Answer, Contact, Response, Survey, SurveyVersion, Touchpoint
 from voc.surveys.responses import contact_ref
 from voc.webhooks.outbox import publish
@@ -81,7 +82,7 @@ class FollowupCase:
 def parse_filters(status: str | None, assignee: str | None, survey: str | None) -> FollowupFilters:
     """Filters from the query string; an unknown value is ignored rather than refused."""
     return FollowupFilters(status=status if status in FollowupStatus.__members__ else None,
-                           assignee=assignee if assignee in ("me", "none") or (assignee or "").isdigit() else None,
+                           assignee=assignee if assignee in ("me", "none") or parse_row_id(assignee) else None,
                            survey=survey or None)
 
 
@@ -184,7 +185,7 @@ def _get(session: Session, followup_id: int) -> Followup:
 def assign_followup(session: Session, followup_id: int, assignee_id: int | None) -> Followup:
     """Give a case to a user (or to nobody)."""
     followup = _get(session, followup_id)
-    if assignee_id is not None and session.get(User, assignee_id) is None:
+    if assignee_id is not None and (not is_row_id(assignee_id) or session.get(User, assignee_id) is None):
         raise Invalid("no such user", code="user_not_found")
     followup.assignee_id, followup.updated_at = assignee_id, utcnow()
     session.add(followup)

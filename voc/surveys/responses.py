@@ -14,6 +14,7 @@ from voc.analytics.rollups import record_funnel_step
 from voc.cursors import keyset_page, pack_id_cursor, unpack_id_cursor
 from voc.db import Prepared, utcnow
 from voc.errors import Conflict, Gone, Invalid, NotFound, VocError
+from voc.ids import is_row_id
 from voc.jobs.queue import enqueue
 from voc.surveys import answers as answer_rules
 from voc.surveys.models import (
@@ -203,7 +204,7 @@ def submit_response(session: Session, token: str, given: list[tuple[str, Any]],
 
 
 def get_response(session: Session, response_id: int) -> ResponsePublic:
-    response = session.get(Response, response_id)
+    response = session.get(Response, response_id) if is_row_id(response_id) else None
     if response is None:
         raise NotFound(f"no response {response_id}", code="response_not_found")
     return responses_public(session, [response])[0]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voc.surveys.models import JourneyStage, SurveyStatus
 
@@ -196,11 +197,29 @@ class TouchpointPublic(BaseModel):
     created_at: datetime
 
 
+MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_BYTES = 8 * 1024
+
+
+def _bounded_attribute(value: Any) -> Any:
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+               .encode("utf-8", "surrogatepass"))
+    if size > MAX_ATTRIBUTE_BYTES:
+        raise ValueError(f"an attribute's value may be at most {MAX_ATTRIBUTE_BYTES} bytes as JSON (this is {size})")
+    return value
+
+
+# CRM attributes are stored with every contact and event and read back into pages and webhooks: bounded,
+# so that one caller cannot make every row that carries them huge.
+Attributes = Annotated[dict[str, Annotated[Any, AfterValidator(_bounded_attribute)]],
+                       Field(max_length=MAX_ATTRIBUTES)]
+
+
 class ContactRef(Strict):
     external_id: Annotated[str, Field(min_length=1, max_length=200)]
     crm: Annotated[str, Field(min_length=1, max_length=64)] = "default"
     email: Annotated[str, Field(max_length=320)] | None = None
-    attributes: dict[str, Any] = {}
+    attributes: Attributes = {}
 
     @field_validator("email")
     @classmethod
@@ -215,7 +234,7 @@ class EventIn(Strict):
     touchpoint: Annotated[str, Field(min_length=1, max_length=64)]
     contact: ContactRef
     occurred_at: datetime | None = None
-    attributes: dict[str, Any] = {}
+    attributes: Attributes = {}
 
     @field_validator("occurred_at")
     @classmethod

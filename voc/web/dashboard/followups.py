@@ -14,6 +14,7 @@ from voc.auth.users import list_users
 from voc.followups import service
 from voc.followups.models import FollowupStatus
 from voc.followups.rules import REASON_LABELS
+from voc.ids import FollowupId
 from voc.surveys.service import list_surveys
 from voc.web.auth import Analyst, CsrfChecked, Viewer
 from voc.web.dashboard.common import page
@@ -59,22 +60,22 @@ def _case_answer(request: Request, user: User, session: SessionDep, followup_id:
 
 
 @router.post("/dashboard/followups/{followup_id}/assign", name="followup_assign", dependencies=[CsrfChecked])
-def assign(request: Request, followup_id: int, user: Analyst, session: SessionDep,
+def assign(request: Request, followup_id: FollowupId, user: Analyst, session: SessionDep,
            assignee: Annotated[str, Form()] = "") -> Response:
-    target = user.id if assignee == "me" else int(assignee) if assignee.isdigit() else None
+    target = user.id if assignee == "me" else int(assignee) if assignee.isascii() and assignee.isdigit() else None
     service.assign_followup(session, followup_id, target)
     return _case_answer(request, user, session, followup_id)
 
 
 @router.post("/dashboard/followups/{followup_id}/status", name="followup_status", dependencies=[CsrfChecked])
-def change_status(request: Request, followup_id: int, user: Analyst, session: SessionDep,
+def change_status(request: Request, followup_id: FollowupId, user: Analyst, session: SessionDep,
                   status: Annotated[str, Form()]) -> Response:
     service.set_followup_status(session, followup_id, status)
     return _case_answer(request, user, session, followup_id)
 
 
 @router.post("/dashboard/followups/{followup_id}/notes", name="followup_note", dependencies=[CsrfChecked])
-def add_note(request: Request, followup_id: int, user: Analyst, session: SessionDep,
+def add_note(request: Request, followup_id: FollowupId, user: Analyst, session: SessionDep,
              text: Annotated[str, Form()] = "") -> Response:
     service.add_note(session, followup_id, user, text)
     return _case_answer(request, user, session, followup_id)

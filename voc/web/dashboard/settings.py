@@ -19,6 +19,7 @@ from voc.auth import service as keys
 from voc.auth import users
 from voc.auth.models import Role, User
 from voc.errors import Invalid, VocError
+from voc.ids import ApiKeyId, UserId, WebhookId, is_row_id
 from voc.web.auth import Admin, CsrfChecked, Viewer
 from voc.web.dashboard.common import page
 from voc.webhooks import deliveries, endpoints, outbox
@@ -33,7 +34,7 @@ TEMPLATE = "dashboard/settings.html"
 def _settings_page(request: Request, user: User, session: Session, *, endpoint: int | None = None,
                    status_code: int = 200, **extra: Any) -> HTMLResponse:
     shown = None
-    if endpoint is not None:
+    if endpoint is not None and is_row_id(endpoint):  # out of range: shown as an unknown endpoint is
         try:
             shown = (endpoints.get_endpoint(session, endpoint),
                      deliveries.list_deliveries(session, endpoint, limit=50).items)
@@ -87,7 +88,7 @@ def create_key(request: Request, user: Admin, session: SessionDep, name: Annotat
 
 
 @router.post("/dashboard/settings/keys/{key_id}/revoke", name="settings_key_revoke", dependencies=[CsrfChecked])
-def revoke_key(request: Request, key_id: int, user: Admin, session: SessionDep) -> Response:
+def revoke_key(request: Request, key_id: ApiKeyId, user: Admin, session: SessionDep) -> Response:
     keys.revoke_api_key(session, key_id)
     return _back(request, notice="key_revoked")
 
@@ -123,7 +124,7 @@ def create_webhook(request: Request, user: Admin, session: SessionDep, url: Anno
 
 @router.post("/dashboard/settings/webhooks/{endpoint_id}/enabled", name="settings_webhook_enabled",
              dependencies=[CsrfChecked])
-def set_webhook_enabled(request: Request, endpoint_id: int, user: Admin, session: SessionDep,
+def set_webhook_enabled(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep,
                         enabled: Annotated[str, Form()] = "") -> Response:
     endpoints.update_endpoint(session, endpoint_id, EndpointUpdate(enabled=enabled == "true"))
     return _back(request, notice="webhook_enabled" if enabled == "true" else "webhook_disabled")
@@ -131,14 +132,14 @@ def set_webhook_enabled(request: Request, endpoint_id: int, user: Admin, session
 
 @router.post("/dashboard/settings/webhooks/{endpoint_id}/delete", name="settings_webhook_delete",
              dependencies=[CsrfChecked])
-def delete_webhook(request: Request, endpoint_id: int, user: Admin, session: SessionDep) -> Response:
+def delete_webhook(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep) -> Response:
     endpoints.delete_endpoint(session, endpoint_id)
     return _back(request, notice="webhook_deleted")
 
 
 @router.post("/dashboard/settings/webhooks/{endpoint_id}/test", name="settings_webhook_test",
              dependencies=[CsrfChecked])
-def send_test_event(request: Request, endpoint_id: int, user: Admin, session: SessionDep,
+def send_test_event(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep,
                     event_type: Annotated[str, Form()] = "") -> Response:
     if event_type and event_type not in EVENT_TYPES:
         raise Invalid(f"unknown event type {event_type!r}")
@@ -148,7 +149,8 @@ def send_test_event(request: Request, endpoint_id: int, user: Admin, session: Se
 
 @router.post("/dashboard/settings/webhooks/{endpoint_id}/deliveries/{msg_id}/replay",
              name="settings_delivery_replay", dependencies=[CsrfChecked])
-def replay_delivery(request: Request, endpoint_id: int, msg_id: str, user: Admin, session: SessionDep) -> Response:
+def replay_delivery(request: Request, endpoint_id: WebhookId, msg_id: str, user: Admin,
+                    session: SessionDep) -> Response:
     try:
         deliveries.replay_delivery(session, endpoint_id, msg_id)
     except VocError as exc:
@@ -158,7 +160,7 @@ def replay_delivery(request: Request, endpoint_id: int, msg_id: str, user: Admin
 
 @router.post("/dashboard/settings/webhooks/{endpoint_id}/replay-dead", name="settings_replay_dead",
              dependencies=[CsrfChecked])
-def replay_dead(request: Request, endpoint_id: int, user: Admin, session: SessionDep,
+def replay_dead(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep,
                 since: Annotated[str, Form()] = "") -> Response:
     """Replay every dead delivery created since the given time (read as UTC)."""
     try:
@@ -186,7 +188,7 @@ def create_user(request: Request, user: Admin, session: SessionDep, email: Annot
 
 
 @router.post("/dashboard/settings/users/{user_id}/role", name="settings_user_role", dependencies=[CsrfChecked])
-def change_role(request: Request, user_id: int, user: Admin, session: SessionDep,
+def change_role(request: Request, user_id: UserId, user: Admin, session: SessionDep,
                 role: Annotated[str, Form()] = "") -> Response:
     if user_id == user.id and role != Role.admin:
         return _failed(request, user, session, Invalid("you cannot take the admin role from yourself; "
