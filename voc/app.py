@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import NoMatchFound
 
 from voc import __version__
 from voc.api import contacts, events, metrics, responses, surveys, themes, webhooks
 from voc.api.errors import install_error_handlers
 from voc.api.sites import router as sites_api_router
 from voc.config import get_settings
-from voc.db import get_engine
+from voc.db import database_threads, get_engine
 from voc.email.routes import router as email_router
 from voc.embed.routes import router as embed_router
 from voc.errors import VocError
@@ -26,9 +31,11 @@ from voc.resources import resource_dir
 from voc.web import auth, ops, survey
 from voc.web.activity import Activity, TrackActivity
 from voc.web.dashboard import dashboard_router
+from voc.web.i18n import catalog_languages, gettext_functions
 from voc.web.input_guard import InputGuard
+from voc.web.loopwatch import LoopWatch
 from voc.web.security import SecurityHeaders
-from voc.web.templating import render
+from voc.web.templating import render, templates
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +51,12 @@ def _install_dashboard_errors(app: FastAPI) -> None:
         if not _is_html_page(request):
             return await json_handler(request, exc)
         if request.headers.get("hx-request") == "true":
-            return Response(exc.message, status_code=exc.status_code, media_type="text/plain")
-        return render(request, "dashboard/error.html", {"heading": "Not allowed" if exc.status_code == 403
-                                                        else "Something is not right", "message": exc.message},
-                      status_code=exc.status_code)
+            return Response(exc.message, status_code=exc.status_code, media_type="text/plain", headers=exc.headers)
+        response = render(request, "dashboard/error.html", {"heading": "Not allowed" if exc.status_code == 403
+                                                            else "Something is not right", "message": exc.message},
+                          status_code=exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
 
     async def on_login_required(request: Request, exc: auth.LoginRequired) -> Response:
         if not _is_html_page(request):
@@ -58,21 +67,52 @@ def _install_dashboard_errors(app: FastAPI) -> None:
     app.add_exception_handler(auth.LoginRequired, on_login_required)  # type: ignore[arg-type]
 
 
-def create_app(*, engine: Engine | None = None, run_worker: bool = False) -> FastAPI:
-    """The voc web application; with `run_worker`, a job worker runs in this process too."""
+def warm_up(app: FastAPI, *, analyser: bool) -> None:
+    """Do before serving what the first requests would otherwise do on the event loop: FastAPI builds
+    its routes' state on first use, Jinja compiles each template on first render, Babel compiles each
+    catalog on first use (together a few hundred milliseconds that would hold up the first customers).
+    Then everything loaded so far is moved out of the garbage collector's sight (gc.freeze): a full
+    collection over the analyser's lexicons paused the loop for 200-300 ms under load."""
+    app.openapi()
+    with contextlib.suppress(NoMatchFound):
+        app.url_path_for("voc-warm-up")  # looks through every route, building each one's state
+    for name in templates.env.list_templates(extensions=["html", "txt"]):
+        templates.env.get_template(name)
+    for language in catalog_languages():
+        gettext_functions(language)
+    database_threads(app.state.engine)
+    if analyser:  # the in-process worker's first job would load the lexicons (seconds of CPU) mid-burst
+        from voc.sentiment.analyser import get_scorer
+
+        get_scorer()
+    gc.collect()
+    gc.freeze()
+
+
+def create_app(*, engine: Engine | None = None, run_worker: bool = False, serving: bool = False) -> FastAPI:
+    """The voc web application; with `run_worker`, a job worker runs in this process too. `serving` (the
+    server process, not a test's client) warms it up before the first request (see warm_up)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if serving:
+            warm_up(app, analyser=run_worker)
+        watch = asyncio.create_task(app.state.loopwatch.run())
+        # Threads for handlers, database work and rendering: the GIL lets one run Python at a time, so
+        # more only add start-up stalls (the loop waits for each new thread to start) under a burst.
+        to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
         worker = Worker(app.state.engine, give_way_to=app.state.activity) if run_worker else None
         if worker:
             worker.start_thread()
         yield
         if worker:
             worker.stop()
+        watch.cancel()
 
     app = FastAPI(title="voc", version=__version__, lifespan=lifespan,
                   description="Voice of the customer: touchpoint surveys, experience analysis, CRM write-back.")
     app.state.engine = engine or get_engine()
+    app.state.loopwatch = LoopWatch(get_settings().loop_stall_warn_ms / 1000)
     install_error_handlers(app)
 
     # The busiest routes first (every answer, every CRM event): routes are matched in this order.

@@ -17,7 +17,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     migrate()
-    app = create_app(run_worker=not args.no_worker)
+    app = create_app(run_worker=not args.no_worker, serving=True)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
                 log_level=settings.log_level.lower(), proxy_headers=True)
     return 0

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     db_pool_timeout_seconds: float = 5.0
     db_lock_timeout_seconds: float = 5.0
+    # Threads for request handlers' database work and page rendering (the pool FastAPI runs them in).
+    threads: int = 16
     # The event loop is watched: a stall longer than this is logged with where the loop was.
     loop_stall_warn_ms: float = 100.0
     # Request bodies are refused (413 too_large) past these sizes, before they are read.

@@ -8,13 +8,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from anyio import to_thread
 from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -273,20 +272,44 @@ async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     """Run `fn(session, *args)` in a transaction, never on the event loop; return its result once committed.
 
     SQLite: queued for the database's one writer thread (GroupWriter), which commits the writes that
-    arrived together in one transaction, each in a savepoint of its own. PostgreSQL: on a pooled
-    connection in a worker thread. Either waits at most VOC_DB_LOCK_TIMEOUT_SECONDS (or the pool's
-    timeout) for its turn, then raises Busy (503) having changed nothing. `fn` returns plain values."""
-    if engine.dialect.name != "sqlite":
+    arrived together in one transaction, each in a savepoint of its own. PostgreSQL: on one of a fixed
+    set of threads (PooledWriters), each with a pooled connection. Either waits at most
+    VOC_DB_LOCK_TIMEOUT_SECONDS for its turn (and the pool's timeout for a connection), then raises Busy
+    (503) having changed nothing. `fn` returns plain values, not ORM objects."""
+    return await asyncio.wrap_future(database_threads(engine).submit(fn, args))
+
+
+class PooledWriters:
+    """PostgreSQL's threads for request transactions: as many as the pool has connections, started once
+    and kept (a thread started on demand holds the event loop while it starts, and a burst needs many)."""
+
+    def __init__(self, engine: Engine) -> None:
+        settings = get_settings()
+        self.engine, self.timeout = engine, settings.db_lock_timeout_seconds
+        size = max(1, settings.db_pool_size + settings.db_max_overflow)
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="voc-db")
+        started = threading.Barrier(size + 1)
+        for _ in range(size):  # every thread up now, while nothing waits for them
+            self._pool.submit(started.wait, 10)
+        started.wait(10)
+
+    def submit(self, fn: Callable[..., T], args: tuple = ()) -> Future:
+        """Queue `fn(session, *args)` in a transaction of its own; the future holds its result once committed."""
+        deadline = time.monotonic() + self.timeout
 
         def work() -> T:
-            with session_scope(engine) as session:
-                return fn(session, *args)
+            if time.monotonic() > deadline:
+                raise busy()
+            try:
+                with session_scope(self.engine) as session:
+                    return fn(session, *args)
+            except PoolTimeout as exc:
+                raise busy(exc) from exc
 
-        try:
-            return await to_thread.run_sync(work)
-        except PoolTimeout as exc:
-            raise busy(exc) from exc
-    return await asyncio.wrap_future(group_writer(engine).submit(fn, args))
+        return self._pool.submit(work)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 @dataclass
@@ -398,25 +421,34 @@ class GroupWriter:
                 write.future.set_exception(value)
 
 
-_group_writers: dict[Engine, GroupWriter] = {}  # until the engine is disposed
+_database_threads: dict[Engine, GroupWriter | PooledWriters] = {}  # until the engine is disposed
+
+
+def database_threads(engine: Engine) -> GroupWriter | PooledWriters:
+    """The threads that run this engine's request transactions (started on first use; `voc serve`
+    starts them before it takes requests; stopped when the engine is disposed)."""
+    threads = _database_threads.get(engine)
+    if threads is None:
+        with _engines_lock:
+            threads = _database_threads.get(engine)
+            if threads is None:
+                kind = GroupWriter if engine.dialect.name == "sqlite" else PooledWriters
+                threads = _database_threads[engine] = kind(engine)
+                event.listen(engine, "engine_disposed", lambda _engine: _close_threads(_engine))
+    return threads
 
 
 def group_writer(engine: Engine) -> GroupWriter:
-    """The writer thread for this SQLite engine (started on first use, stopped when it is disposed)."""
-    writer = _group_writers.get(engine)
-    if writer is None:
-        with _engines_lock:
-            writer = _group_writers.get(engine)
-            if writer is None:
-                writer = _group_writers[engine] = GroupWriter(engine)
-                event.listen(engine, "engine_disposed", lambda _engine: _close_writer(_engine))
+    """The writer thread of an SQLite engine."""
+    writer = database_threads(engine)
+    assert isinstance(writer, GroupWriter), "group commit is for SQLite"
     return writer
 
 
-def _close_writer(engine: Engine) -> None:
-    writer = _group_writers.pop(engine, None)
-    if writer is not None:
-        writer.close()
+def _close_threads(engine: Engine) -> None:
+    threads = _database_threads.pop(engine, None)
+    if threads is not None:
+        threads.close()
 
 
 @contextmanager

@@ -2,27 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from voc.auth.models import ApiKey
 from voc.auth.service import authenticate, require_scope
-from voc.db import get_engine, reading
+from voc.config import get_settings
+from voc.db import busy, get_engine, reading
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def _engine(request: Request) -> Engine:
+    return getattr(request.app.state, "engine", None) or get_engine()
+
+
+def _reads_only(request: Request) -> bool:
+    return request.method in _READ_METHODS and request.scope["path"].startswith("/dashboard")  # (no URL object)
+
+
+async def _write_turn(request: Request) -> AsyncIterator[None]:
+    """On SQLite, one request of this process at a time holds a write transaction; the others await
+    their turn here, on the loop, holding no thread.
+
+    A request's transaction spans several hops to the thread pool (dependencies, handler, commit). If
+    each waited for SQLite's lock inside a pool thread, twenty waiting requests could hold every thread
+    while the one holding the lock waited for a thread to commit: a deadlock that only the lock timeout
+    ended. The wait here is bounded by VOC_DB_LOCK_TIMEOUT_SECONDS too (then 503 busy)."""
+    if _engine(request).dialect.name != "sqlite" or _reads_only(request):
+        yield
+        return
+    gate = getattr(request.app.state, "write_gate", None)
+    if gate is None:
+        gate = request.app.state.write_gate = asyncio.Lock()
+    try:
+        await asyncio.wait_for(gate.acquire(), timeout=get_settings().db_lock_timeout_seconds)
+    except TimeoutError:
+        raise busy() from None
+    try:
+        yield
+    finally:
+        gate.release()
+
+
+def get_session(request: Request, _turn: Annotated[None, Depends(_write_turn, scope="function")]) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back if it raises.
 
     Dashboard pages (GET) only read: their transaction takes no write lock on SQLite (see reading)."""
-    engine = getattr(request.app.state, "engine", None) or get_engine()
-    if request.method in _READ_METHODS and request.scope["path"].startswith("/dashboard"):  # (no URL object)
-        engine = reading(engine)
+    engine = reading(_engine(request)) if _reads_only(request) else _engine(request)
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

@@ -47,4 +47,5 @@ def prometheus_metrics(request: Request) -> PlainTextResponse:
                   f"voc_invitations_total {session.scalar(select(func.count(Invitation.id)))}",
                   "# HELP voc_responses_total Completed responses.", "# TYPE voc_responses_total counter",
                   f"voc_responses_total {session.scalar(select(func.count(Response.id)))}"]
+    lines += request.app.state.loopwatch.exposition()
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
