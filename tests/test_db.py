@@ -143,30 +143,40 @@ def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(eng
     assert _keys(engine) == ["late"]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_writes_that_arrive_together_commit_together_and_a_refused_one_takes_back_only_its_own(engine):
-    commits = []
-    event.listen(engine, "commit", lambda connection: commits.append(threading.get_ident()))
-
-    def refused(session, key):
-        _add_touchpoint(session, key)
-        raise Conflict("no", code="refused")
+def _together(engine, calls: list) -> list:
+    """Queue `calls` (fn, key) while the writer is held up, so they arrive together; their results."""
 
     async def scenario() -> list:
-        writer = voc.db.group_writer(engine)
         gate, entered = threading.Event(), threading.Event()
-        writer.submit(lambda session: entered.set() or gate.wait(5))  # holds the writer while the others queue
+        voc.db.group_writer(engine).submit(lambda session: entered.set() or gate.wait(5))
         assert await asyncio.to_thread(entered.wait, 5)
-        calls = [in_transaction(engine, refused if n == 3 else _add_touchpoint, f"t{n}") for n in range(8)]
-        tasks = [asyncio.ensure_future(call) for call in calls]
+        tasks = [asyncio.ensure_future(in_transaction(engine, fn, key)) for fn, key in calls]
         await asyncio.sleep(0.05)
         gate.set()
         return await asyncio.gather(*tasks, return_exceptions=True)
 
-    results = run_async(scenario())
+    return run_async(scenario())
+
+
+def _refused(session, key):
+    _add_touchpoint(session, key)
+    raise Conflict("no", code="refused")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_writes_that_arrive_together_commit_in_one_transaction(engine):
+    commits = []
+    event.listen(engine, "commit", lambda connection: commits.append(1))
+    results = _together(engine, [(_add_touchpoint, f"t{n}") for n in range(8)])
+    assert all(isinstance(r, int) for r in results) and _keys(engine) == [f"t{n}" for n in range(8)]
+    assert len(commits) == 2  # the gate's transaction, then the eight writes in one
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refused_write_among_others_takes_back_only_its_own_changes(engine):
+    results = _together(engine, [(_refused if n == 3 else _add_touchpoint, f"t{n}") for n in range(8)])
     assert isinstance(results[3], Conflict) and all(isinstance(r, int) for i, r in enumerate(results) if i != 3)
     assert _keys(engine) == [f"t{n}" for n in range(8) if n != 3]
-    assert len(commits) == 2  # the gate's transaction, then the eight writes in one
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

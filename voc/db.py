@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -272,11 +273,15 @@ async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     """Run `fn(session, *args)` in a transaction, never on the event loop; return its result once committed.
 
     SQLite: queued for the database's one writer thread (GroupWriter), which commits the writes that
-    arrived together in one transaction, each in a savepoint of its own. PostgreSQL: on one of a fixed
+    arrived together in one transaction. `fn` may run more than once (its transaction rolled back in
+    between), so it must not act outside the database. PostgreSQL: on one of a fixed
     set of threads (PooledWriters), each with a pooled connection. Either waits at most
     VOC_DB_LOCK_TIMEOUT_SECONDS for its turn (and the pool's timeout for a connection), then raises Busy
     (503) having changed nothing. `fn` returns plain values, not ORM objects."""
-    return await asyncio.wrap_future(database_threads(engine).submit(fn, args))
+    threads = database_threads(engine)
+    if isinstance(threads, GroupWriter):
+        return await threads.run(fn, args)
+    return await asyncio.wrap_future(threads.submit(fn, args))
 
 
 class PooledWriters:
@@ -314,10 +319,26 @@ class PooledWriters:
 
 @dataclass
 class _Write:
+    """One queued write and where its outcome goes: a thread's Future, or a coroutine's waiter, resolved on
+    its loop with the rest of its batch (one wake-up of the loop per batch, not per write)."""
+
     fn: Callable[..., Any]
     args: tuple
-    future: Future
     deadline: float
+    future: Future | None = None
+    waiter: asyncio.Future | None = None
+
+    def start(self) -> bool:
+        """False when the caller has gone away (cancelled) before its turn: then it is not run."""
+        if self.future is not None:
+            return self.future.set_running_or_notify_cancel()
+        return not self.waiter.cancelled()  # (read across threads: a late cancel is caught in _resolve)
+
+
+def _resolve(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    for waiter, ok, value in outcomes:
+        if not waiter.done():
+            waiter.set_result(value) if ok else waiter.set_exception(value)
 
 
 _STOP = object()
@@ -329,9 +350,10 @@ class GroupWriter:
     SQLite lets one connection write at a time. Requests that write hand their transaction to this
     thread instead of each waiting for the lock on a thread (or, worse, on the event loop) of their
     own: the writes queued while the previous commit ran are taken together (up to MAX_BATCH), run
-    one after the other in one transaction, each in a savepoint so a refused one (a 409, a 422)
-    takes only its own changes back, and committed at once (group commit). The lock is taken once
-    per batch; the loop only queues work and is woken with each result. A write still queued when its
+    one after the other in one transaction and committed at once (group commit); when one of them is
+    refused (a 409, a 422), the batch is rolled back and each runs again alone, so a refusal takes
+    back only its own changes. The lock is taken once per batch; the loop only queues work, and is woken
+    once per batch with every result. A write still queued when its
     deadline passes, or a batch that cannot get the lock in time (a `voc worker` or a backup holding
     it), fails with Busy having changed nothing."""
 
@@ -347,8 +369,14 @@ class GroupWriter:
     def submit(self, fn: Callable[..., T], args: tuple = ()) -> Future:
         """Queue `fn(session, *args)`; the future holds its result once committed (or its exception)."""
         future: Future = Future()
-        self._queue.put(_Write(fn, args, future, time.monotonic() + self.timeout))
+        self._queue.put(_Write(fn, args, time.monotonic() + self.timeout, future=future))
         return future
+
+    async def run(self, fn: Callable[..., T], args: tuple = ()) -> T:
+        """Queue `fn(session, *args)` and wait, without holding the loop, for its result once committed."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._queue.put(_Write(fn, args, time.monotonic() + self.timeout, waiter=waiter))
+        return await waiter
 
     def close(self) -> None:
         """Finish what is queued, then stop the thread."""
@@ -372,53 +400,68 @@ class GroupWriter:
                     break
                 batch.append(item)
             try:
-                self._commit(batch)
+                outcomes = self._commit(batch)
             except BaseException as exc:  # never leave a request waiting, whatever happened
-                for write in batch:
-                    if not write.future.done():
-                        write.future.set_exception(exc)
+                outcomes = [(write, False, exc) for write in batch]
+            self._deliver(outcomes)
             if stop:
                 return
 
-    def _commit(self, batch: list[_Write]) -> None:
+    @staticmethod
+    def _deliver(outcomes: list[tuple[_Write, bool, Any]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+        for write, ok, value in outcomes:
+            if write.future is not None:
+                if not write.future.done():
+                    write.future.set_result(value) if ok else write.future.set_exception(value)
+            else:
+                by_loop.setdefault(write.waiter.get_loop(), []).append((write.waiter, ok, value))
+        for loop, resolved in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_resolve, resolved)
+
+    def _commit(self, batch: list[_Write]) -> list[tuple[_Write, bool, Any]]:
+        """Run the batch; returns each write's outcome: (write, True, result) or (write, False, exception)."""
         now = time.monotonic()
-        writes = []
+        writes, outcomes = [], []
         for write in batch:
-            if not write.future.set_running_or_notify_cancel():
+            if not write.start():
                 continue  # the request went away before its turn: nothing to do
             if now > write.deadline:
-                write.future.set_exception(busy())
-                continue
-            writes.append(write)
+                outcomes.append((write, False, busy()))
+            else:
+                writes.append(write)
         if not writes:
-            return
-        outcomes: list[tuple[_Write, bool, Any]] = []
+            return outcomes
+        # Optimistic: the whole batch in one transaction. If any write raises (a 409, a 422), the batch
+        # is rolled back and each write runs again in a transaction of its own, so a refusal takes back
+        # only its own changes. Refusals are rare; savepoints around every write cost more than reruns.
+        try:
+            results = self._transaction(lambda session: [write.fn(session, *write.args) for write in writes])
+        except Exception as exc:
+            if len(writes) == 1 or is_busy(exc):
+                failure = busy(exc) if is_busy(exc) else exc
+                return outcomes + [(write, False, failure) for write in writes]
+            for write in writes:
+                try:
+                    result = self._transaction(lambda session, write=write: write.fn(session, *write.args))
+                except Exception as own:
+                    outcomes.append((write, False, busy(own) if is_busy(own) else own))
+                else:
+                    outcomes.append((write, True, result))
+            return outcomes
+        return outcomes + [(write, True, result) for write, result in zip(writes, results, strict=True)]
+
+    def _transaction(self, work: Callable[[Session], T]) -> T:
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 session.connection()  # BEGIN IMMEDIATE: waits up to the lock timeout (busy_timeout)
-                if len(writes) == 1:  # alone in its transaction: no savepoint needed
-                    outcomes.append((writes[0], True, writes[0].fn(session, *writes[0].args)))
-                else:
-                    for write in writes:
-                        try:
-                            with session.begin_nested():
-                                result = write.fn(session, *write.args)
-                            outcomes.append((write, True, result))
-                        except Exception as exc:
-                            outcomes.append((write, False, exc))
+                result = work(session)
                 session.commit()
-            except Exception as exc:
+                return result
+            except BaseException:
                 session.rollback()
-                failure = busy(exc) if is_busy(exc) else exc
-                for write in writes:
-                    if not write.future.done():
-                        write.future.set_exception(failure)
-                return
-        for write, ok, value in outcomes:
-            if ok:
-                write.future.set_result(value)
-            else:
-                write.future.set_exception(value)
+                raise
 
 
 _database_threads: dict[Engine, GroupWriter | PooledWriters] = {}  # until the engine is disposed

@@ -57,9 +57,10 @@ class LoopWatch:
             self._stopping.set()
 
     def _watch(self) -> None:
-        while not self._stopping.wait(TICK / 2):
+        # Looks twice per warn_after (not every tick): each look takes the GIL from the loop and the writer.
+        while not self._stopping.wait(max(TICK, self.warn_after / 2)):
             beat = self._beat
-            if self._held_at is not None or time.monotonic() - beat <= 2 * TICK:
+            if self._held_at is not None or time.monotonic() - beat <= TICK + self.warn_after / 2:
                 continue
             frame = sys._current_frames().get(self._loop_thread or -1)
             if frame is not None and not _waiting(frame) and beat == self._beat:
