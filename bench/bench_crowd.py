@@ -55,9 +55,11 @@ def _run(label: str, url: str, log_dir: str) -> None:
         stored = connection.scalar(select(func.count()).select_from(Response))
     engine.dispose()
     errors = sum(len(r.server_errors) for r in results)
+    refused = sum(1 for r in results for status in r.statuses if status != 200 and status not in r.server_errors)
     slowest = max(max(r.seconds) for r in results)
     health = max(max(r.health) for r in results)
     print(f"{label:<11} {ROUNDS}×{BURST} form submits at once: stored {stored}/{ROUNDS * BURST}, 5xx {errors}, "
+          f"other refusals {refused}, "
           f"slowest answer {1000 * slowest:.0f} ms, worst /healthz {1000 * health:.0f} ms, "
           f"loop held >100 ms: {held:.0f} times (max lag {1000 * lag:.0f} ms)", flush=True)
 

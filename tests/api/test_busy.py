@@ -1,0 +1,79 @@
+"""Bounded waits: when the database cannot take a request within the configured wait, the client hears
+503 `busy` with Retry-After at once, never a hang or a 500, and nothing is half stored."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from sqlmodel import Session
+
+import voc.db
+from tests import factories as f
+from voc.config import get_settings
+from voc.db import make_engine, session_scope
+from voc.surveys.models import Response
+
+
+@pytest.fixture
+def tight(database_url, monkeypatch):
+    """An app whose database waits are short: one connection, 0.3 s for it or for SQLite's lock."""
+    for name, value in (("DB_POOL_SIZE", "1"), ("DB_MAX_OVERFLOW", "0"), ("DB_POOL_TIMEOUT_SECONDS", "0.3"),
+                        ("DB_LOCK_TIMEOUT_SECONDS", "0.3"), ("CONTACT_COOLDOWN_DAYS", "0")):
+        monkeypatch.setenv(f"VOC_{name}", value)
+    get_settings.cache_clear()
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        f.touchpoint(session)
+        f.survey(session)
+        token = f.token_of(f.event(session).invitation.url)
+    yield engine, token
+    engine.dispose()
+
+
+def _client(engine):
+    from fastapi.testclient import TestClient
+
+    from voc.app import create_app
+
+    return TestClient(create_app(engine=engine))
+
+
+def test_a_request_that_gets_no_connection_hears_busy_within_the_wait(tight, make_key):
+    engine, _ = tight
+    key = make_key("responses:read")
+    with _client(engine) as client, engine.connect():  # the pool's only connection, taken
+        started = time.monotonic()
+        answer = client.get("/api/v1/responses", headers={"Authorization": f"Bearer {key}"})
+        waited = time.monotonic() - started
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "busy"
+    assert int(answer.headers["retry-after"]) >= 1 and waited < 3
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_answer_that_never_gets_the_write_lock_hears_busy_and_stores_nothing(tight, database_url):
+    engine, token = tight
+    holder = create_engine(database_url)
+    voc.db._configure_sqlite(holder)
+    try:
+        with _client(engine) as client, holder.connect() as connection:
+            connection.begin()  # another process holds SQLite's write lock
+            started = time.monotonic()
+            answer = client.post("/api/v1/responses", json={"token": token, "answers": [
+                {"question_id": "nps", "value": 9}]})
+            page = client.post(f"/s/{token}", data={"step": "nps", "q_nps": "9", "action": "next"})
+            waited = time.monotonic() - started
+            connection.rollback()
+        assert answer.status_code == 503 and answer.json()["error"]["code"] == "busy" and answer.headers["retry-after"]
+        assert page.status_code == 503 and "try again in a moment" in page.text and page.headers["retry-after"]
+        assert waited < 5
+        with Session(engine) as session:
+            assert session.scalar(select(func.count(Response.id))) == 0
+        # Once the lock is free, the same token still works: nothing was half stored.
+        with _client(engine) as client:
+            again = client.post("/api/v1/responses", json={"token": token, "answers": [
+                {"question_id": "nps", "value": 9}]})
+        assert again.status_code == 201
+    finally:
+        holder.dispose()
