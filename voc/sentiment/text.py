@@ -29,6 +29,9 @@ _ABBREVIATIONS = word_set("mr mrs ms dr st vs etc e.g i.e approx dept jr sr inc 
 _CONTRAST = word_set("but however although though whereas while except")
 # A clause introduced by one of these is subordinate: the other clause carries the weight.
 _SUBORDINATE = word_set("although though whereas while even")
+# A sentence opening with one of these turns against the sentence before ("It made no sense. But they
+# treated me like a person."): as with "but" inside a sentence, what follows weighs more.
+_TURNS = word_set("but however yet")
 _SEGMENT_CONJ = word_set("and & so then because plus as")
 _SUBJECTS = word_set(
     "the my our your their his her i i'm i've i'd we we're we've they they're he she it it's its "
@@ -303,7 +306,7 @@ def _structure(tokens: Tokens):
         line_breaks = {i for i in range(n - 1) if "\n" in text[ends[i]:starts[i + 1]]}
         marks = sorted(line_breaks.union(marks))
     marks.append(n - 1)
-    sentence = clause_start = seg_start = first_clause_of_sentence = 0
+    sentence = clause_start = seg_start = first_clause_of_sentence = previous_sentence_clause = 0
     # a clause opening with "although" is subordinate until its first pause
     subordinate_open = norms[0] in _SUBORDINATE
     weight = 0.5 if subordinate_open else 1.0
@@ -319,8 +322,13 @@ def _structure(tokens: Tokens):
             segments.append((seg_start, i + 1, len(clauses) - 1))
             sentence += 1
             weight = 1.0
-            first_clause_of_sentence = len(clauses)
+            previous_sentence_clause, first_clause_of_sentence = first_clause_of_sentence, len(clauses)
             boundary = "clause"
+            if i + 1 < n and norms[i + 1] in _TURNS:
+                for k in range(previous_sentence_clause, len(clauses)):
+                    a, b, w, s = clauses[k]
+                    clauses[k] = (a, b, w * 0.5, s)
+                weight = 1.5
         else:
             nxt = norms[i + 1]
             semicolon = raw[-1] == ";"
