@@ -112,3 +112,13 @@ def delete_site(session: Session, key: str) -> None:
 def site_public(site: Site) -> SitePublic:
     return SitePublic(key=site.key, name=site.name, allowed_origins=list(site.allowed_origins),
                       created_at=site.created_at, updated_at=site.updated_at)
+
+
+def framing_origins(session: Session, *, site_id: int | None = None, token_hash: str | None = None) -> list[str]:
+    """The origins that may frame the survey page of a widget invitation (by its site, or by its token's
+    hash when the invitation could not be opened); [] for any other invitation."""
+    if site_id is None and token_hash is not None:
+        site_id = session.scalar(select(Invitation.site_id).where(Invitation.token_hash == token_hash))
+    if site_id is None:
+        return []
+    return session.scalar(select(Site.allowed_origins).where(Site.id == site_id)) or []

@@ -14,16 +14,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlmodel import Session
 from starlette.datastructures import FormData, QueryParams
 
 from voc.db import in_transaction
-from voc.embed.models import Site
+from voc.embed.sites import framing_origins
 from voc.errors import Busy, Invalid, VocError
 from voc.surveys import partials, responses
 from voc.surveys.answers import check_answer, is_blank, is_shown, scale_bounds
-from voc.surveys.models import Invitation
 from voc.surveys.responses import OpenInvitation
 from voc.surveys.texts import localized_questions, localized_text, pipe
 from voc.surveys.tokens import hash_token
@@ -146,19 +144,16 @@ def _page(request: Request, language: str, context: dict[str, Any], status_code:
                   status_code=status_code, block="survey" if is_htmx(request) else None)
 
 
-def _frame_for_site(request: Request, session: Session, site_id: int | None) -> None:
+def _frame_for_site(request: Request, origins: list[str]) -> None:
     """An invitation made by the embed widget may be shown in its site's iframe; any other never."""
-    if site_id is not None:
-        origins = session.scalar(select(Site.allowed_origins).where(Site.id == site_id))
-        if origins:
-            allow_framing(request, origins)
+    if origins:
+        allow_framing(request, origins)
 
 
 def _problem_page(request: Request, token: str, exc: VocError, session: Session | None = None) -> Reply:
     """Why the survey cannot be answered, in the customer's language (a thunk, rendered off the loop)."""
     if session is not None:
-        _frame_for_site(request, session, session.scalar(
-            select(Invitation.site_id).where(Invitation.token_hash == hash_token(token))))
+        _frame_for_site(request, framing_origins(session, token_hash=hash_token(token)))
     languages = sorted(catalog_languages())
     language = choose_language(requested=request.query_params.get("lang"), remembered=None,
                                accept_language=request.headers.get("accept-language"), survey_language="en",
@@ -179,7 +174,7 @@ def _problem_page(request: Request, token: str, exc: VocError, session: Session 
 
 def _open(request: Request, session: Session, token: str) -> SurveyView:
     opened = responses.load_invitation(session, token)
-    _frame_for_site(request, session, opened.site_id)
+    _frame_for_site(request, framing_origins(session, site_id=opened.site_id))
     return SurveyView(request, token, opened)
 
 
