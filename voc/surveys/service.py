@@ -42,13 +42,6 @@ def list_touchpoints(session: Session) -> list[Touchpoint]:
     return sorted(touchpoints, key=lambda t: (JourneyStage(t.stage).order, t.name))
 
 
-def get_touchpoint(session: Session, key: str) -> Touchpoint:
-    touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.key == key))
-    if touchpoint is None:
-        raise NotFound(f"no touchpoint {key!r}", code="touchpoint_not_found")
-    return touchpoint
-
-
 def touchpoint_public(touchpoint: Touchpoint) -> TouchpointPublic:
     stage = JourneyStage(touchpoint.stage)
     return TouchpointPublic(key=touchpoint.key, name=touchpoint.name, stage=stage, stage_order=stage.order,
