@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 BENCHMARKS = [
     ("bench.bench_submit", "Answer submission vs a bare FastAPI endpoint", None),
     ("bench.bench_crowd", "Customers arriving together (SQLite and PostgreSQL)", None),
+    ("bench.bench_backup", "Answers during an online backup (SQLite)", None),
     ("bench.bench_webhooks", "Webhook deliveries and answer-to-webhook latency", None),
     ("bench.bench_dashboard", "Dashboard overview at 10k vs 1M responses (rollups)", None),
     # VADER's human-rated sets come from the vaderSentiment sdist on PyPI, cached under .cache/.
