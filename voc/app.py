@@ -34,8 +34,9 @@ from voc.web.dashboard import dashboard_router
 from voc.web.i18n import catalog_languages, gettext_functions
 from voc.web.input_guard import InputGuard
 from voc.web.loopwatch import LoopWatch
-from voc.web.security import SecurityHeaders
+from voc.web.security import PublicRateLimit, SecurityHeaders
 from voc.web.templating import render, templates
+from voc.webhooks import transport
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,13 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False, servin
         if worker:
             worker.stop()
         watch.cancel()
+        transport.close_clients()  # the webhook sender's pooled HTTP connections
 
+    # The API docs and schema are public outside production; in production only with VOC_PUBLIC_DOCS=true.
+    docs = get_settings().env != "production" or get_settings().public_docs
     app = FastAPI(title="voc", version=__version__, lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None,
                   description="Voice of the customer: touchpoint surveys, experience analysis, CRM write-back.")
     app.state.engine = engine or get_engine()
     app.state.loopwatch = LoopWatch(get_settings().loop_stall_warn_ms / 1000)
@@ -132,7 +138,9 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False, servin
     # Signed (not encrypted) cookie holding only the user id, its session epoch and the CSRF token.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=auth.SESSION_COOKIE,
                        max_age=auth.SESSION_HOURS * 3600, same_site="lax",
-                       https_only=settings.env == "production")
+                       https_only=settings.base_url.lower().startswith("https://"))
+    # Public routes are limited per client address before anything reads their body or the database.
+    app.add_middleware(PublicRateLimit)
     app.add_middleware(SecurityHeaders)
     app.state.activity = Activity()
     app.add_middleware(TrackActivity, activity=app.state.activity)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
@@ -33,6 +34,12 @@ class Settings(BaseSettings):
     webhook_retry_schedule: Annotated[list[float], NoDecode] = [5, 300, 1800, 7200, 18000, 36000, 50400]
     webhook_timeout_seconds: float = 10.0
     webhook_allow_private: bool = False
+    # Deliveries run concurrently beside the worker's other jobs: this many at once in all, at most
+    # `webhook_endpoint_concurrency` at once per endpoint (in publish order per contact), and per endpoint
+    # at most `webhook_endpoint_rate` a second when set (0: no rate limit).
+    webhook_concurrency: int = 8
+    webhook_endpoint_concurrency: int = 2
+    webhook_endpoint_rate: float = 0.0
     log_level: str = "INFO"
     # Bounded waits: a request that cannot get a database connection (PostgreSQL pool) or SQLite's write
     # lock within these seconds is answered 503 `busy` with Retry-After, never left hanging.
@@ -60,12 +67,41 @@ class Settings(BaseSettings):
     # behind one NAT address is many visitors), and per site overall.
     embed_decisions_per_minute: float = 120.0
     embed_site_decisions_per_minute: float = 6000.0
+    # Public routes (the survey page, answers, sign-in, unsubscribe): requests per client address per route
+    # group, in bursts of up to `public_burst`, then 429 `rate_limited`. Generous: a crowd behind one NAT
+    # address is many customers.
+    public_requests_per_minute: Annotated[float, Field(gt=0)] = 600.0
+    public_burst: Annotated[float, Field(ge=1)] = 120.0
+    # Sign-in: after this many wrong passwords for one account from one address, each further attempt from
+    # there waits 2, 4, 8 … seconds (at most login_max_delay_seconds); other addresses are not slowed.
+    login_failures_before_delay: Annotated[int, Field(ge=1)] = 5
+    login_max_delay_seconds: Annotated[float, Field(ge=1)] = 900.0
+    # Where browsers get htmx: "cdn" (unpkg, with the vendored copy as a fallback) or "local" (voc only).
+    htmx_source: Literal["cdn", "local"] = "cdn"
+    # GET /metrics needs `Authorization: Bearer <metrics_token>` when set; in production it is refused unless set.
+    metrics_token: str | None = None
+    # /docs, /redoc and /openapi.json are off in production unless this is true.
+    public_docs: bool = False
+    # Reporting days are whole days in this IANA time zone (e.g. Europe/Berlin): the dashboard's periods, the
+    # explorer and its CSV, the API's default period, and the day each rollup row counts. The rollups are
+    # kept per day in this zone, so changing it needs `voc rebuild-rollups`.
+    time_zone: str = "UTC"
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
     def _split_schedule(cls, value: object) -> object:
         if isinstance(value, str):
             return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        if value != "UTC":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"VOC_TIME_ZONE: {value!r} is not an IANA time zone (e.g. Europe/Berlin)") from exc
         return value
 
     @model_validator(mode="after")

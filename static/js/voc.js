@@ -1,23 +1,69 @@
-// Loads the vendored htmx when the CDN copy did not arrive (offline, blocked, or integrity mismatch).
 (function () {
-  if (window.htmx) return;
-  // htmx sets the page up (processes it, and handles the back button) on DOMContentLoaded, or at once if
-  // the document has finished loading. A copy that arrives in between (this one always does: it delays the
-  // load event) would wait for an event gone by, so the event is sent again for it.
-  var domReady = false;
+  "use strict";
+  var me = document.currentScript;
+  var afterHtmx = [];
+  var htmxSettled = false;
+  var domReady = document.readyState !== "loading";
   document.addEventListener("DOMContentLoaded", function () { domReady = true; });
-  var s = document.createElement("script");
-  s.src = document.currentScript ? document.currentScript.src.replace(/js\/voc\.js.*$/, "vendor/htmx.min.js")
-                                 : "/static/vendor/htmx.min.js";
-  s.onload = function () { if (domReady && window.htmx) document.dispatchEvent(new Event("DOMContentLoaded")); };
-  document.head.appendChild(s);
-})();
 
-// A one-click answer from an e-mail arrives as a step with the score selected but not stored (mail
-// scanners open every link): send it at once, as if the customer had pressed Next.
-document.addEventListener("DOMContentLoaded", function () {
-  var form = document.querySelector("form[data-voc-autosubmit]");
-  if (!form) return;
-  var next = form.querySelector('button[name="action"][value="next"]');
-  if (form.requestSubmit) form.requestSubmit(next || undefined); else form.submit();
-});
+  // Run `fn` once htmx has set the page up, or once it is known not to come (then the plain forms work).
+  function whenHtmxSettled(fn) { if (htmxSettled) fn(); else afterHtmx.push(fn); }
+  function settle() {
+    if (htmxSettled) return;
+    htmxSettled = true;
+    afterHtmx.splice(0).forEach(function (fn) { fn(); });
+  }
+
+  // htmx sets the page up on DOMContentLoaded, or at once if the document has finished loading. A copy
+  // that arrives in between (a script added here delays the load event) would wait for an event gone by,
+  // so the event is sent again for it.
+  function htmxRan() {
+    if (!domReady) { document.addEventListener("DOMContentLoaded", settle); return; }  // after htmx's own
+    if (window.htmx && document.readyState !== "complete") document.dispatchEvent(new Event("DOMContentLoaded"));
+    settle();
+  }
+
+  function addScript(src, integrity, onload, onerror) {
+    var s = document.createElement("script");
+    s.src = src;
+    if (integrity) { s.integrity = integrity; s.crossOrigin = "anonymous"; }
+    s.onload = onload;
+    s.onerror = onerror;
+    document.head.appendChild(s);
+    return s;
+  }
+
+  // htmx from the CDN; the vendored copy when the CDN copy fails (offline, blocked, integrity mismatch) or
+  // has not arrived within the timeout: a CDN that never answers must not leave the page without htmx.
+  // With VOC_HTMX_SOURCE=local the page loaded the vendored copy itself (before this script).
+  var cdn = me && me.getAttribute("data-htmx-cdn");
+  if (window.htmx || !cdn) {
+    if (domReady) settle(); else document.addEventListener("DOMContentLoaded", settle);
+  } else {
+    var fellBack = false, timer = null, cdnScript = null;
+    var fallBack = function () {
+      if (fellBack || window.htmx) return;
+      fellBack = true;
+      clearTimeout(timer);
+      // A script moved to another document before it runs never runs (HTML, "prepare the script element"):
+      // a CDN copy arriving late must not start a second htmx on the page.
+      if (cdnScript) document.implementation.createHTMLDocument("").adoptNode(cdnScript);
+      addScript(me.getAttribute("data-htmx-local"), null, htmxRan, settle);
+    };
+    cdnScript = addScript(cdn, me.getAttribute("data-htmx-integrity"), function () {
+      if (fellBack) return;
+      clearTimeout(timer);
+      if (window.htmx) htmxRan(); else fallBack();
+    }, fallBack);
+    timer = setTimeout(fallBack, parseInt(me.getAttribute("data-htmx-timeout"), 10) || 3000);
+  }
+
+  // A one-click answer from an e-mail arrives as a step with the score selected but not stored (mail
+  // scanners open every link): send it at once, as if the customer had pressed Next.
+  whenHtmxSettled(function () {
+    var form = document.querySelector("form[data-voc-autosubmit]");
+    if (!form) return;
+    var next = form.querySelector('button[name="action"][value="next"]');
+    if (form.requestSubmit) form.requestSubmit(next || undefined); else form.submit();
+  });
+})();

@@ -1,4 +1,4 @@
-"""API keys (and, later, dashboard users)."""
+"""API keys and dashboard users."""
 
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ class User(SQLModel, table=True):
     email: str = Field(unique=True, max_length=320)
     password_hash: str = Field(max_length=255)
     role: str = Field(default=Role.viewer, max_length=16)
-    # Bumped at logout and password change: every cookie signed before it stops working.
+    # Bumped at logout, role change and disabling: every cookie signed before it stops working.
     session_epoch: int = Field(default=0)
-    failed_logins: int = Field(default=0)
-    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A disabled user cannot sign in and their sessions end at once; an admin may enable them again.
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

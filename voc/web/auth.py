@@ -1,12 +1,15 @@
-"""Signing in to the dashboard: a signed HttpOnly session cookie, roles, and CSRF tokens.
+"""Signing in to the dashboard: a signed HttpOnly session cookie, roles, CSRF tokens, and sign-in throttling.
 
 Every state-changing dashboard request carries the session's CSRF token, in the `X-CSRF-Token`
-header (htmx sends it, see templates/dashboard/base.html) or a `csrf_token` form field."""
+header (htmx sends it, see templates/dashboard/base.html) or a `csrf_token` form field. Repeated wrong
+passwords slow that account down from that address (voc.auth.throttle), answered 429 with Retry-After
+before the password is checked; nobody is ever locked out."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -15,14 +18,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voc.api.deps import SessionDep
 from voc.auth.models import Role, User
+from voc.auth.throttle import LoginThrottle
 from voc.auth.users import authenticate_user
-from voc.errors import Forbidden, VocError
+from voc.config import get_settings
+from voc.embed.ratelimit import retry_after
+from voc.errors import Forbidden, Unauthorized, VocError
+from voc.web.security import client_address
 from voc.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "voc_session"
 SESSION_HOURS = 12
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_throttle_lock = threading.Lock()
 
 
 class LoginRequired(Exception):  # noqa: N818 - control flow: answered with a redirect to /login
@@ -54,7 +62,7 @@ def current_user(request: Request, session: SessionDep) -> User:
     """The signed-in user, or LoginRequired."""
     user_id, epoch = request.session.get("uid"), request.session.get("epoch")
     user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or user.session_epoch != epoch:
+    if user is None or user.session_epoch != epoch or user.disabled_at is not None:
         request.session.pop("uid", None)
         raise LoginRequired
     request.state.user = user
@@ -99,16 +107,44 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # no
                                                     "error": None})
 
 
+def login_throttle(request: Request) -> LoginThrottle:
+    """This app's sign-in throttle (made on first use, from the settings)."""
+    state = request.app.state
+    with _throttle_lock:
+        throttle = getattr(state, "login_throttle", None)
+        if throttle is None:
+            settings = get_settings()
+            throttle = state.login_throttle = LoginThrottle(settings.login_failures_before_delay,
+                                                            settings.login_max_delay_seconds)
+    return throttle
+
+
 @router.post("/login", dependencies=[CsrfChecked])
 def login(request: Request, session: SessionDep, email: Annotated[str, Form()], password: Annotated[str, Form()],
           next: Annotated[str | None, Form()] = None) -> Response:  # noqa: A002
-    """Check the credentials; a failure is counted (and committed) before the form shows again."""
+    """Check the credentials, unless this account failed too often from this address lately (429)."""
+    throttle, address = login_throttle(request), client_address(request.scope)
+
+    def form_again(message: str, status_code: int, headers: dict[str, str] | None = None) -> Response:
+        page = render(request, "dashboard/login.html", {"next": _safe_next(next), "csrf": csrf_token(request),
+                                                        "error": message, "email": email}, status_code=status_code)
+        page.headers.update(headers or {})
+        return page
+
+    wait = throttle.admit(email, address)
+    if wait:
+        seconds = retry_after(wait)
+        unit = "second" if seconds == "1" else "seconds"
+        return form_again(f"Too many failed sign-ins for this account from your network: try again in {seconds} "
+                          f"{unit}.", 429, {"Retry-After": seconds})
     try:
         user = authenticate_user(session, email, password)
-    except VocError as exc:
-        return render(request, "dashboard/login.html", {"next": _safe_next(next), "csrf": csrf_token(request),
-                                                        "error": exc.message, "email": email},
-                      status_code=exc.status_code)
+    except Unauthorized as exc:
+        throttle.failed(email, address)
+        return form_again(exc.message, exc.status_code)
+    except VocError as exc:  # a disabled account
+        return form_again(exc.message, exc.status_code)
+    throttle.succeeded(email, address)
     request.session.clear()  # a fresh session at sign-in: no fixation of an earlier one
     request.session.update(uid=user.id, epoch=user.session_epoch, csrf=secrets.token_urlsafe(32))
     return RedirectResponse(_safe_next(next), status_code=303)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import hmac
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from voc.config import get_settings
 from voc.db import get_engine
+from voc.errors import Forbidden, Unauthorized
 from voc.jobs.models import Job
 from voc.surveys.models import Invitation, Response
 
@@ -35,7 +39,31 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics", response_class=PlainTextResponse, include_in_schema=True)
+class MetricsTokenRequired(Unauthorized):
+    """No `Authorization: Bearer <VOC_METRICS_TOKEN>`, or another token."""
+
+    code = "invalid_metrics_token"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="metrics"'}
+
+
+def metrics_access(request: Request) -> None:
+    """/metrics needs the bearer token when VOC_METRICS_TOKEN is set; in production it must be set."""
+    settings = get_settings()
+    token = settings.metrics_token
+    if not token:
+        if settings.env == "production":
+            raise Forbidden("/metrics is off in production until VOC_METRICS_TOKEN is set", code="metrics_disabled")
+        return
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), token.encode()):
+        raise MetricsTokenRequired("/metrics needs Authorization: Bearer <VOC_METRICS_TOKEN>")
+
+
+@router.get("/metrics", response_class=PlainTextResponse, include_in_schema=True,
+            dependencies=[Depends(metrics_access)])
 def prometheus_metrics(request: Request) -> PlainTextResponse:
     """Prometheus text exposition: jobs by kind and status, invitations and responses."""
     lines = ["# HELP voc_jobs Jobs in the queue by kind and status.", "# TYPE voc_jobs gauge"]

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from voc.config import get_settings
 from voc.resources import resource_dir
 
 HTMX_VERSION = "2.0.11"
@@ -19,7 +20,17 @@ HTMX_CDN = f"https://unpkg.com/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
 # autoescape=True for every template, whatever its file name: customers' text is untrusted.
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(resource_dir("templates")),
                                                    autoescape=True, trim_blocks=True, lstrip_blocks=True))
-templates.env.globals.update(htmx_cdn=HTMX_CDN, htmx_integrity=HTMX_INTEGRITY)
+# How long a page waits for the CDN's htmx before it loads the vendored copy (static/js/voc.js).
+HTMX_CDN_TIMEOUT_MS = 3000
+
+
+def htmx_from_cdn() -> bool:
+    """Whether pages load htmx from the CDN (VOC_HTMX_SOURCE=cdn, the default) rather than from voc only."""
+    return get_settings().htmx_source == "cdn"
+
+
+templates.env.globals.update(htmx_cdn=HTMX_CDN, htmx_integrity=HTMX_INTEGRITY, htmx_from_cdn=htmx_from_cdn,
+                             htmx_cdn_timeout_ms=HTMX_CDN_TIMEOUT_MS)
 
 
 def is_htmx(request: Request) -> bool:
