@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import itertools
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -44,3 +46,30 @@ def rolled_up(engine, *, days_ago: float, **counts: int) -> None:
         session.add(RollupTotal(survey_id=ALL, touchpoint_id=ALL, day=day, responses=sum(counts.values()),
                                 **counts))
         session.commit()
+
+
+CHOICE_QUESTIONS = [{"id": "nps", "type": "nps", "prompt": "Recommend?", "required": True},
+                    {"id": "why", "type": "text", "prompt": "Why?"},
+                    {"id": "plan", "type": "single_choice", "prompt": "Which plan?", "options": ["Basic", "Pro"]},
+                    {"id": "liked", "type": "multi_choice", "prompt": "What did you like?",
+                     "options": ["Speed", "Price", "Staff"]}]
+_contacts = itertools.count(1)
+
+
+def answer_at(engine, when: datetime, given: list[tuple[str, Any]], *, touchpoint: str = "order_delivered",
+              stage: str = "delivery", name: str | None = None, questions: list[dict] | None = None,
+              survey: str | None = None, title: str = "How did we do?") -> int:
+    """One response to the touchpoint's survey (made with `questions` if new), completed at `when` exactly."""
+    survey = survey or f"survey_{touchpoint}"
+    with Session(engine) as session:
+        if not session.exec(select(Touchpoint).where(Touchpoint.key == touchpoint)).first():
+            f.touchpoint(session, touchpoint, stage=stage, name=name or touchpoint.replace("_", " ").title())
+        if not session.exec(select(Survey).where(Survey.key == survey)).first():
+            f.survey(session, survey, touchpoint=touchpoint, questions=questions or CHOICE_QUESTIONS,
+                     recontact_days=0, title=title)
+        contact = f"{touchpoint}-at-{next(_contacts)}"
+        outcome = f.event(session, f"e-{contact}", touchpoint=touchpoint, contact=contact,
+                          occurred_at=(when - timedelta(minutes=5)).isoformat())
+        response = submit_response(session, f.token_of(outcome.invitation.url), given, now=when)
+        session.commit()
+        return response.id

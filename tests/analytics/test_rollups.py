@@ -203,3 +203,46 @@ def test_voc_rebuild_rollups_restores_what_the_worker_counted(database_url, engi
     assert main(["rebuild-rollups"]) == 0
     assert "rebuilt the rollups" in capsys.readouterr().out
     assert _totals(engine) == counted
+
+
+def test_the_spread_of_sentiment_is_rolled_up(engine, run_jobs):
+    _load(engine)
+    run_jobs()
+    with Session(engine) as session:
+        compounds = [r.analysis["sentiment"]["compound"] for r in session.scalars(select(Response))
+                     if (r.analysis or {}).get("sentiment")]
+    totals = _totals(engine)
+    assert totals["sentiment_square_sum"] == pytest.approx(sum(c * c for c in compounds), abs=1e-6)
+    assert totals["sentiment_sum"] == pytest.approx(sum(compounds), abs=1e-6) and len(compounds) == 3
+
+
+@pytest.mark.parametrize(("zone", "day"), [("UTC", date(2026, 11, 30)), ("Europe/Berlin", date(2026, 12, 1)),
+                                           ("America/New_York", date(2026, 11, 30))])
+def test_a_response_counts_on_its_day_in_the_workspace_time_zone(engine, run_jobs, monkeypatch, zone, day):
+    """23:30 UTC on 30 Nov is already 1 Dec in Berlin: the rollup's day is the workspace's, incrementally and
+    in a rebuild (SQLite has no zone database: the rebuild reads those days in Python)."""
+    from datetime import UTC, datetime
+
+    from voc.config import get_settings
+
+    monkeypatch.setenv("VOC_TIME_ZONE", zone)
+    get_settings.cache_clear()
+    when = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    with Session(engine) as session:
+        f.touchpoint(session)
+        f.survey(session, questions=QUESTIONS, recontact_days=0)
+        outcome = f.event(session, "late-evening", contact="c1", occurred_at=(when - timedelta(minutes=1)).isoformat())
+        submit_response(session, f.token_of(outcome.invitation.url), [("nps", 9)], now=when)
+        session.commit()
+    run_jobs()
+
+    def days() -> dict[str, set[date]]:
+        with Session(engine) as session:
+            cells = list(session.scalars(select(Rollup)))
+        return {c: {r.day for r in cells if getattr(r, c)} for c in ("invitations", "responses")}
+
+    assert days() == {"invitations": {day}, "responses": {day}}
+    with Session(engine) as session:
+        rebuild_rollups(session)
+        session.commit()
+    assert days() == {"invitations": {day}, "responses": {day}}

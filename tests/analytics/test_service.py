@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from tests.analytics.helpers import answer
-from voc.analytics.service import experience, journey, overview, resolve_filters
+from voc.analytics.service import overview, resolve_filters
+from voc.analytics.touchpoints import experience, journey
 from voc.surveys.metrics import nps_metric
 from voc.surveys.models import Invitation, Response, Touchpoint
 
@@ -59,7 +60,7 @@ def test_journey_and_experience_count_each_touchpoint_over_every_survey(engine, 
     keys = {t.id: t.key for t in session.scalars(select(Touchpoint))}
     for survey, touchpoint in FILTERS:
         f = resolve_filters(session, survey, touchpoint, "30d")
-        stops = {s["touchpoint"].key: s["responses"] for s in journey(session, f)["stops"]}
+        stops = {s.touchpoint.key: s.responses for s in journey(session, f, link=str)["stops"]}
         rows = {r["touchpoint"].key: r["responses"] for r in experience(session, f)["rows"]}
         expected: dict[str, int] = {}
         for response in session.scalars(select(Response)):

@@ -143,3 +143,65 @@ def test_segments_split_text_at_span_edges():
     only = segments("abc <b>x</b> end", spans, only="feel")
     assert [(p.text, [m["dimension"] for m in p.marks]) for p in only] == [
         ("abc <b", []), (">x</b>", ["feel"]), (" end", [])]
+
+
+def test_sorted_by_sentiment_the_most_negative_come_first_and_paging_keeps_that_order(session, known):
+    everything = service.list_responses(session, ResponseFilters(period="365d", sort="sentiment"), limit=100).items
+    sentiments = [r.sentiment for r in everything]
+    assert len(everything) == 5 and None not in sentiments
+    assert sentiments == sorted(sentiments) and everything[-1].id == known["lovely"]  # the only positive one
+    seen, cursor = [], None
+    while True:
+        page = service.list_responses(session, ResponseFilters(period="365d", sort="sentiment"), cursor=cursor,
+                                      limit=2)
+        assert page.total == 5
+        seen += [r.id for r in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert seen == [r.id for r in everything]
+
+
+def test_a_sentiment_cursor_is_not_a_date_cursor(session, known):
+    page = service.list_responses(session, ResponseFilters(period="365d"), limit=1)
+    with pytest.raises(Exception) as caught:
+        service.list_responses(session, ResponseFilters(period="365d", sort="sentiment"), cursor=page.next_cursor)
+    assert getattr(caught.value, "code", None) == "invalid_cursor"
+
+
+def test_the_sort_and_answer_filters_are_read_from_the_url_and_kept_in_links():
+    filters = ResponseFilters.from_params({"sort": "sentiment", "answer": "plan:Pro: annual", "period": "30d"})
+    assert filters.answer_filter == ("plan", "Pro: annual") and filters.sort == "sentiment"
+    assert filters.to_params() == {"period": "30d", "answer": "plan:Pro: annual", "sort": "sentiment"}
+    for junk in ("plan", "plan:", ":Pro", "bad id:Pro", "x" * 65 + ":Pro"):
+        assert ResponseFilters.from_params({"answer": junk}).answer is None
+    assert ResponseFilters.from_params({"sort": "loudest"}).sort is None
+
+
+CHOICES = [{"id": "nps", "type": "nps", "prompt": "Recommend?", "required": True},
+           {"id": "plan", "type": "single_choice", "prompt": "Which plan?", "options": ["Basic", "Pro", "Pro+"]},
+           {"id": "liked", "type": "multi_choice", "prompt": "What did you like?",
+            "options": ["Speed", "Price", "Staff"]}]
+
+
+def test_an_answer_filter_keeps_the_responses_that_picked_that_option(session):
+    from tests import factories as f
+
+    f.touchpoint(session, "plan_changed", "usage", name="Plan changed")
+    f.survey(session, "plans", "plan_changed", questions=CHOICES, recontact_days=0)
+    session.commit()
+    made = {name: respond(session, given, contact=name, touchpoint="plan_changed").id for name, given in {
+        "pro": [("nps", 9), ("plan", "Pro"), ("liked", ["Speed", "Staff"])],
+        "pro_plus": [("nps", 9), ("plan", "Pro+"), ("liked", ["Staff"])],
+        "basic": [("nps", 5), ("plan", "Basic"), ("liked", ["Price"])],
+        "silent": [("nps", 7)],
+    }.items()}
+    assert ids(session, answer="plan:Pro") == [made["pro"]]  # not "Pro+": whole options only
+    assert set(ids(session, answer="liked:Staff")) == {made["pro"], made["pro_plus"]}
+    assert ids(session, answer="liked:Staff", survey="plans", q="nothing") == []
+    assert ids(session, answer="plan:Gold") == [] and ids(session, answer="nps:9") == []
+    assert len(ids(session, answer="plan")) == 4  # not a filter: ignored
+    found = service.list_responses(session, ResponseFilters(answer="liked:Staff", sort="sentiment"))
+    assert found.total == 2
+    labelled = ResponseFilters(survey="plans", answer="plan:Pro")
+    assert service.answer_label(session, labelled) == "Which plan?: Pro"

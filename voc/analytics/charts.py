@@ -21,6 +21,10 @@ class Point:
     n: int
     text: str  # for the point's <title>
     shown: str  # the value and its interval
+    y_low: float | None = None  # the interval's ends, drawn as a whisker
+    y_high: float | None = None
+    small: bool = False  # fewer answers than the small-sample threshold: drawn hollow, flagged
+    href: str | None = None
 
 
 @dataclass
@@ -30,6 +34,7 @@ class Series:
     points: list[Point]
     path: str
     band: str
+    joined: bool = True  # a line through the points (with a band); else points with interval whiskers
 
 
 @dataclass
@@ -55,9 +60,14 @@ class LineChart:
 
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[Value]]], *, y_min: float,
                y_max: float, fmt: Callable[[float], str] = "{:+.0f}".format, width: int = 720,
-               height: int = 240, ticks: int = 5) -> LineChart:
-    """Lines (with their 95% bands) over labelled positions, scaled into a width × height box."""
-    left, right, top, bottom = 48, width - 12, 12, height - 28
+               height: int = 240, ticks: int = 5, joined: bool = True, hrefs: Sequence[str | None] | None = None,
+               small_sample: int = 0, bottom_margin: int = 28, tick_fmt: Callable[[float], str] | None = None,
+               max_labels: int = 8) -> LineChart:
+    """Lines (with their 95% bands) over labelled positions, scaled into a width × height box.
+
+    Not `joined`: each point stands alone with its interval as a whisker (values of separate things, such as
+    touchpoints, that no line should suggest are continuous). Points with n below `small_sample` are flagged."""
+    left, right, top, bottom = 48, width - 12, 12, height - bottom_margin
     count = max(len(labels), 1)
 
     def x_at(index: int) -> float:
@@ -74,22 +84,51 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[
             if value is None:
                 continue
             x, y = x_at(index), y_at(value)
-            interval = f" (95% interval {fmt(low)} to {fmt(high)})" if low is not None and high is not None else ""
+            has_interval = low is not None and high is not None
+            interval = f" (95% interval {fmt(low)} to {fmt(high)})" if has_interval else ""
             shown = f"{fmt(value)}{interval}"
-            points.append(Point(x, y, labels[index], value, n, f"{labels[index]}: {name} {shown}, n={n}", shown))
+            small = n < small_sample
+            flag = f", small sample (n < {small_sample})" if small else ""
+            points.append(Point(x, y, labels[index], value, n, f"{labels[index]}: {name} {shown}, n={n}{flag}", shown,
+                                y_at(low) if has_interval else None, y_at(high) if has_interval else None, small,
+                                hrefs[index] if hrefs else None))
             path.append(f"{'L' if path else 'M'}{x},{y}")
-            if low is not None and high is not None:
+            if has_interval:
                 upper.append(f"{x},{y_at(high)}")
                 lower.append(f"{x},{y_at(low)}")
-        band = f"M{' L'.join(upper)} L{' L'.join(reversed(lower))} Z" if len(upper) > 1 else ""
-        drawn.append(Series(name, css, points, " ".join(path), band))
+        band = f"M{' L'.join(upper)} L{' L'.join(reversed(lower))} Z" if joined and len(upper) > 1 else ""
+        drawn.append(Series(name, css, points, " ".join(path) if joined else "", band, joined))
     step = (y_max - y_min) / (ticks - 1)
-    y_ticks = [Tick(y_at(y_min + i * step), fmt(y_min + i * step)) for i in range(ticks)]
-    every = max(1, count // 8)
+    y_ticks = [Tick(y_at(y_min + i * step), (tick_fmt or fmt)(y_min + i * step)) for i in range(ticks)]
+    every = max(1, count // max_labels)
     x_ticks = [Tick(x_at(i), label) for i, label in enumerate(labels) if i % every == 0]
     zero = y_at(0.0) if y_min < 0 < y_max else None
     return LineChart(width, height, left, top, right, bottom, drawn, y_ticks, x_ticks, zero,
                      empty=not any(s.points for s in drawn))
+
+
+@dataclass
+class Bar:
+    label: str
+    count: int
+    share: float  # of n, 0..1
+    low: float  # Wilson 95% interval of the share
+    high: float
+    width: float  # the bar's length, of `scale`
+    x_low: float  # the whisker's ends
+    x_high: float
+    text: str  # for the bar's <title>
+    params: dict[str, str] = field(default_factory=dict)  # the explorer's filter for exactly these answers
+
+
+def share_bars(rows: Sequence[tuple[str, int, float, float, float, dict[str, str]]], n: int, scale: int = 240
+               ) -> list[Bar]:
+    """Horizontal bars of shares (0..1) with their 95% intervals, each on its own 0–100% scale of `scale` wide."""
+    return [Bar(label, count, share, low, high, round(scale * share, 1), round(scale * low, 1),
+                round(scale * high, 1),
+                f"{label}: {count} of {n} ({100 * share:.1f}%, 95% interval {100 * low:.1f}% to {100 * high:.1f}%)",
+                params)
+            for label, count, share, low, high, params in rows]
 
 
 @dataclass

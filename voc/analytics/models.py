@@ -1,11 +1,12 @@
-"""Pre-aggregated figures per day × survey × touchpoint (and summed over either), and what each response added."""
+"""Pre-aggregated figures per day × survey × touchpoint (and summed over either), what each response added, and
+the answers to choice questions per day."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, Date, ForeignKey, Integer
+from sqlalchemy import Column, Date, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
 from voc.db import JSONType
@@ -51,6 +52,7 @@ class RollupCounts(SQLModel):
     ces_6: int = 0
     ces_7: int = 0
     sentiment_sum: float = 0.0
+    sentiment_square_sum: float = 0.0  # Σ compound², for the 95% t interval of the mean
     sentiment_count: int = 0
     sentiment_negative: int = 0
     sentiment_neutral: int = 0
@@ -105,3 +107,22 @@ class RollupEntry(SQLModel, table=True):
     survey_id: int
     touchpoint_id: int
     contribution: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+SEEN = ""  # in choice_rollup: the row counting respondents who saw the question (an option is never empty)
+
+
+class ChoiceRollup(SQLModel, table=True):
+    """Per day × survey × touchpoint × choice question: respondents who saw the question (option SEEN) and
+    respondents who picked each option. Touchpoint ALL holds the same counts over every touchpoint.
+
+    Days are workspace days, as in `rollup`. Key order (survey, touchpoint, day): a page reads one contiguous
+    range per survey."""
+
+    __tablename__ = "choice_rollup"
+    survey_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    touchpoint_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    question_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    option: str = Field(sa_column=Column(String(200), primary_key=True))
+    answers: int = 0

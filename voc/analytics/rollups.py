@@ -6,12 +6,20 @@ adds its delta to its daily cell and to the three totals that cell counts in: on
 
 Idempotency: what a response added is stored in `rollup_entry`; applying a response again adds only the
 difference between its new contribution and the stored one (nothing, when nothing changed), so a job that
-runs twice, or a re-analysis, never counts twice."""
+runs twice, or a re-analysis, never counts twice.
+
+Days are workspace days (voc.periods.local_day, VOC_TIME_ZONE): the day a moment falls on where the CX team
+works, so a period's whole days sum exactly the responses between its local midnights. Changing the zone
+needs `voc rebuild-rollups`.
+
+Choice questions roll up into `choice_rollup` when a response is first counted: who saw each choice question
+(its show_if held and the CRM did not prefill it) and what they picked. Answers never change after a
+response is stored, so what the first count added stays right; a rebuild recounts them."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -20,9 +28,21 @@ from sqlalchemy import bindparam, delete, func, insert, literal_column, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from voc.analytics.models import ALL, DIMENSIONS, NO_TOUCHPOINT, Rollup, RollupEntry, RollupTotal
+from voc.analytics.models import (
+    ALL,
+    DIMENSIONS,
+    NO_TOUCHPOINT,
+    SEEN,
+    ChoiceRollup,
+    Rollup,
+    RollupEntry,
+    RollupTotal,
+)
+from voc.config import get_settings
 from voc.db import Prepared
-from voc.surveys.models import Invitation, PartialResponse, Response
+from voc.periods import local_day, workspace_zone
+from voc.surveys.answers import is_shown
+from voc.surveys.models import Answer, Invitation, PartialResponse, Response, SurveyVersion
 
 KEY_COLUMNS = ("day", "survey_id", "touchpoint_id")
 TOTAL_KEY_COLUMNS = ("survey_id", "touchpoint_id", "day")
@@ -32,11 +52,11 @@ TotalKey = tuple[int, int, date]  # (survey or ALL, touchpoint or ALL, day): a r
 
 
 def _day(moment: datetime | None) -> date:
-    return (moment or datetime.min).date()
+    return local_day(moment) if moment else date.min
 
 
 def response_cell(response: Any) -> Cell:
-    """The day × survey × touchpoint a response rolls up into (its completion day, UTC)."""
+    """The day × survey × touchpoint a response rolls up into (its completion day, in the workspace zone)."""
     return (_day(response.completed_at or response.created_at), response.survey_id,
             response.touchpoint_id or NO_TOUCHPOINT)
 
@@ -58,6 +78,7 @@ def response_contribution(response: Any) -> dict[str, float]:
     sentiment = analysis.get("sentiment")
     if sentiment:
         out["sentiment_sum"] = float(sentiment["compound"])
+        out["sentiment_square_sum"] = float(sentiment["compound"]) ** 2
         out["sentiment_count"] = 1
         out[f"sentiment_{sentiment['label']}"] = 1
     for name in DIMENSIONS:
@@ -95,16 +116,17 @@ def _upsert_statement(table: Any, keys: tuple[str, ...], dialect_name: str, colu
                                                     set_={c: table.c[c] + statement.excluded[c] for c in columns}))
 
 
-def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Mapping[str, float]]
-            ) -> None:
+def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Mapping[str, float]],
+            columns: tuple[str, ...] | None = None) -> None:
     """Add each row's delta (one execution of a prebuilt upsert per row).
 
     Rows go in key order, so concurrent transactions lock them in the same order (no deadlock between them)."""
     rows = [(key, delta) for key, delta in sorted(deltas.items()) if any(delta.values())]
     if not rows:
         return
-    changed = {c for _, delta in rows for c, v in delta.items() if v}
-    columns = FUNNEL_COLUMNS if changed <= set(FUNNEL_COLUMNS) else COUNT_COLUMNS
+    if columns is None:
+        changed = {c for _, delta in rows for c, v in delta.items() if v}
+        columns = FUNNEL_COLUMNS if changed <= set(FUNNEL_COLUMNS) else COUNT_COLUMNS
     connection = session.connection()
     statement = _upsert_statement(table, keys, connection.dialect.name, columns)
     # Counts left out of a narrow insert take their column default (0).
@@ -133,10 +155,78 @@ _UPDATE_ENTRY = Prepared(update(_E).where(_E.c.response_id == bindparam("respons
                          .values({c: bindparam(f"new_{c}", type_=_E.c[c].type) for c in _ENTRY_VALUES}))
 
 
+CHOICE_TYPES = ("single_choice", "multi_choice")
+CHOICE_KEY_COLUMNS = ("survey_id", "touchpoint_id", "day", "question_id", "option")
+ChoiceKey = tuple[int, int, date, str, str]  # a choice_rollup row
+_ANSWER_COLUMNS = (Answer.response_id, Answer.question_id, Answer.type, Answer.number, Answer.text, Answer.choices,
+                   Answer.source)
+
+
+def _answer_value(answer: Any) -> Any:
+    """An answer as the value a show_if condition reads (a single choice is its option, as the customer gave it)."""
+    if answer.choices is not None:
+        return answer.choices[0] if answer.type == "single_choice" and answer.choices else answer.choices
+    if answer.number is not None:
+        return int(answer.number) if float(answer.number).is_integer() else answer.number
+    return answer.text
+
+
+def choice_contribution(questions: list[dict[str, Any]], answers: Iterable[Any]) -> list[tuple[str, str]]:
+    """What one response adds to the choice counts, as (question, option) pairs: (question, SEEN) for each
+    choice question it was shown (its show_if held, the CRM did not prefill it), and one pair per option picked."""
+    given = {a.question_id: a for a in answers}
+    known = {question_id: _answer_value(a) for question_id, a in given.items()}
+    out: list[tuple[str, str]] = []
+    for question in questions:
+        if question.get("type") not in CHOICE_TYPES:
+            continue
+        answer = given.get(question["id"])
+        if (answer is not None and answer.source != "customer") or not is_shown(question, known):
+            continue
+        out.append((question["id"], SEEN))
+        if answer is not None and answer.choices:
+            out.extend((question["id"], option) for option in dict.fromkeys(answer.choices))
+    return out
+
+
+def _choice_keys(cell: Cell, pairs: Iterable[tuple[str, str]]) -> Iterator[ChoiceKey]:
+    """The choice_rollup rows a response's pairs count in: its touchpoint's, and the one over every touchpoint."""
+    day, survey_id, touchpoint_id = cell
+    for question_id, option in pairs:
+        yield (survey_id, touchpoint_id, day, question_id, option)
+        yield (survey_id, ALL, day, question_id, option)
+
+
+def has_choice_questions(questions: list[dict[str, Any]] | None) -> bool:
+    """Whether a survey version asks any choice question."""
+    return any(q.get("type") in CHOICE_TYPES for q in questions or [])
+
+
+def _record_choices(session: Session, response: Response, cell: Cell, old_cell: Cell | None = None) -> None:
+    """Count who saw each choice question of the response's survey version, and what they picked, in `cell`
+    (and take them out of `old_cell`, where they were counted before the response moved)."""
+    if response.status != "completed":
+        return
+    questions = session.execute(select(SurveyVersion.questions)
+                                .where(SurveyVersion.id == response.survey_version_id)).scalar()
+    if not has_choice_questions(questions):
+        return
+    answers = session.execute(select(*_ANSWER_COLUMNS).where(Answer.response_id == response.id)).all()
+    pairs = choice_contribution(questions or [], answers)
+    counts = Counter(_choice_keys(cell, pairs))
+    if old_cell is not None:
+        counts.subtract(_choice_keys(old_cell, pairs))
+    if counts:
+        _upsert(session, ChoiceRollup.__table__, CHOICE_KEY_COLUMNS,
+                {key: {"answers": count} for key, count in counts.items()}, columns=("answers",))
+
+
 def record_response(session: Session, response: Response, funnel: tuple[str, ...] = ()) -> None:
     """Bring the rollups in line with a response's current scores and analysis (safe to repeat).
 
-    `funnel`: the steps its submit took ("opened", "started"), counted once on the same day and cell."""
+    `funnel`: the steps its submit took ("opened", "started"), counted once on the same day and cell. The
+    first time a response is counted, its choice answers are counted too (answers never change afterwards;
+    should the response move to another cell, they move with it)."""
     if response.id is None:
         session.flush()
     connection = session.connection()
@@ -151,8 +241,11 @@ def record_response(session: Session, response: Response, funnel: tuple[str, ...
     values = dict(zip(_ENTRY_VALUES, (*new_cell, new), strict=True))
     if entry is None:
         _INSERT_ENTRY.run(connection, {"response_id": response.id, **values})
+        _record_choices(session, response, new_cell)
     else:
         _UPDATE_ENTRY.run(connection, {"response": response.id, **{f"new_{c}": v for c, v in values.items()}})
+        if old_cell != new_cell:
+            _record_choices(session, response, new_cell, old_cell)
 
 
 def invitation_cell(invitation: Invitation) -> Cell:
@@ -173,12 +266,12 @@ def record_funnel_step(session: Session, steps: tuple[str, ...], survey_id: int,
         _add(session, [((_day(moment), survey_id, touchpoint_id or NO_TOUCHPOINT), dict.fromkeys(steps, 1))])
 
 
-_RESPONSE_COLUMNS = (Response.id, Response.invitation_id, Response.survey_id, Response.touchpoint_id,
-                     Response.status, Response.nps, Response.csat, Response.ces, Response.analysis,
-                     Response.mismatch, Response.completed_at, Response.created_at)
+_RESPONSE_COLUMNS = (Response.id, Response.invitation_id, Response.survey_id, Response.survey_version_id,
+                     Response.touchpoint_id, Response.status, Response.nps, Response.csat, Response.ces,
+                     Response.analysis, Response.mismatch, Response.completed_at, Response.created_at)
 
 
-def _response_rows(session: Session, size: int = 5000) -> Iterable[Any]:
+def _response_batches(session: Session, size: int = 5000) -> Iterator[list[Any]]:
     """Every response's rolled-up columns, in id order, a batch at a time (rows, not ORM objects)."""
     last = 0
     while True:
@@ -186,35 +279,67 @@ def _response_rows(session: Session, size: int = 5000) -> Iterable[Any]:
                                     .order_by(Response.id).limit(size)))
         if not rows:
             return
-        yield from rows
+        yield rows
         last = rows[-1].id
 
 
-def _utc_day(session: Session, column: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone(literal_column("'UTC'"), column))
-    return func.date(column)  # SQLite stores UTC already
+def _counts_by_day(session: Session, moment: Any, *where: Any) -> Iterator[tuple[date, int, int | None, int]]:
+    """Invitations per (workspace day of `moment`, survey, touchpoint): grouped in SQL where the database can
+    tell the day (PostgreSQL knows the zones; SQLite stores UTC), else counted here row by row (SQLite has no
+    time zone database, and a zone's offset changes with the date)."""
+    zone_name = get_settings().time_zone
+    columns = (Invitation.survey_id, Invitation.touchpoint_id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres or zone_name == "UTC":
+        # The zone as a literal, not a parameter: GROUP BY must repeat the very same expression. Its name was
+        # checked against the zone database when the settings were read (letters, digits, / _ + -).
+        zone = literal_column("'" + zone_name.replace("'", "''") + "'")
+        day = func.date(func.timezone(zone, moment)) if postgres else func.date(moment)
+        for found, survey_id, touchpoint_id, count in session.execute(
+                select(day, *columns, func.count()).where(*where).group_by(day, *columns)):
+            yield (found if isinstance(found, date) else date.fromisoformat(str(found)), survey_id, touchpoint_id,
+                   count)
+        return
+    zone_info = workspace_zone()
+    counts: Counter[tuple[date, int, int | None]] = Counter()
+    for found, survey_id, touchpoint_id in session.execute(select(moment, *columns).where(*where)):
+        counts[(local_day(found, zone_info), survey_id, touchpoint_id)] += 1
+    for (day_value, survey_id, touchpoint_id), count in counts.items():
+        yield day_value, survey_id, touchpoint_id, count
+
+
+def _choice_counts(session: Session, batch: list[Any], questions_of: dict[int, list[dict[str, Any]]]
+                   ) -> Counter[ChoiceKey]:
+    """The choice_rollup rows a batch of responses adds (answers loaded only for versions asking a choice)."""
+    missing = {r.survey_version_id for r in batch} - questions_of.keys()
+    if missing:
+        questions_of.update(session.execute(select(SurveyVersion.id, SurveyVersion.questions)
+                                            .where(SurveyVersion.id.in_(missing))).all())
+    asking = [r for r in batch
+              if r.status == "completed" and has_choice_questions(questions_of.get(r.survey_version_id))]
+    counts: Counter[ChoiceKey] = Counter()
+    if not asking:
+        return counts
+    answers: dict[int, list[Any]] = defaultdict(list)
+    for answer in session.execute(select(*_ANSWER_COLUMNS).where(Answer.response_id.in_([r.id for r in asking]))):
+        answers[answer.response_id].append(answer)
+    for response in asking:
+        pairs = choice_contribution(questions_of[response.survey_version_id] or [], answers[response.id])
+        counts.update(_choice_keys(response_cell(response), pairs))
+    return counts
 
 
 def rebuild_rollups(session: Session) -> int:
-    """Recompute every rollup, total and response entry from invitations and responses; returns daily cells."""
+    """Recompute every rollup, total, response entry and choice count from invitations, responses and answers
+    (on workspace days, VOC_TIME_ZONE); returns daily cells."""
     session.flush()
-    session.execute(delete(RollupEntry))
-    session.execute(delete(Rollup))
-    session.execute(delete(RollupTotal))
+    for table in (RollupEntry, Rollup, RollupTotal, ChoiceRollup):
+        session.execute(delete(table))
     cells: dict[Cell, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
-    invited_day = _utc_day(session, Invitation.invited_at)
-    for day, survey_id, touchpoint_id, count in session.execute(
-            select(invited_day, Invitation.survey_id, Invitation.touchpoint_id, func.count())
-            .group_by(invited_day, Invitation.survey_id, Invitation.touchpoint_id)):
-        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+    for day, survey_id, touchpoint_id, count in _counts_by_day(session, Invitation.invited_at):
         cells[(day, survey_id, touchpoint_id or NO_TOUCHPOINT)]["invitations"] += count
-    opened_day = _utc_day(session, Invitation.opened_at)
-    for day, survey_id, touchpoint_id, count in session.execute(
-            select(opened_day, Invitation.survey_id, Invitation.touchpoint_id, func.count())
-            .where(Invitation.opened_at.is_not(None))
-            .group_by(opened_day, Invitation.survey_id, Invitation.touchpoint_id)):
-        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+    for day, survey_id, touchpoint_id, count in _counts_by_day(session, Invitation.opened_at,
+                                                               Invitation.opened_at.is_not(None)):
         cells[(day, survey_id, touchpoint_id or NO_TOUCHPOINT)]["opened"] += count
     # Started: on the day of the first step left (a partial response holding answers), else on the day
     # a response was submitted in one go.
@@ -227,14 +352,18 @@ def rebuild_rollups(session: Session) -> int:
             started_by_step.add(invitation_id)
             cells[(_day(started_at), survey_id, touchpoint_id or NO_TOUCHPOINT)]["started"] += 1
     entries: list[dict[str, Any]] = []
-    for response in _response_rows(session):
-        cell, contribution = response_cell(response), response_contribution(response)
-        for key, value in contribution.items():
-            cells[cell][key] += value
-        if response.invitation_id not in started_by_step:
-            cells[cell]["started"] += 1
-        entries.append({"response_id": response.id, "day": cell[0], "survey_id": cell[1],
-                        "touchpoint_id": cell[2], "contribution": contribution})
+    choices: Counter[ChoiceKey] = Counter()
+    questions_of: dict[int, list[dict[str, Any]]] = {}
+    for batch in _response_batches(session):
+        for response in batch:
+            cell, contribution = response_cell(response), response_contribution(response)
+            for key, value in contribution.items():
+                cells[cell][key] += value
+            if response.invitation_id not in started_by_step:
+                cells[cell]["started"] += 1
+            entries.append({"response_id": response.id, "day": cell[0], "survey_id": cell[1],
+                            "touchpoint_id": cell[2], "contribution": contribution})
+        choices.update(_choice_counts(session, batch, questions_of))
         if len(entries) >= 2000:
             session.execute(RollupEntry.__table__.insert(), entries)
             entries = []
@@ -245,8 +374,10 @@ def rebuild_rollups(session: Session) -> int:
         for key in total_cells(cell):
             for column, value in values.items():
                 totals[key][column] += value
+    choice_rows = {key: {"answers": count} for key, count in choices.items()}
     for table, keys, found in ((Rollup.__table__, KEY_COLUMNS, cells),
-                               (RollupTotal.__table__, TOTAL_KEY_COLUMNS, totals)):
+                               (RollupTotal.__table__, TOTAL_KEY_COLUMNS, totals),
+                               (ChoiceRollup.__table__, CHOICE_KEY_COLUMNS, choice_rows)):
         rows = [{**dict(zip(keys, key, strict=True)), **values} for key, values in found.items()]
         for start in range(0, len(rows), 1000):
             session.execute(table.insert(), rows[start:start + 1000])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
@@ -12,11 +12,12 @@ from sqlmodel import Session
 
 from voc.analytics import charts
 from voc.analytics.comparisons import Difference, ces_change, csat_change, nps_change
-from voc.analytics.models import ALL, DIMENSIONS, Rollup, RollupTotal
+from voc.analytics.models import ALL, Rollup, RollupTotal
 from voc.analytics.rollups import COUNT_COLUMNS
-from voc.periods import PERIODS, period_bounds
+from voc.periods import PERIODS, Period, period_bounds
 from voc.sentiment.reports import theme_counts
-from voc.surveys.metrics import SMALL_SAMPLE, Metric, ces_metric, csat_metric, nps_metric
+from voc.surveys.funnel import Funnel, dashboard_funnels
+from voc.surveys.metrics import SMALL_SAMPLE, Metric, ces_metric, csat_metric, nps_metric, sentiment_metric
 from voc.surveys.models import JourneyStage, Survey, Touchpoint
 
 TREND_METRICS = ("nps", "csat", "ces")
@@ -24,22 +25,37 @@ TREND_METRICS = ("nps", "csat", "ces")
 
 @dataclass
 class Filters:
+    """A page's survey, touchpoint and period; the period's whole days are `bounds` (voc.periods)."""
+
     survey: str | None
     touchpoint: str | None
-    period: str
-    days: int
-    start: datetime
-    end: datetime
+    bounds: Period
     survey_id: int | None = None
     touchpoint_id: int | None = None
 
     @property
+    def period(self) -> str:
+        return self.bounds.key
+
+    @property
+    def days(self) -> int:
+        return self.bounds.days
+
+    @property
+    def start(self) -> datetime:
+        return self.bounds.start
+
+    @property
+    def end(self) -> datetime:
+        return self.bounds.end
+
+    @property
     def first_day(self) -> date:
-        return self.end.date() - timedelta(days=self.days - 1)
+        return self.bounds.first_day
 
     @property
     def last_day(self) -> date:
-        return self.end.date()
+        return self.bounds.last_day
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters (for links that keep the view)."""
@@ -50,11 +66,15 @@ class Filters:
 def resolve_filters(session: Session, survey: str | None, touchpoint: str | None, period: str | None,
                     now: datetime | None = None) -> Filters:
     """The URL's filters, checked: an unknown survey or touchpoint key is ignored."""
-    key, start, end = period_bounds(period, now)
     survey_id = session.scalar(select(Survey.id).where(Survey.key == survey)) if survey else None
     touchpoint_id = session.scalar(select(Touchpoint.id).where(Touchpoint.key == touchpoint)) if touchpoint else None
-    return Filters(survey if survey_id else None, touchpoint if touchpoint_id else None, key, PERIODS[key],
-                   start, end, survey_id, touchpoint_id)
+    return Filters(survey if survey_id else None, touchpoint if touchpoint_id else None, period_bounds(period, now),
+                   survey_id, touchpoint_id)
+
+
+def explorer_params(f: Filters, **more: str) -> dict[str, str]:
+    """The response explorer's query parameters for the same responses as this view (plus `more`)."""
+    return {**f.query(), **more}
 
 
 def filter_options(session: Session) -> dict[str, Any]:
@@ -137,6 +157,11 @@ def metrics_of(row: Any) -> dict[str, Metric]:
     return {name: metric_of(row, name) for name in TREND_METRICS}
 
 
+def sentiment_of(row: Any) -> Metric:
+    """Mean compound sentiment of the comments in summed rollups, with its 95% t interval."""
+    return sentiment_metric(int(row.sentiment_count), row.sentiment_sum, row.sentiment_square_sum)
+
+
 _CHANGES = {"nps": nps_change, "csat": csat_change, "ces": ces_change}
 
 
@@ -156,8 +181,10 @@ def _buckets(f: Filters) -> list[tuple[date, date]]:
     return list(reversed(out))
 
 
-def _metric_fmt(name: str) -> Any:
-    return "{:.2f}".format if name == "ces" else "{:+.0f}".format if name == "nps" else "{:.0f}%".format
+def metric_format(name: str) -> Any:
+    """How a measure's value is written: NPS +12, CSAT 58%, CES 4.21, sentiment +0.12."""
+    formats = {"sentiment": "{:+.2f}".format, "ces": "{:.2f}".format, "nps": "{:+.0f}".format}
+    return formats.get(name, "{:.0f}%".format)
 
 
 def trend_chart(f: Filters, by_day: dict[date, tuple[float, ...]], name: str) -> charts.LineChart:
@@ -171,19 +198,19 @@ def trend_chart(f: Filters, by_day: dict[date, tuple[float, ...]], name: str) ->
     y_min, y_max = {"nps": (-100, 100), "csat": (0, 100), "ces": (1, 7)}[name]
     label = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}[name]
     return charts.line_chart(labels, [(label, "line-score", values)], y_min=y_min, y_max=y_max,
-                             fmt=_metric_fmt(name))
+                             fmt=metric_format(name))
 
 
 def overview(session: Session, f: Filters, trend: str = "nps") -> dict[str, Any]:
     """Headline figures with intervals and change, trend, response rate and sentiment split."""
     # One query: both periods by day; the headline, the comparison and the trend are summed from it.
     first_day = f.first_day
-    by_day = _by_day(session, f, first_day - timedelta(days=f.days), f.last_day)
+    by_day = _by_day(session, f, f.bounds.previous().first_day, f.last_day)
     now = _total(r for d, r in by_day.items() if d >= first_day)
     before = _total(r for d, r in by_day.items() if d < first_day)
     current, previous = metrics_of(now), metrics_of(before)
     cards = [{"name": name, "label": {"nps": "NPS", "csat": "CSAT", "ces": "CES"}[name],
-              "metric": current[name], "previous": previous[name], "fmt": _metric_fmt(name),
+              "metric": current[name], "previous": previous[name], "fmt": metric_format(name),
               "change": compare(name, now, before)}
              for name in TREND_METRICS]
     trend = trend if trend in TREND_METRICS else "nps"
@@ -199,80 +226,37 @@ def overview(session: Session, f: Filters, trend: str = "nps") -> dict[str, Any]
             "mismatches": int(now.mismatch_count), "small_sample": SMALL_SAMPLE}
 
 
-def _by_touchpoint(session: Session, f: Filters) -> list[tuple[Touchpoint, Any]]:
+def by_touchpoint(session: Session, f: Filters) -> list[tuple[Touchpoint, Any]]:
+    """Touchpoints with responses in the view, in journey order, each with its summed rollups."""
     rows = _by_touchpoint_sums(session, f)
     return [(t, rows[t.id]) for t in journey_touchpoints(session) if t.id in rows and rows[t.id].responses]
 
 
-def normalised(name: str, metric: Metric) -> tuple[float | None, float | None, float | None]:
-    """A metric on -1..1: NPS/100, CSAT share 2p−1, CES (mean−4)/3."""
-    def scale(value: float | None) -> float | None:
-        if value is None:
-            return None
-        return value / 100 if name == "nps" else 2 * value / 100 - 1 if name == "csat" else (value - 4) / 3
-    return scale(metric.value), scale(metric.ci_low), scale(metric.ci_high)
-
-
-def journey(session: Session, f: Filters) -> dict[str, Any]:
-    """Score and mean sentiment per touchpoint along the journey, with its peaks and pain points."""
-    stops = []
-    for touchpoint, row in _by_touchpoint(session, f):
-        metrics = metrics_of(row)
-        main = max(TREND_METRICS, key=lambda name: metrics[name].n)
-        score, low, high = normalised(main, metrics[main])
-        n_sent = int(row.sentiment_count)
-        stops.append({"touchpoint": touchpoint, "metric": main, "raw": metrics[main], "score": score,
-                      "low": low, "high": high, "n": metrics[main].n, "responses": int(row.responses),
-                      "sentiment": row.sentiment_sum / n_sent if n_sent else None, "sentiment_n": n_sent})
-    labels = [s["touchpoint"].name for s in stops]
-    chart = charts.line_chart(labels, [
-        ("Score", "line-score", [(s["score"], s["low"], s["high"], s["n"]) for s in stops]),
-        ("Mean sentiment", "line-sentiment", [(s["sentiment"], None, None, s["sentiment_n"]) for s in stops]),
-    ], y_min=-1, y_max=1, fmt="{:+.2f}".format)
-
-    def extreme(key: str, n_key: str, pick: Any) -> dict[str, Any] | None:
-        eligible = [s for s in stops if s[key] is not None and s[n_key] >= SMALL_SAMPLE]
-        return pick(eligible, key=lambda s: s[key]) if eligible else None
-
-    highlights = {"score_peak": extreme("score", "n", max), "score_pain": extreme("score", "n", min),
-                  "sentiment_peak": extreme("sentiment", "sentiment_n", max),
-                  "sentiment_pain": extreme("sentiment", "sentiment_n", min)}
-    return {"stops": stops, "chart": chart, "highlights": highlights, "small_sample": SMALL_SAMPLE}
-
-
-def experience(session: Session, f: Filters) -> dict[str, Any]:
-    """Touchpoints × the five dimensions: mean valence, mean salience and n per cell."""
-    rows = []
-    for touchpoint, row in _by_touchpoint(session, f):
-        cells = []
-        for name in DIMENSIONS:
-            n = int(getattr(row, f"{name}_count"))
-            salience_sum = getattr(row, f"{name}_salience_sum")
-            valence = getattr(row, f"{name}_valence_sum") / salience_sum if n and salience_sum else None
-            salience = salience_sum / n if n else None
-            strength = round(0.3 + 0.7 * min(salience or 0.0, 1.0), 2)
-            fill, ink = charts.diverging_colour(valence, strength)
-            cells.append({"dimension": name, "n": n, "valence": valence, "salience": salience, "fill": fill,
-                          "ink": ink, "strength": strength, "small": n < SMALL_SAMPLE})
-        rows.append({"touchpoint": touchpoint, "cells": cells, "responses": int(row.responses)})
-    legend = [(v, *charts.diverging_colour(v)) for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]
-    return {"rows": rows, "dimensions": DIMENSIONS, "legend": legend, "small_sample": SMALL_SAMPLE}
-
-
 def themes(session: Session, f: Filters, limit: int = 25) -> dict[str, Any]:
     """Top themes of this period with volume, mean sentiment and the change against the previous period."""
-    length = f.end - f.start
+    before = f.bounds.previous()
     current = theme_counts(session, survey=f.survey, touchpoint=f.touchpoint, since=f.start, until=f.end,
                            limit=limit)
     previous = {t.key: t for t in theme_counts(session, survey=f.survey, touchpoint=f.touchpoint,
-                                                since=f.start - length, until=f.start, limit=500)}
+                                                since=before.start, until=before.end, limit=500)}
     rows = []
     for theme in current:
-        before = previous.get(theme.key)
-        count_before = before.count if before else 0
+        earlier = previous.get(theme.key)
+        count_before = earlier.count if earlier else 0
         fill, ink = charts.diverging_colour(theme.mean_sentiment)
         rows.append({"theme": theme, "previous": count_before, "delta": theme.count - count_before,
                      "change": (theme.count - count_before) / count_before if count_before else None,
                      "fill": fill, "ink": ink, "small": theme.count < SMALL_SAMPLE})
     top = max((r["theme"].count for r in rows), default=0)
-    return {"rows": rows, "top": top, "small_sample": SMALL_SAMPLE}
+    return {"rows": rows, "top": top, "small_sample": SMALL_SAMPLE, "previous_bounds": before}
+
+
+def funnels(session: Session, f: Filters) -> list[Funnel]:
+    """The overview's completion funnels over the view's days.
+
+    The funnel reads the rollups' days as the UTC dates of the bounds it is given; the rollups' days are
+    workspace days, so it is given each workspace day as that date's UTC midnight (the same days as every
+    other figure). Its drop-off per question, read from timestamps, is thus shifted by the zone's offset
+    outside UTC: voc.surveys.funnel should take voc.periods.local_day (not this module's to change)."""
+    return dashboard_funnels(session, f.survey_id, f.touchpoint_id, datetime.combine(f.first_day, time(), UTC),
+                             datetime.combine(f.last_day + timedelta(days=1), time(), UTC))

@@ -144,24 +144,38 @@ def csat_metric(counts: Mapping[int, int]) -> Metric:
                   breakdown={"satisfied": satisfied, "not_satisfied": n - satisfied})
 
 
+def _mean_metric(mean: float, variance: float, n: int, low: float = -math.inf, high: float = math.inf) -> Metric:
+    """A mean of n values with its 95% t interval (kept within the scale's [low, high])."""
+    if n < 2:
+        return Metric(value=round(mean, 3), n=n, ci_low=None, ci_high=None, small_sample=True)
+    half = t975(n - 1) * math.sqrt(max(variance, 0.0) / n)
+    return Metric(value=round(mean, 3), n=n, ci_low=round(max(low, mean - half), 3),
+                  ci_high=round(min(high, mean + half), 3), small_sample=n < SMALL_SAMPLE)
+
+
 def ces_metric(counts: Mapping[int, int]) -> Metric:
     """CES = mean of the 1–7 answers (higher is easier), with a t interval."""
     n = sum(counts.values())
     if not n:
         return _empty()
     mean = sum(s * c for s, c in counts.items()) / n
-    if n < 2:
-        return Metric(value=round(mean, 3), n=n, ci_low=None, ci_high=None, small_sample=True)
-    variance = sum(c * (s - mean) ** 2 for s, c in counts.items()) / (n - 1)
-    half = t975(n - 1) * math.sqrt(variance / n)
-    return Metric(value=round(mean, 3), n=n, ci_low=round(mean - half, 3), ci_high=round(mean + half, 3),
-                  small_sample=n < SMALL_SAMPLE)
+    variance = sum(c * (s - mean) ** 2 for s, c in counts.items()) / (n - 1) if n > 1 else 0.0
+    return _mean_metric(mean, variance, n)
+
+
+def sentiment_metric(n: int, total: float, square_total: float) -> Metric:
+    """Mean compound sentiment (−1..1) of n comments from their sum and sum of squares, with a t interval."""
+    if not n:
+        return _empty()
+    mean = total / n
+    variance = (square_total - n * mean * mean) / (n - 1) if n > 1 else 0.0
+    return _mean_metric(mean, variance, n, -1.0, 1.0)
 
 
 def score_counts(session: Session, column: Any, *, survey: str | None = None, touchpoint: str | None = None,
                  since: datetime | None = None, until: datetime | None = None) -> dict[int, int]:
     """How many completed responses gave each score of one column (nps, csat or ces)."""
-    query = select(column, func.count()).where(column.is_not(None)).group_by(column)
+    query = select(column, func.count()).where(column.is_not(None), Response.status == "completed").group_by(column)
     if survey:
         query = query.join(Survey, Survey.id == Response.survey_id).where(Survey.key == survey)
     if touchpoint:

@@ -16,8 +16,8 @@ def test_cells_show_valence_salience_and_n_and_link_to_the_responses(client, eng
     text = page.text
     for heading in ("Sense", "Feel", "Think", "Act", "Relate"):
         assert f'<th scope="col">{heading}</th>' in text
-    assert "/dashboard/responses?touchpoint=hotel_stay&amp;dimension=sense" in text
-    assert "/dashboard/responses?touchpoint=hotel_stay&amp;dimension=act" in text
+    assert "/dashboard/responses?period=90d&amp;touchpoint=hotel_stay&amp;dimension=sense" in text
+    assert "/dashboard/responses?period=90d&amp;touchpoint=hotel_stay&amp;dimension=act" in text
     assert "dimension=relate" not in text  # nobody expressed it: no link, n=0
     assert "-0.54" in text and "n=3*" in text and "small sample" in text
     assert "mean valence -0.54" in text  # the aria label says it in words, not only in colour
@@ -49,3 +49,22 @@ def test_names_are_escaped(client, engine, login, run_jobs):
     text = client.get("/dashboard/experience").text
     assert "<script>alert(1)</script>" not in text and "<img src=x" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_journey_and_experience_name_the_same_worst_touchpoint_and_say_by_which_measure(client, engine, login,
+                                                                                      run_jobs):
+    """Billing has the lowest NPS but kind words; checkout the angriest comments: "worst" is one measure."""
+    import re
+
+    answer(engine, [(2, "Lovely staff, they treated me like family.")] * 30, touchpoint="billing", stage="billing",
+           name="Billing")
+    answer(engine, [(10, "The delivery was late and the box was crushed.")] * 30, touchpoint="checkout",
+           stage="purchase", name="Checkout")
+    run_jobs()
+    login("viewer")
+    experience = client.get("/dashboard/experience").text
+    journey = client.get("/dashboard/journey").text
+    pain = r"Pain point — lowest mean sentiment of comments:</strong>\s*<a [^>]+>(\w+)</a>"
+    assert re.search(pain, experience).group(1) == re.search(pain, journey).group(1) == "Checkout"
+    assert "the same measure as the Journey's pain point" in experience
+    assert re.search(r"Lowest NPS:</strong> <a [^>]+>Billing</a>", journey)  # named as what it is

@@ -134,3 +134,31 @@ def test_pages_are_served_while_answers_hold_the_write_lock(client, engine, logi
     finally:
         writer.dispose()
     assert page.status_code == 200 and "n = 1" in page.text
+
+
+def test_choice_questions_show_their_distribution_with_n_and_links(client, engine, login, run_jobs):
+    from datetime import timedelta
+
+    from tests.analytics.helpers import answer_at
+    from voc.db import utcnow
+
+    when = utcnow() - timedelta(days=1)
+    for given in ([("nps", 9), ("liked", ["Speed", "Staff"]), ("plan", "Pro")], [("nps", 6), ("liked", ["Speed"])],
+                  [("nps", 10)]):
+        answer_at(engine, when, given, touchpoint="renewal", stage="renewal", title="Renewal survey")
+    load(engine, [(10, None)])  # a survey without choice questions: no chart
+    run_jobs()
+    login("viewer")
+    page = client.get("/dashboard").text
+    panel = " ".join(page.split('id="choices-title"')[1].split("</section>")[0].split())
+    assert panel.count("<figure") == 2 and "How did we do?" not in panel
+    liked = panel.split("What did you like?")[1]
+    assert "(Renewal survey · multiple choice)" in liked
+    assert "n = 3 respondents who saw the question" in liked and "small sample (n &lt; 30)" in liked
+    assert "shares are of respondents and add up to more than 100%" in liked
+    speed = liked.split(">Speed</a></th>")[1].split("</tr>")[0]
+    assert '<td class="num">2</td>' in speed and "66.7% <span class=\"muted\">(20.8% to 93.9%)" in speed
+    assert "<title>Speed: 2 of 3 (66.7%, 95% interval 20.8% to 93.9%)</title>" in speed
+    assert "/dashboard/responses?period=90d&amp;survey=survey_renewal&amp;answer=liked%3ASpeed" in liked
+    # One survey chosen: only its choice questions.
+    assert 'id="choices-title"' not in client.get("/dashboard?survey=survey_order_delivered").text

@@ -125,3 +125,27 @@ def test_viewer_cannot_change_anything_here(client, login):
     for path in ("/dashboard/responses", "/dashboard/responses.csv"):
         answer = client.post(path, headers={"X-CSRF-Token": csrf})
         assert answer.status_code in (403, 405)  # read-only pages: no state-changing route at all
+
+
+def test_most_negative_first_is_an_order_the_page_offers_and_keeps(client, login, data):
+    login("viewer")
+    page = client.get("/dashboard/responses", params={"sort": "sentiment"}).text
+    assert '<option value="sentiment" selected>Most negative first</option>' in page
+    assert "Most negative comment first; responses without a comment last." in page
+    order = [int(i) for i in re.findall(r'<li class="response-card" id="response-(\d+)"', page)]
+    assert len(order) == 3 and order[0] == data["rude"]
+    assert "sort=sentiment" in re.search(r'<a href="([^"]+)" download>', page).group(1)  # the CSV keeps the view
+
+
+def test_times_are_shown_in_the_workspace_time_zone(client, login, data, monkeypatch):
+    monkeypatch.setenv("VOC_TIME_ZONE", "Asia/Kolkata")
+    get_settings.cache_clear()
+    login("viewer")
+    page = client.get("/dashboard/responses").text
+    stamp = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', page)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(stamp.group(1))
+    assert stamp.group(2) == moment.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%d %H:%M") + " Asia/Kolkata"
+    assert "whole days in Asia/Kolkata, today included" in page

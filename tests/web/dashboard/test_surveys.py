@@ -197,3 +197,28 @@ def test_the_preview_needs_an_admin_and_the_csrf_token(client, engine, login):
     assert client.post("/dashboard/surveys/preview", data=_form(csrf), follow_redirects=False).status_code in (303, 403)
     viewer_csrf = login("viewer")
     assert client.post("/dashboard/surveys/preview", data=_form(viewer_csrf)).status_code == 403
+
+
+def test_a_surveys_own_page_shows_its_choice_questions(client, engine, login, run_jobs):
+    from datetime import timedelta
+
+    from tests.analytics.helpers import answer_at
+    from voc.db import utcnow
+
+    for plan in ("Pro", "Pro", "Basic"):
+        answer_at(engine, utcnow() - timedelta(days=2), [("nps", 9), ("plan", plan)], touchpoint="renewal",
+                  title="Renewal survey")
+    run_jobs()
+    login("viewer")
+    listing = client.get("/dashboard/surveys").text
+    assert 'href="http://testserver/dashboard/surveys/survey_renewal">Renewal survey</a>' in listing
+    page = client.get("/dashboard/surveys/survey_renewal?period=30d").text
+    plan = " ".join(page.split("Which plan?")[1].split("</figure>")[0].split())
+    assert "n = 3 respondents who saw the question" in plan and "single choice" in plan
+    assert ">Pro</a></th>" in plan and "66.7%" in plan and "answer=plan%3APro" in plan
+    liked = " ".join(page.split("What did you like?")[1].split("</figure>")[0].split())
+    assert "n = 3 respondents who saw the question" in liked and '<td class="num">0</td>' in liked
+    assert "Period: <strong>" in page and '<option value="30d" selected>' in page
+    assert client.get("/dashboard/surveys/nope").status_code == 404
+    fragment = client.get("/dashboard/surveys/survey_renewal", headers={"HX-Request": "true"}).text
+    assert fragment.lstrip().startswith('<div id="results"')

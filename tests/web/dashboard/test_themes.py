@@ -15,7 +15,8 @@ def test_themes_show_volume_sentiment_trend_and_link(client, engine, login, run_
     page = client.get("/dashboard/themes?period=30d")
     assert page.status_code == 200
     text = page.text
-    assert '/dashboard/responses?theme=delivery">delivery</a>' in text and ">packaging</a>" in text
+    # The link keeps the view's period: the explorer lists exactly the responses counted here.
+    assert '/dashboard/responses?period=30d&amp;theme=delivery">delivery</a>' in text and ">packaging</a>" in text
     assert "4 mentions" in text and "▲ up 3" in text and "+300%" in text
     assert "-0.56" in text and "100%" in text and "small sample" in text
 

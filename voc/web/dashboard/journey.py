@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from voc.analytics import service
+from voc.analytics import service, touchpoints
 from voc.api.deps import SessionDep
 from voc.web.auth import Viewer
 from voc.web.dashboard.common import page
@@ -17,5 +19,7 @@ router = APIRouter()
 def journey_page(request: Request, user: Viewer, session: SessionDep, survey: str | None = None,
                  touchpoint: str | None = None, period: str | None = None) -> HTMLResponse:
     filters = service.resolve_filters(session, survey, touchpoint, period)
-    context = {"filters": filters, **service.filter_options(session), **service.journey(session, filters)}
+    explorer = request.url_for("dashboard_responses").path
+    context = {"filters": filters, **service.filter_options(session),
+               **touchpoints.journey(session, filters, link=lambda params: f"{explorer}?{urlencode(params)}")}
     return page(request, user, "dashboard/journey.html", context, block="results")

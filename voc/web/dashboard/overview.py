@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from voc.analytics import service
+from voc.analytics.choices import choice_charts
 from voc.api.deps import SessionDep
-from voc.surveys.funnel import dashboard_funnels
 from voc.web.auth import Viewer
 from voc.web.dashboard.common import page
 
@@ -18,7 +18,6 @@ router = APIRouter()
 def overview_page(request: Request, user: Viewer, session: SessionDep, survey: str | None = None,
                   touchpoint: str | None = None, period: str | None = None, trend: str = "nps") -> HTMLResponse:
     filters = service.resolve_filters(session, survey, touchpoint, period)
-    context = {"filters": filters, **service.filter_options(session), **service.overview(session, filters, trend)}
-    context["funnels"] = dashboard_funnels(session, filters.survey_id, filters.touchpoint_id, filters.start,
-                                           filters.end)
+    context = {"filters": filters, **service.filter_options(session), **service.overview(session, filters, trend),
+               "funnels": service.funnels(session, filters), "choices": choice_charts(session, filters)}
     return page(request, user, "dashboard/overview.html", context, block="results")

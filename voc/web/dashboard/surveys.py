@@ -15,11 +15,14 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from voc.analytics.choices import choice_charts
+from voc.analytics.service import resolve_filters
 from voc.api.deps import SessionDep
 from voc.auth.models import User
 from voc.errors import VocError
 from voc.surveys import service
 from voc.surveys.answers import scale_bounds
+from voc.surveys.metrics import SMALL_SAMPLE
 from voc.surveys.models import Survey, SurveyStatus
 from voc.surveys.schemas import SurveyCreate, SurveyUpdate
 from voc.web.auth import Admin, CsrfChecked, Viewer
@@ -32,6 +35,7 @@ from voc.web.templating import is_htmx, render, templates
 
 router = APIRouter()
 LIST, EDIT, PREVIEW = "dashboard/surveys.html", "dashboard/survey_edit.html", "dashboard/survey_preview.html"
+SURVEY = "dashboard/survey.html"
 CUSTOMER_PAGE = "survey/page.html"  # the customer's survey page (voc/web/survey.py), shown by the previews
 QUESTION_TYPES = {"nps": "NPS (0–10)", "csat": "CSAT (1–5)", "ces": "CES (1–7)", "rating": "Rating (1 to scale)",
                   "single_choice": "Single choice", "multi_choice": "Multiple choice", "text": "Free text"}
@@ -393,3 +397,15 @@ def preview_draft(request: Request, form: FormDep, user: Admin) -> HTMLResponse:
         return _read_only(request, {**gettext_functions(DEFAULT_LANGUAGE), "state": "problem", "title": title,
                                     "heading": "Nothing to preview yet", "message": message})
     return _read_only(request, _customer_context(title, questions, "#"))
+
+
+# --- a survey's own page: how its customers answered ----------------------------------------------------
+
+@router.get("/dashboard/surveys/{key}", name="dashboard_survey")
+def survey_page(request: Request, key: str, user: Viewer, session: SessionDep,
+                period: str | None = None) -> HTMLResponse:
+    """One survey's answers over the period: a distribution per choice question (declared after /new)."""
+    survey = service.get_survey(session, key)
+    filters = resolve_filters(session, survey.key, None, period)
+    return page(request, user, SURVEY, {"survey": survey, "filters": filters, "small_sample": SMALL_SAMPLE,
+                                        "choices": choice_charts(session, filters)}, block="results")
