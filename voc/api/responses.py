@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 
 from voc.api.deps import ResponsesReader, SessionDep
+from voc.api.errors import BODY_ERRORS, KEYED_ERRORS, error_responses
 from voc.db import in_transaction
 from voc.surveys import responses
 from voc.surveys.schemas import ResponseCreated, ResponseIn, ResponsePage, ResponsePublic
@@ -15,9 +16,22 @@ from voc.surveys.schemas import ResponseCreated, ResponseIn, ResponsePage, Respo
 router = APIRouter(tags=["responses"])
 
 
-@router.post("/responses", status_code=201, response_model=ResponseCreated)
+# The answer path is public: the survey token is the credential, so no 401 or 403; instead a limit per client
+# address (429, voc.web.security.PublicRateLimit).
+_SUBMIT_ERRORS = error_responses(BODY_ERRORS, {
+    404: ("token_invalid",), 409: ("already_answered", "survey_inactive"), 410: ("token_expired",),
+    422: ("answer_required", "answer_invalid", "answer_out_of_range", "answer_too_long", "unknown_question",
+          "duplicate_answer"),
+    425: ("invitation_not_open",), 429: ("rate_limited",), 503: ("busy",)})
+
+
+@router.post("/responses", status_code=201, response_model=ResponseCreated, responses=_SUBMIT_ERRORS)
 async def submit_response(body: ResponseIn, request: Request) -> ResponseCreated:
-    """Submit answers; the survey token is the credential, and it works once."""
+    """Submit answers; the survey token is the credential, and it works once.
+
+    Refused: 404 `token_invalid`, 409 `already_answered` or `survey_inactive`, 410 `token_expired`, 425
+    `invitation_not_open` (the trigger's delay is not over), 422 for answers that do not fit their question
+    (`details` has one entry per question), 429 `rate_limited` when one address sends too many."""
     # One hop to the database thread for the whole transaction (no per-request session dependency,
     # which costs a thread hop to open and another to close): this is the path every answer takes.
     given = [(a.question_id, a.value) for a in body.answers]
@@ -25,7 +39,8 @@ async def submit_response(body: ResponseIn, request: Request) -> ResponseCreated
     return ResponseCreated(id=response_id, status="completed")
 
 
-@router.get("/responses", response_model=ResponsePage)
+@router.get("/responses", response_model=ResponsePage,
+            responses=error_responses(KEYED_ERRORS, {422: ("invalid_cursor",)}))
 def list_responses(
     session: SessionDep, _key: ResponsesReader,
     survey: str | None = None, touchpoint: str | None = None, contact: str | None = None,
@@ -39,6 +54,7 @@ def list_responses(
                                     since=from_, until=to, cursor=cursor, limit=limit)
 
 
-@router.get("/responses/{response_id}", response_model=ResponsePublic)
+@router.get("/responses/{response_id}", response_model=ResponsePublic,
+            responses=error_responses(KEYED_ERRORS, {404: ("response_not_found",)}))
 def get_response(response_id: int, session: SessionDep, _key: ResponsesReader) -> ResponsePublic:
     return responses.get_response(session, response_id)

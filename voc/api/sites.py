@@ -7,15 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from voc.api.deps import SessionDep, api_key
+from voc.api.errors import BODY_ERRORS, KEYED_ERRORS, WRITE_ERRORS, error_responses
 from voc.auth.models import ApiKey
 from voc.embed import sites
 from voc.embed.schemas import SiteCreate, SiteCreated, SitePublic, SiteSecretRotated, SiteUpdate
 
-router = APIRouter(prefix="/sites", tags=["embed sites"])
+router = APIRouter(prefix="/sites", tags=["embed sites"], responses=error_responses(KEYED_ERRORS))
+_NO_SITE = {404: ("site_not_found",)}
+_ORIGIN_ERRORS = {422: ("invalid_origin",)}
 SitesAdmin = Annotated[ApiKey, Depends(api_key("admin"))]
 
 
-@router.post("", status_code=201, response_model=SiteCreated)
+@router.post("", status_code=201, response_model=SiteCreated,
+             responses=error_responses(KEYED_ERRORS, BODY_ERRORS, {409: ("site_exists",)}, _ORIGIN_ERRORS))
 def create_site(body: SiteCreate, session: SessionDep, _key: SitesAdmin) -> SiteCreated:
     """Add a site; the answer carries its identity-verification secret, shown this once."""
     site, secret = sites.create_site(session, body)
@@ -27,25 +31,27 @@ def list_sites(session: SessionDep, _key: SitesAdmin) -> list[SitePublic]:
     return [sites.site_public(s) for s in sites.list_sites(session)]
 
 
-@router.get("/{key}", response_model=SitePublic)
+@router.get("/{key}", response_model=SitePublic, responses=error_responses(KEYED_ERRORS, _NO_SITE))
 def get_site(key: str, session: SessionDep, _key: SitesAdmin) -> SitePublic:
     return sites.site_public(sites.get_site(session, key))
 
 
-@router.patch("/{key}", response_model=SitePublic)
+@router.patch("/{key}", response_model=SitePublic,
+              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_SITE, _ORIGIN_ERRORS))
 def update_site(key: str, body: SiteUpdate, session: SessionDep, _key: SitesAdmin) -> SitePublic:
     """Rename a site or replace its allowed origins."""
     return sites.site_public(sites.update_site(session, key, body))
 
 
-@router.post("/{key}/rotate-secret", response_model=SiteSecretRotated)
+@router.post("/{key}/rotate-secret", response_model=SiteSecretRotated,
+             responses=error_responses(KEYED_ERRORS, WRITE_ERRORS, _NO_SITE))
 def rotate_site_secret(key: str, session: SessionDep, _key: SitesAdmin) -> SiteSecretRotated:
     """A new secret, shown once; signatures made with the old one fail from now on."""
     site, secret = sites.rotate_site_secret(session, key)
     return SiteSecretRotated(key=site.key, secret=secret)
 
 
-@router.delete("/{key}", status_code=204)
+@router.delete("/{key}", status_code=204, responses=error_responses(KEYED_ERRORS, WRITE_ERRORS, _NO_SITE))
 def delete_site(key: str, session: SessionDep, _key: SitesAdmin) -> Response:
     sites.delete_site(session, key)
     return Response(status_code=204)

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 
 from voc.api.deps import SessionDep, SurveysReader, SurveysWriter
+from voc.api.errors import BODY_ERRORS, KEYED_ERRORS, error_responses
 from voc.auth.models import ApiKey
 from voc.auth.service import authenticate, require_scope
 from voc.errors import Forbidden
@@ -16,10 +17,14 @@ from voc.surveys import service
 from voc.surveys.funnel import Funnel, survey_funnel
 from voc.surveys.schemas import SurveyCreate, SurveyPublic, SurveyUpdate, TouchpointCreate, TouchpointPublic
 
-router = APIRouter(tags=["surveys"])
+router = APIRouter(tags=["surveys"], responses=error_responses(KEYED_ERRORS))
+_NO_SURVEY = {404: ("survey_not_found",)}
+# A trigger naming a touchpoint voc does not know.
+_TRIGGER_ERRORS = {422: ("touchpoint_not_found",)}
 
 
-@router.post("/touchpoints", status_code=201, response_model=TouchpointPublic)
+@router.post("/touchpoints", status_code=201, response_model=TouchpointPublic,
+             responses=error_responses(KEYED_ERRORS, BODY_ERRORS, {409: ("touchpoint_exists",)}))
 def create_touchpoint(body: TouchpointCreate, session: SessionDep, _key: SurveysWriter) -> TouchpointPublic:
     return service.touchpoint_public(service.create_touchpoint(session, body))
 
@@ -30,7 +35,8 @@ def list_touchpoints(session: SessionDep, _key: SurveysReader) -> list[Touchpoin
     return [service.touchpoint_public(t) for t in service.list_touchpoints(session)]
 
 
-@router.post("/surveys", status_code=201, response_model=SurveyPublic)
+@router.post("/surveys", status_code=201, response_model=SurveyPublic,
+             responses=error_responses(KEYED_ERRORS, BODY_ERRORS, {409: ("survey_exists",)}, _TRIGGER_ERRORS))
 def create_survey(body: SurveyCreate, session: SessionDep, _key: SurveysWriter) -> SurveyPublic:
     return service.survey_public(service.create_survey(session, body))
 
@@ -40,12 +46,13 @@ def list_surveys(session: SessionDep, _key: SurveysReader) -> list[SurveyPublic]
     return [service.survey_public(s) for s in service.list_surveys(session)]
 
 
-@router.get("/surveys/{key}", response_model=SurveyPublic)
+@router.get("/surveys/{key}", response_model=SurveyPublic, responses=error_responses(KEYED_ERRORS, _NO_SURVEY))
 def get_survey(key: str, session: SessionDep, _key: SurveysReader) -> SurveyPublic:
     return service.survey_public(service.get_survey(session, key))
 
 
-@router.patch("/surveys/{key}", response_model=SurveyPublic)
+@router.patch("/surveys/{key}", response_model=SurveyPublic,
+              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_SURVEY, _TRIGGER_ERRORS))
 def update_survey(key: str, body: SurveyUpdate, session: SessionDep, _key: SurveysWriter) -> SurveyPublic:
     """Change a survey; changed questions make a new version, earlier responses keep theirs."""
     return service.survey_public(service.update_survey(session, key, body))
@@ -65,7 +72,7 @@ def _funnel_reader(session: SessionDep,
     return key
 
 
-@router.get("/surveys/{key}/funnel", response_model=Funnel)
+@router.get("/surveys/{key}/funnel", response_model=Funnel, responses=error_responses(KEYED_ERRORS, _NO_SURVEY))
 def get_survey_funnel(key: str, session: SessionDep, _key: Annotated[ApiKey, Depends(_funnel_reader)],
                       from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
                       to: AwareDatetime | None = None) -> Funnel:

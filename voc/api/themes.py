@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from voc.api.deps import ResponsesReader, SessionDep
+from voc.api.errors import KEYED_ERRORS, error_responses
 from voc.sentiment.reports import ThemeCount, theme_counts
 
-router = APIRouter(tags=["themes"])
+router = APIRouter(tags=["themes"], responses=error_responses(KEYED_ERRORS))
 
 
 @router.get("/themes", response_model=list[ThemeCount])

@@ -9,7 +9,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
 from voc.api.deps import SessionDep, api_key
+from voc.api.errors import BODY_ERRORS, KEYED_ERRORS, WRITE_ERRORS, error_responses
 from voc.auth.models import ApiKey
+from voc.crm import connections
+from voc.crm.connections import ConnectionId
+from voc.crm.schemas import ConnectionCreate, ConnectionPublic, ConnectionUpdate
 from voc.ids import WebhookId
 from voc.webhooks import deliveries, endpoints, outbox
 from voc.webhooks.schemas import (
@@ -26,11 +30,51 @@ from voc.webhooks.schemas import (
     TestEventIn,
 )
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=error_responses(KEYED_ERRORS))
+_NO_ENDPOINT = {404: ("webhook_not_found",)}
+_NO_DELIVERY = {404: ("webhook_not_found", "delivery_not_found")}
+# The receiver's URL (checked against private addresses) and the payload's preset or template.
+_TARGET_ERRORS = {422: ("url_invalid", "url_scheme_not_allowed", "url_private_address", "url_unresolvable",
+                        "unknown_payload_preset", "invalid_payload_template",
+                        "url_unknown_placeholder", "url_placeholder_in_host", "url_missing", "method_not_allowed",
+                        "invalid_options", "event_type_not_supported_by_preset", "connection_not_for_preset"),
+                  404: ("connection_not_found",)}
+_NO_CONNECTION = {404: ("connection_not_found",)}
+_CONNECTION_URL = {422: ("url_invalid", "url_scheme_not_allowed", "url_private_address", "url_unresolvable")}
 WebhooksAdmin = Annotated[ApiKey, Depends(api_key("webhooks:write"))]
 
 
-@router.post("", status_code=201, response_model=EndpointCreated)
+# CRM connections come before the /{endpoint_id} routes, which would otherwise take "connections" for an id.
+@router.post("/connections", status_code=201, response_model=ConnectionPublic,
+             responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _CONNECTION_URL))
+def create_connection(body: ConnectionCreate, session: SessionDep, _key: WebhooksAdmin) -> ConnectionPublic:
+    """Add a Salesforce connection (My Domain URL, connected app's client id and secret; the secret is never shown)."""
+    return connections.connection_public(connections.create_connection(session, body))
+
+
+@router.get("/connections", response_model=list[ConnectionPublic])
+def list_connections(session: SessionDep, _key: WebhooksAdmin) -> list[ConnectionPublic]:
+    return [connections.connection_public(c) for c in connections.list_connections(session)]
+
+
+@router.patch("/connections/{connection_id}", response_model=ConnectionPublic,
+              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_CONNECTION, _CONNECTION_URL))
+def update_connection(connection_id: ConnectionId, body: ConnectionUpdate, session: SessionDep,
+                      _key: WebhooksAdmin) -> ConnectionPublic:
+    """Change a connection; new credentials release the deliveries held since Salesforce refused the old ones."""
+    return connections.connection_public(connections.update_connection(session, connection_id, body))
+
+
+@router.delete("/connections/{connection_id}", status_code=204,
+               responses=error_responses(KEYED_ERRORS, WRITE_ERRORS, _NO_CONNECTION,
+                                         {409: ("connection_in_use",)}))
+def delete_connection(connection_id: ConnectionId, session: SessionDep, _key: WebhooksAdmin) -> Response:
+    connections.delete_connection(session, connection_id)
+    return Response(status_code=204)
+
+
+@router.post("", status_code=201, response_model=EndpointCreated,
+             responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _TARGET_ERRORS))
 def create_webhook(body: EndpointCreate, session: SessionDep, _key: WebhooksAdmin) -> EndpointCreated:
     """Add an endpoint; the answer carries its signing secret, shown this once."""
     endpoint, secret = endpoints.create_endpoint(session, body)
@@ -42,25 +86,28 @@ def list_webhooks(session: SessionDep, _key: WebhooksAdmin) -> list[EndpointPubl
     return [endpoints.endpoint_public(e) for e in endpoints.list_endpoints(session)]
 
 
-@router.get("/{endpoint_id}", response_model=EndpointPublic)
+@router.get("/{endpoint_id}", response_model=EndpointPublic, responses=error_responses(KEYED_ERRORS, _NO_ENDPOINT))
 def get_webhook(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin) -> EndpointPublic:
     return endpoints.endpoint_public(endpoints.get_endpoint(session, endpoint_id))
 
 
-@router.patch("/{endpoint_id}", response_model=EndpointPublic)
+@router.patch("/{endpoint_id}", response_model=EndpointPublic,
+              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_ENDPOINT, _TARGET_ERRORS))
 def update_webhook(endpoint_id: WebhookId, body: EndpointUpdate, session: SessionDep,
                    _key: WebhooksAdmin) -> EndpointPublic:
     """Change an endpoint; `enabled: true` re-enables one that voc disabled."""
     return endpoints.endpoint_public(endpoints.update_endpoint(session, endpoint_id, body))
 
 
-@router.delete("/{endpoint_id}", status_code=204)
+@router.delete("/{endpoint_id}", status_code=204,
+               responses=error_responses(KEYED_ERRORS, WRITE_ERRORS, _NO_ENDPOINT))
 def delete_webhook(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin) -> Response:
     endpoints.delete_endpoint(session, endpoint_id)
     return Response(status_code=204)
 
 
-@router.post("/{endpoint_id}/rotate-secret", response_model=SecretRotated)
+@router.post("/{endpoint_id}/rotate-secret", response_model=SecretRotated,
+             responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_ENDPOINT))
 def rotate_webhook_secret(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin,
                           body: RotateSecretIn | None = None) -> SecretRotated:
     """A new secret, shown once; the old one keeps signing alongside it for `grace_hours` (default 24)."""
@@ -69,15 +116,19 @@ def rotate_webhook_secret(endpoint_id: WebhookId, session: SessionDep, _key: Web
                          previous_secret_expires_at=endpoint.previous_secret_expires_at)
 
 
-@router.post("/{endpoint_id}/test", status_code=202, response_model=DeliveryPublic)
+@router.post("/{endpoint_id}/test", status_code=202, response_model=DeliveryPublic,
+             responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_ENDPOINT))
 def send_test_event(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin,
                     body: TestEventIn | None = None) -> DeliveryPublic:
     """Queue a sample event (default: the first subscribed type); follow it in the deliveries."""
-    message = outbox.send_test_event(session, endpoint_id, (body or TestEventIn()).event_type)
+    body = body or TestEventIn()
+    message = outbox.send_test_event(session, endpoint_id, body.event_type, external_id=body.external_id,
+                                     crm=body.crm)
     return deliveries.deliveries_public(session, [message])[0]
 
 
-@router.get("/{endpoint_id}/deliveries", response_model=DeliveryPage)
+@router.get("/{endpoint_id}/deliveries", response_model=DeliveryPage,
+            responses=error_responses(KEYED_ERRORS, _NO_ENDPOINT, {422: ("invalid_cursor",)}))
 def list_deliveries(
     endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin,
     status: str | None = None, event_type: str | None = None,
@@ -89,19 +140,23 @@ def list_deliveries(
                                       until=to, cursor=cursor, limit=limit)
 
 
-@router.get("/{endpoint_id}/deliveries/{delivery_id}", response_model=DeliveryPublic)
+@router.get("/{endpoint_id}/deliveries/{delivery_id}", response_model=DeliveryPublic,
+            responses=error_responses(KEYED_ERRORS, _NO_DELIVERY))
 def get_delivery(endpoint_id: WebhookId, delivery_id: str, session: SessionDep, _key: WebhooksAdmin) -> DeliveryPublic:
     return deliveries.get_delivery(session, endpoint_id, delivery_id)
 
 
-@router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", status_code=202, response_model=DeliveryPublic)
+@router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", status_code=202, response_model=DeliveryPublic,
+             responses=error_responses(KEYED_ERRORS, WRITE_ERRORS, _NO_DELIVERY,
+                                       {409: ("delivery_in_progress", "webhook_disabled")}))
 def replay_delivery(endpoint_id: WebhookId, delivery_id: str, session: SessionDep,
                     _key: WebhooksAdmin) -> DeliveryPublic:
     """Send a dead (or delivered) message again, with the same webhook-id."""
     return deliveries.replay_delivery(session, endpoint_id, delivery_id)
 
 
-@router.post("/{endpoint_id}/deliveries/replay-dead", status_code=202, response_model=ReplayResult)
+@router.post("/{endpoint_id}/deliveries/replay-dead", status_code=202, response_model=ReplayResult,
+             responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_ENDPOINT, {409: ("webhook_disabled",)}))
 def replay_dead_deliveries(endpoint_id: WebhookId, body: ReplayDeadIn, session: SessionDep,
                            _key: WebhooksAdmin) -> ReplayResult:
     """Send again every dead message created at or after `since`."""

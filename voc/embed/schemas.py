@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,13 +17,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    """A request body's examples for the OpenAPI document (the strictness of Strict is kept: configs merge)."""
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 class SiteCreate(Strict):
+    model_config = _examples({"key": "shop", "name": "Web shop",
+                              "allowed_origins": ["https://shop.example.com", "https://www.shop.example.com"]})
+
     key: Annotated[str, Field(pattern=KEY_PATTERN)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     allowed_origins: Origins
 
 
 class SiteUpdate(Strict):
+    model_config = _examples({"allowed_origins": ["https://shop.example.com"]}, {"name": "Web shop (EU)"})
+
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     allowed_origins: Origins | None = None
 
@@ -48,6 +58,9 @@ class SiteSecretRotated(BaseModel):
 class DecisionIn(BaseModel):
     """What the widget asks: may this survey show to this visitor now? (Unknown fields are ignored, so an
     older server still answers a newer loader.)"""
+
+    model_config = _examples({"survey": "post_visit", "contact": "CUS-00042",
+                              "signature": "hex HMAC-SHA256 of CUS-00042 under the site secret"})
 
     survey: Annotated[str, Field(pattern=KEY_PATTERN)]
     # The CRM's external id and the company backend's hex HMAC-SHA256 of it under the site secret.

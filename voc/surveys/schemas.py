@@ -120,7 +120,29 @@ def check_translations(questions: list[Question] | None, translations: Translati
                                  f"each of the {len(question.options or [])} options")
 
 
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    """A request body's examples for the OpenAPI document (the strictness of Strict is kept: configs merge)."""
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+SURVEY_EXAMPLE: dict[str, Any] = {
+    "key": "post_delivery", "title": "Your delivery", "status": "active", "recontact_days": 14,
+    "questions": [
+        {"id": "csat", "type": "csat", "prompt": "How satisfied are you?", "required": True},
+        {"id": "why", "type": "text", "prompt": "Tell us more",
+         "show_if": {"question_id": "csat", "op": "lte", "value": 3}},
+        {"id": "plan", "type": "single_choice", "prompt": "Your plan?", "options": ["Basic", "Plus"],
+         "attribute": "plan"}],
+    "triggers": [{"touchpoint": "order_delivered", "sample_rate": 0.5, "delay_minutes": 60,
+                  "conditions": [{"attribute": "order_value", "op": "gte", "value": 10}],
+                  "expires_after_hours": 72}],
+    "translations": {"de": {"title": "Ihre Lieferung", "questions": {"csat": {"prompt": "Wie zufrieden sind Sie?"}}}},
+}
+
+
 class SurveyCreate(Strict):
+    model_config = _examples(SURVEY_EXAMPLE)
+
     key: Annotated[str, Field(pattern=KEY_PATTERN)]
     title: Annotated[str, Field(min_length=1, max_length=300)]
     status: SurveyStatus = SurveyStatus.draft
@@ -142,6 +164,12 @@ class SurveyCreate(Strict):
 
 
 class SurveyUpdate(Strict):
+    model_config = _examples({"status": "paused"},
+                             {"title": "Your delivery, in two questions",
+                              "questions": [{"id": "csat", "type": "csat", "prompt": "How satisfied are you?",
+                                             "required": True},
+                                            {"id": "why", "type": "text", "prompt": "What could we do better?"}]})
+
     title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
     status: SurveyStatus | None = None
     questions: Annotated[list[Question], Field(min_length=1, max_length=100)] | None = None
@@ -182,6 +210,9 @@ class SurveyPublic(BaseModel):
 
 
 class TouchpointCreate(Strict):
+    model_config = _examples({"key": "order_delivered", "name": "Order delivered", "stage": "delivery",
+                              "channel": "web"})
+
     key: Annotated[str, Field(pattern=KEY_PATTERN)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     stage: JourneyStage
@@ -230,6 +261,12 @@ class ContactRef(Strict):
 
 
 class EventIn(Strict):
+    model_config = _examples({
+        "event_id": "ord-1001-delivered", "touchpoint": "order_delivered",
+        "contact": {"external_id": "CUS-00042", "crm": "demo-crm", "email": "ada@example.com",
+                    "attributes": {"first_name": "Ada", "plan": "Plus", "language": "en"}},
+        "occurred_at": "2026-01-31T12:00:00Z", "attributes": {"order_id": "1001", "order_value": 80}})
+
     event_id: Annotated[str, Field(min_length=1, max_length=200)]
     touchpoint: Annotated[str, Field(min_length=1, max_length=64)]
     contact: ContactRef
@@ -265,6 +302,10 @@ class AnswerIn(Strict):
 
 
 class ResponseIn(Strict):
+    model_config = _examples({"token": "the token at the end of the invitation's url",
+                              "answers": [{"question_id": "csat", "value": 4},
+                                          {"question_id": "why", "value": "Quick delivery, friendly driver."}]})
+
     token: Annotated[str, Field(min_length=1, max_length=200)]
     answers: Annotated[list[AnswerIn], Field(max_length=200)]
 
