@@ -49,10 +49,12 @@ def test_a_worker_killed_mid_delivery_loses_nothing(engine, receiver, tmp_path, 
         _, secret = create_endpoint(session, EndpointCreate.model_validate(
             {"url": receiver.url, "event_types": ["response.completed"]}))
     receiver.secrets.append(secret)
-    with session_scope(engine) as session:
-        for _ in range(MESSAGES):
-            outbox.publish(session, "response.completed", sample_event("response.completed")["data"])
-    settings = {"webhook_allow_private": "true"}  # the real 30 s lease, renewed every 10 s
+    data = sample_event("response.completed")["data"]
+    with session_scope(engine) as session:  # about 800 customers (one contact's messages go one at a time)
+        for n in range(MESSAGES):
+            outbox.publish(session, "response.completed", {**data, "contact": {"external_id": f"c{n}", "crm": "t"}})
+    # A 6 s lease (renewed every 2 s) keeps the test short; 30 s in production (README).
+    settings = {"webhook_allow_private": "true", "job_lease_seconds": "6"}
     with voc_worker(_url(engine), str(tmp_path), "first", **settings) as first:
         receiver.wait_for(MESSAGES // 3, timeout=60, distinct=True)
         first.send_signal(signal.SIGKILL)
@@ -68,8 +70,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(engine, receiver, tmp_path, 
     last_new = max(min(r.at for r in arrivals if r.msg_id == msg) for msg in {r.msg_id for r in arrivals})
     assert last_new - restarted_at < 60
     twice = [msg for msg, count in Counter(r.msg_id for r in arrivals).items() if count > 1]
-    # Only messages in flight at the kill (claimed by the killed worker, sent, not yet recorded) came again.
-    assert len(twice) <= 10 and all(msg in delivered_before for msg in twice)
+    # Only messages in flight at the kill (on the killed worker's lanes, sent, not yet recorded) came again.
+    assert len(twice) <= 8 and all(msg in delivered_before for msg in twice)
     assert all(min(r.at for r in arrivals if r.msg_id == msg) < killed_at for msg in twice)
 
 

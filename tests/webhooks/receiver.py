@@ -25,6 +25,8 @@ class Received:
     error: str | None
     at: float
     status: int
+    method: str = "POST"
+    path: str = ""
 
     @property
     def json(self) -> Any:
@@ -66,6 +68,8 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 receiver._handle(self, body)
+
+            do_PUT = do_PATCH = do_POST  # noqa: N815 - endpoints may send with PUT or PATCH
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -117,7 +121,7 @@ class Receiver:
             status, extra, answer = self.responder(list(self.received), headers) if verified else \
                 (401, {}, f'{{"error":"{error}"}}'.encode())
             self.received.append(Received(headers.get("webhook-id", ""), headers, body, verified, error,
-                                          time.time(), status))
+                                          time.time(), status, request.command, request.path))
             self._arrived.notify_all()
         try:
             request.send_response(status)

@@ -139,8 +139,9 @@ def test_an_outage_loses_nothing(engine, receiver, make_endpoint, background_wor
 def test_four_worker_processes_deliver_1000_messages_exactly_once(database_url, engine, receiver, make_endpoint):
     make_endpoint(event_types=["response.completed"])
     data = sample_event("response.completed")["data"]
-    with Session(engine) as session:
-        ids = [m.msg_id for _ in range(1000) for m in outbox.publish(session, "response.completed", data)]
+    with Session(engine) as session:  # about 1,000 customers: one contact's messages go one at a time, in order
+        ids = [m.msg_id for n in range(1000) for m in outbox.publish(
+            session, "response.completed", {**data, "contact": {**data["contact"], "external_id": f"crm-{n}"}})]
         session.commit()
     env = {**os.environ, "VOC_DATABASE_URL": database_url, "VOC_JOB_POLL_SECONDS": "0.05", "VOC_LOG_LEVEL": "WARNING"}
     workers = [subprocess.Popen([sys.executable, "-m", "voc.cli", "worker"], env=env) for _ in range(4)]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from voc.crm.hubspot import BY_NAME
 from voc.webhooks.mapping import PRESETS, MappingError, render_payload, validate_template
 from voc.webhooks.samples import EVENT_TYPES, sample_event
+
+DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 
 
 def render(preset, event_type, template=None, **changes):
@@ -57,41 +62,66 @@ def test_unknown_preset():
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
-def test_hubspot_body_is_properties_of_strings_with_snake_case_names(event_type):
+def test_hubspot_body_is_typed_properties_with_snake_case_names(event_type):
     body = render("hubspot-contact-properties", event_type)
     assert list(body) == ["properties"]
     properties = body["properties"]
-    assert properties["voc_updated_at"]
+    assert properties["voc_updated_at"].endswith("Z")
     for name, value in properties.items():
         assert name.startswith("voc_") and name == name.lower() and " " not in name
-        assert isinstance(value, str)
+        kind = BY_NAME[name].type
+        if kind == "number":
+            assert isinstance(value, int | float) and not isinstance(value, bool), name
+        elif kind == "bool":
+            assert value in ("true", "false"), name
+        elif kind == "enumeration":
+            assert value in BY_NAME[name].options, name
+        elif kind == "datetime":
+            assert DATETIME.match(value), (name, value)
+        elif kind == "date":
+            assert DATE.match(value), (name, value)
+        else:
+            assert isinstance(value, str), name
 
 
 def test_hubspot_experience_summary():
     properties = render("hubspot-contact-properties", "contact.experience_updated")["properties"]
-    assert properties["voc_last_nps"] == "9"
+    assert properties["voc_last_nps"] == 9
     assert properties["voc_nps_category"] == "promoter"
     assert properties["voc_last_sentiment"] == "positive"
-    assert properties["voc_last_sentiment_score"] == "0.4404"
-    assert properties["voc_ces"] == "2.3333"
-    assert properties["voc_response_count"] == "3"
+    assert properties["voc_last_sentiment_score"] == 0.4404
+    assert properties["voc_ces"] == 2.3333
+    assert properties["voc_response_count"] == 3
+    assert properties["voc_sense_score"] == 0.71 and properties["voc_think_score"] == -0.42
     assert properties["voc_last_touchpoint"] == "order_delivered"
-    assert properties["voc_updated_at"] == "2025-05-14T09:31:20Z"
+    assert properties["voc_experience_trend"] == "improving"
+    assert properties["voc_updated_at"] == "2025-05-14T09:31:20.000Z"
     assert "voc_act_score" not in properties  # null dimension: left out rather than blanked in HubSpot
 
 
-def test_hubspot_response_completed_derives_the_nps_category():
+def test_hubspot_response_completed_derives_the_nps_category_and_the_day():
     event = sample_event("response.completed")
     event["data"]["response"]["scores"] = {"nps": 3, "csat": 4, "ces": None}
     properties = json.loads(render_payload(None, "hubspot-contact-properties", event))["properties"]
-    assert properties["voc_last_nps"] == "3" and properties["voc_nps_category"] == "detractor"
-    assert properties["voc_last_csat"] == "4" and "voc_last_ces" not in properties
+    assert properties["voc_last_nps"] == 3 and properties["voc_nps_category"] == "detractor"
+    assert properties["voc_last_csat"] == 4 and "voc_last_ces" not in properties
+    assert properties["voc_last_response_at"] == "2025-05-14T09:31:12.000Z"
+    assert properties["voc_last_response_date"] == "2025-05-14"  # a date property: the day, midnight UTC
 
 
-def test_hubspot_analysis_booleans_and_themes_are_strings():
+def test_hubspot_analysis_booleans_and_themes():
     properties = render("hubspot-contact-properties", "response.analyzed")["properties"]
     assert properties["voc_experience_mismatch"] == "false"
     assert properties["voc_last_themes"] == "delivery speed;packaging;app usability"
+
+
+def test_hubspot_enumerations_send_only_declared_options():
+    event = sample_event("contact.experience_updated")
+    event["data"]["summary"]["trend"] = "sideways"  # a value HubSpot's select would refuse
+    event["data"]["summary"]["latest_sentiment"]["label"] = "Positive"
+    properties = json.loads(render_payload(None, "hubspot-contact-properties", event))["properties"]
+    assert "voc_experience_trend" not in properties and "voc_last_sentiment" not in properties
+    assert properties["voc_last_nps"] == 9  # the rest still goes
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
@@ -112,7 +142,14 @@ def test_salesforce_experience_summary_keeps_numbers_and_capitalises_picklists()
     assert body["Voc_Last_Sentiment__c"] == "Positive"
     assert body["Voc_Last_Touchpoint__c"] == "order_delivered"
     assert body["Voc_Response_Count__c"] == 3
-    assert body["Voc_Updated_At__c"] == "2025-05-14T09:31:20Z"
+    assert body["Voc_Updated_At__c"] == "2025-05-14T09:31:20.000Z"
+
+
+def test_salesforce_themes_are_long_text_and_checkboxes_booleans():
+    body = render("salesforce-sobject", "response.analyzed")
+    assert body["Voc_Last_Themes__c"] == "delivery speed;packaging;app usability"
+    assert body["Voc_Experience_Mismatch__c"] is False
+    assert body["Voc_Last_Sentiment_Score__c"] == 0.4404
 
 
 def test_salesforce_summary_without_answers_yet_sends_only_what_is_known():
@@ -121,7 +158,7 @@ def test_salesforce_summary_without_answers_yet_sends_only_what_is_known():
                "last_touchpoint": None, "response_count": 0, "trend": None,
                "updated_at": "2025-05-14T09:31:20Z"}
     body = render("salesforce-sobject", "contact.experience_updated", summary=summary)
-    assert body == {"Voc_Response_Count__c": 0, "Voc_Updated_At__c": "2025-05-14T09:31:20Z"}
+    assert body == {"Voc_Response_Count__c": 0, "Voc_Updated_At__c": "2025-05-14T09:31:20.000Z"}
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+# Kinds whose jobs wait mostly on the network (webhook deliveries): the worker runs them on a pool of
+# threads, at most a few at once per lane (the lane function maps a payload to, say, its endpoint).
+Lane = Callable[[dict[str, Any]], str]
+LANES: dict[str, Lane] = {}
 # Clean-up tasks the worker runs now and then: fn(session, now) -> rows deleted.
 Housekeeper = Callable[[Session, datetime], int]
 HOUSEKEEPERS: dict[str, Housekeeper] = {}
@@ -44,11 +48,26 @@ class GiveUp(Exception):  # noqa: N818
     """Raised by a handler whose job can never succeed: it is marked dead at once."""
 
 
-def job_handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register `fn(session, payload)` as the handler for jobs of `kind`."""
+DEFERRED = "deferred"  # run_job's answer for a job put back by Defer
+
+
+class Defer(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a handler whose job may not run yet (an earlier one must go first): it is due again
+    after `delay` seconds, and this turn does not count as an attempt."""
+
+    def __init__(self, message: str, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+def job_handler(kind: str, *, lane: Lane | None = None) -> Callable[[Handler], Handler]:
+    """Register `fn(session, payload)` as the handler for jobs of `kind`; with `lane`, the worker runs
+    them concurrently, a few at a time per lane (see voc.jobs.worker.Lanes)."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if lane is not None:
+            LANES[kind] = lane
         return fn
 
     return register
@@ -164,16 +183,19 @@ def renew_leases(engine: Engine, worker_id: str) -> int:
         return session.connection().execute(_RENEW, {"worker": worker_id, "now": utcnow()}).rowcount
 
 
-def release_jobs(engine: Engine, worker_id: str, job_ids: list[int]) -> int:
-    """Give back claimed jobs this worker will not run (stopping, or a failure before they ran): they
-    are due again at once, and the claim does not count as an attempt."""
+def release_jobs(engine: Engine, worker_id: str, job_ids: list[int], delay: float = 0.0) -> int:
+    """Give back claimed jobs this worker will not run (stopping, a failure before they ran, their lane
+    full): due again after `delay` seconds, and the claim does not count as an attempt."""
     if not job_ids:
         return 0
+    values: dict[str, Any] = {"status": JobStatus.queued, "locked_at": None, "locked_by": None,
+                              "attempts": Job.attempts - 1}
+    if delay:
+        values["run_at"] = utcnow() + timedelta(seconds=delay)
     with session_scope(engine) as session:
         return session.execute(
             update(Job).where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == JobStatus.running)
-            .values(status=JobStatus.queued, locked_at=None, locked_by=None, attempts=Job.attempts - 1)
-            .execution_options(synchronize_session=False)).rowcount
+            .values(**values).execution_options(synchronize_session=False)).rowcount
 
 
 def run_job(engine: Engine, job: Job, worker_id: str) -> str:
@@ -194,6 +216,9 @@ def run_job(engine: Engine, job: Job, worker_id: str) -> str:
     except LostLease:
         log.warning("job %s (%s): lease lost before it finished; its effects were rolled back", job.id, job.kind)
         return "lost"
+    except Defer as exc:
+        release_jobs(engine, worker_id, [job.id], delay=exc.delay)
+        return DEFERRED
     except RetryLater as exc:
         return _fail(engine, job, worker_id, str(exc), delay=exc.delay)
     except GiveUp as exc:

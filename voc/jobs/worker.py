@@ -8,14 +8,27 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from voc.config import get_settings
 from voc.db import get_engine
+from voc.embed.ratelimit import TokenBuckets
 from voc.jobs.models import Job
-from voc.jobs.queue import claim_due_jobs, release_jobs, renew_leases, run_housekeeping, run_job, wakeup
+from voc.jobs.queue import (
+    DEFERRED,
+    LANES,
+    claim_due_jobs,
+    release_jobs,
+    renew_leases,
+    run_housekeeping,
+    run_job,
+    wakeup,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,32 +49,117 @@ class Busy(Protocol):
 # requests keep coming, and all of it when they stop: customers' pages come first, and the queue
 # (durable) absorbs a burst instead of every answer waiting on the analysis of the one before.
 SHARE_UNDER_LOAD = 0.1
+# run_until_idle waits at most this long for jobs it put back for a moment (an earlier message first).
+ORDER_DEFER_BOUND = 2.0
 
 
 class Heartbeat:
-    """While a worker holds claimed jobs, renew their lease every third of VOC_JOB_LEASE_SECONDS, so
-    only a worker that died (or hangs for a whole lease) loses them."""
+    """While a worker holds claimed jobs (inline or on its lanes), renew their lease every third of
+    VOC_JOB_LEASE_SECONDS, so only a worker that died (or hangs for a whole lease) loses them. One thread,
+    started when the first job is held and ending once none has been held for a beat."""
 
     def __init__(self, engine: Engine, worker_id: str) -> None:
         self.engine, self.worker_id = engine, worker_id
         self.interval = get_settings().job_lease_seconds / 3
-        self._done = threading.Event()
+        self._held = 0
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
+    def hold(self, count: int = 1) -> None:
+        with self._lock:
+            self._held += count
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="voc-job-heartbeat", daemon=True)
+                self._thread.start()
+
+    def release(self, count: int = 1) -> None:
+        with self._lock:
+            self._held -= count
+
     def _beat(self) -> None:
-        while not self._done.wait(self.interval):
+        while True:
+            time.sleep(self.interval)
+            with self._lock:
+                if self._held <= 0:
+                    self._thread = None
+                    return
             try:
                 renew_leases(self.engine, self.worker_id)
             except Exception:  # a missed beat is retried; the lease covers two more
                 log.exception("worker %s: could not renew its job leases", self.worker_id)
 
     def __enter__(self) -> Heartbeat:
-        self._thread = threading.Thread(target=self._beat, name="voc-job-heartbeat", daemon=True)
-        self._thread.start()
+        self.hold()
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._done.set()
+        self.release()
+
+
+class Lanes:
+    """Jobs that wait on the network (LANES: webhook deliveries) run on a pool of threads beside the
+    worker's loop, `size` at once in all and `per_lane` at once per lane (one webhook endpoint), and
+    each lane at most `per_second` jobs a second when that is set: a CRM that takes 300 ms a call, or
+    times out, holds up its own lane, not the other endpoints nor the worker's other jobs."""
+
+    def __init__(self, size: int, per_lane: int, per_second: float = 0.0) -> None:
+        self.size, self.per_lane = max(1, size), max(1, per_lane)
+        self._rate = TokenBuckets(per_second * 60, burst=max(1.0, per_second)) if per_second > 0 else None
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: dict[str, int] = {}
+        self._in_flight = 0
+        self._changed = threading.Condition()
+
+    def room(self) -> int:
+        """How many more jobs the pool takes now."""
+        with self._changed:
+            return self.size - self._in_flight
+
+    def wait(self, seconds: float) -> None:
+        """Until a lane job ends (or `seconds` pass)."""
+        with self._changed:
+            if self._in_flight:
+                self._changed.wait(seconds)
+
+    def busy(self) -> bool:
+        with self._changed:
+            return self._in_flight > 0
+
+    def start(self, lane: str, work: Callable[[], None]) -> float:
+        """Run `work` on the lane's pool now and return 0, or return the seconds to wait when the lane is
+        full or over its rate (then nothing is started)."""
+        with self._changed:
+            if self._running.get(lane, 0) >= self.per_lane or self._in_flight >= self.size:
+                return 0.2
+            wait = self._rate.take(lane) if self._rate else 0.0
+            if wait:
+                return wait
+            self._running[lane] = self._running.get(lane, 0) + 1
+            self._in_flight += 1
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="voc-lane")
+        self._pool.submit(self._run, lane, work)
+        return 0.0
+
+    def _run(self, lane: str, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:  # run_job records failures itself; this is a bug in the runner
+            log.exception("a job on lane %s failed outside its handler", lane)
+        finally:
+            with self._changed:
+                self._running[lane] -= 1
+                if not self._running[lane]:
+                    del self._running[lane]
+                self._in_flight -= 1
+                self._changed.notify_all()
+            wakeup.set()  # the loop may claim more
+
+    def close(self) -> None:
+        """Let the jobs in flight finish."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 class Worker:
@@ -77,6 +175,11 @@ class Worker:
         self.stopping = threading.Event()
         self.give_way_to = give_way_to
         self._owed = 0.0  # seconds to give way before the next job
+        self.heartbeat = Heartbeat(self.engine, self.id)
+        self._deferred_until = 0.0  # when the jobs this worker put back for a moment are due again
+        settings = get_settings()
+        self.lanes = Lanes(settings.webhook_concurrency, settings.webhook_endpoint_concurrency,
+                           settings.webhook_endpoint_rate)
         load_handlers()
 
     def _give_way(self) -> None:
@@ -92,36 +195,73 @@ class Worker:
             self._owed = (time.monotonic() - started) * (1 - SHARE_UNDER_LOAD) / SHARE_UNDER_LOAD
 
     def run_once(self) -> int:
-        """Claim and run one batch of due jobs; returns how many ran.
+        """Claim a batch of due jobs and run them (or start them on their lanes); returns how many.
 
-        While the batch runs, a heartbeat renews the worker's leases. Jobs it will not run (the worker
-        is stopping, or something failed between claiming and running them) are released at once
-        rather than left waiting for their lease to run out."""
-        jobs = claim_due_jobs(self.engine, self.id, self.batch)
+        A heartbeat renews the leases of every job the worker holds. Jobs it will not run now (the
+        worker is stopping, something failed between claiming and running them, their lane is full) are
+        given back at once, not left waiting for their lease to run out, and that claim is not an attempt."""
+        room = self.lanes.room()
+        if room <= 0:  # every lane thread busy: wait for one, rather than claim what cannot start
+            self.lanes.wait(get_settings().job_poll_seconds)
+            return 0
+        jobs = claim_due_jobs(self.engine, self.id, min(self.batch, room))
         if not jobs:
             return 0
-        started = 0
-        with Heartbeat(self.engine, self.id):
-            try:
-                for job in jobs:
-                    if self.stopping.is_set():
-                        break
-                    self._give_way()
-                    started += 1
+        handled = ran = 0
+        self.heartbeat.hold(len(jobs))
+        try:
+            for job in jobs:
+                if self.stopping.is_set():
+                    break
+                lane = LANES.get(job.kind)
+                if lane is not None:
+                    wait = self.lanes.start(lane(job.payload), partial(self._run_on_lane, job))
+                    handled += 1
+                    if wait:  # its lane is full or over its rate: back in the queue for a moment
+                        release_jobs(self.engine, self.id, [job.id], delay=wait)
+                        self._deferred(wait)
+                        self.heartbeat.release()
+                    else:
+                        ran += 1
+                    continue
+                self._give_way()
+                handled += 1
+                try:
                     self._run(job)
-            finally:
-                if started < len(jobs):
-                    release_jobs(self.engine, self.id, [job.id for job in jobs[started:]])
-        return started
+                    ran += 1
+                finally:
+                    self.heartbeat.release()
+        finally:
+            rest = jobs[handled:]
+            if rest:
+                release_jobs(self.engine, self.id, [job.id for job in rest])
+                self.heartbeat.release(len(rest))
+        return ran
+
+    def _run_on_lane(self, job: Job) -> None:
+        try:
+            if run_job(self.engine, job, self.id) == DEFERRED:
+                self._deferred(ORDER_DEFER_BOUND)
+        finally:
+            self.heartbeat.release()
+
+    def _deferred(self, seconds: float) -> None:
+        self._deferred_until = max(self._deferred_until, time.monotonic() + min(seconds, ORDER_DEFER_BOUND))
 
     def run_until_idle(self, max_rounds: int = 100_000) -> int:
         """Run due jobs until none is left (demo loading and tests); returns how many ran."""
         total = 0
         for _ in range(max_rounds):
             ran = self.run_once()
-            if not ran:
-                break
             total += ran
+            if ran:
+                continue
+            if self.lanes.busy():
+                self.lanes.wait(1.0)  # jobs on lanes may queue more (a retry, the next message)
+            elif time.monotonic() < self._deferred_until:
+                time.sleep(0.02)  # jobs put back for a moment (their turn had not come) are due soon
+            else:
+                break
         return total
 
     def housekeep(self) -> None:
@@ -152,6 +292,7 @@ class Worker:
             if not ran:
                 wakeup.wait(poll)
                 wakeup.clear()
+        self.lanes.close()
         log.info("worker %s stopped", self.id)
 
     def start_thread(self) -> threading.Thread:

@@ -1,21 +1,32 @@
-"""Per-endpoint payload mapping: the event body rendered through a sandboxed Jinja template."""
+"""Per-endpoint payload mapping: the event body rendered through a sandboxed Jinja template, or built by
+a preset (the standard body, a CRM's update, a chat alert)."""
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from voc.crm.hubspot import contact_properties
+from voc.crm.salesforce import sobject_fields
 from voc.errors import Invalid
+from voc.webhooks.alerts import slack_message, teams_message
 from voc.webhooks.samples import EVENT_TYPES, sample_event
 
 DEFAULT_PRESET = "standard"
-PRESETS = ("standard", "hubspot-contact-properties", "salesforce-sobject")
+PRESETS = ("standard", "hubspot-contact-properties", "salesforce-sobject", "slack", "teams")
+# Presets built in Python: typed values per CRM property, escaping per chat format. fn(event, context).
+BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], Any]] = {
+    "hubspot-contact-properties": lambda event, _context: contact_properties(event),
+    "salesforce-sobject": lambda event, _context: sobject_fields(event),
+    "slack": slack_message,
+    "teams": teams_message,
+}
 
 # The sandbox stops templates from reaching Python internals or mutating data, not from burning
 # CPU or memory; templates come from authenticated admins, so size caps are the remaining guard.
@@ -65,12 +76,12 @@ def _preset_source(preset: str) -> str:
     return (resources.files("voc.webhooks") / "presets" / f"{preset}.j2").read_text(encoding="utf-8")
 
 
-def _template(template: str | None, preset: str) -> jinja2.Template:
+def _template(template: str | None, preset: str) -> jinja2.Template | Callable[..., Any]:
     if template is None:
         if preset not in PRESETS:
             known = ", ".join(PRESETS)
             raise MappingError("unknown_payload_preset", f"unknown preset {preset!r}; one of {known}")
-        return _compile(_preset_source(preset))
+        return BUILDERS.get(preset) or _compile(_preset_source(preset))
     if len(template) > MAX_TEMPLATE_CHARS:
         raise MappingError("invalid_payload_template",
                            f"the template is longer than {MAX_TEMPLATE_CHARS} characters")
@@ -85,7 +96,22 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _render(compiled: jinja2.Template, event: dict[str, Any], code: str) -> bytes:
+def _build(builder: Callable[..., Any], event: dict[str, Any], context: dict[str, Any] | None, code: str) -> bytes:
+    where = f"for {event.get('type')} events"
+    try:
+        body = builder(event, context)
+        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except Exception as exc:  # noqa: BLE001 - data the preset did not expect is the event's problem, not a crash
+        raise MappingError(code, f"the preset fails {where}: {type(exc).__name__}: {exc}") from None
+    if len(payload) > MAX_BODY_BYTES:
+        raise MappingError(code, f"the body {where} is larger than {MAX_BODY_BYTES} bytes")
+    return payload
+
+
+def _render(compiled: jinja2.Template | Callable[..., Any], event: dict[str, Any], code: str,
+            context: dict[str, Any] | None = None) -> bytes:
+    if not isinstance(compiled, jinja2.Template):
+        return _build(compiled, event, context, code)
     where = f"for {event.get('type')} events"
     try:
         text = compiled.render(event=event, type=event.get("type"), timestamp=event.get("timestamp"),
@@ -109,9 +135,11 @@ def _render(compiled: jinja2.Template, event: dict[str, Any], code: str) -> byte
     return payload
 
 
-def render_payload(template: str | None, preset: str, event: dict[str, Any]) -> bytes:
-    """Render the request body for `event` with the endpoint's template, or its preset when none."""
-    return _render(_template(template, preset), event, "payload_render_failed")
+def render_payload(template: str | None, preset: str, event: dict[str, Any],
+                   context: dict[str, Any] | None = None) -> bytes:
+    """Render the request body for `event` with the endpoint's template, or its preset when none
+    (`context`: what an alert preset reads from the database besides the event)."""
+    return _render(_template(template, preset), event, "payload_render_failed", context)
 
 
 def validate_template(template: str | None, preset: str, event_types: Iterable[str] | None = None) -> None:

@@ -15,6 +15,7 @@ from voc.errors import Conflict
 from voc.jobs.queue import enqueue
 from voc.surveys.models import Contact, Invitation, Response
 from voc.webhooks import payloads
+from voc.webhooks.alerts import wants_event
 from voc.webhooks.endpoints import get_endpoint
 from voc.webhooks.experience import iso
 from voc.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
@@ -28,13 +29,14 @@ EventData = dict[str, Any] | Callable[[], dict[str, Any]]
 
 _W, _M = WebhookEndpoint.__table__, WebhookMessage.__table__
 # Every published event asks these (several per answer): prebuilt, rows rather than ORM objects.
-_ENABLED = Prepared(select(_W.c.id, _W.c.event_types).where(_W.c.enabled.is_(True)).order_by(_W.c.id))
+_ENABLED = Prepared(select(_W.c.id, _W.c.event_types, _W.c.preset).where(_W.c.enabled.is_(True))
+                    .order_by(_W.c.id))
 _DONE = Prepared(select(_M.c.endpoint_id).where(_M.c.dedupe_key == bindparam("key")))
 
 
-def subscribed_endpoints(session: Session, event_type: str) -> list[int]:
-    """The ids of the enabled endpoints that take `event_type` (few: filtered here rather than in JSON SQL)."""
-    return [endpoint_id for endpoint_id, event_types in _ENABLED.all(session.connection(), {})
+def subscribed_endpoints(session: Session, event_type: str) -> list[tuple[int, str]]:
+    """The (id, preset) of the enabled endpoints that take `event_type` (few: filtered here, not in JSON SQL)."""
+    return [(endpoint_id, preset) for endpoint_id, event_types, preset in _ENABLED.all(session.connection(), {})
             if event_type in event_types]
 
 
@@ -51,12 +53,17 @@ def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: s
     if dedupe_key and endpoints:
         session.flush()  # messages added earlier in this transaction count too
         done = {row[0] for row in _DONE.all(session.connection(), {"key": dedupe_key})}
-        endpoints = [endpoint for endpoint in endpoints if endpoint not in done]
+        endpoints = [(endpoint, preset) for endpoint, preset in endpoints if endpoint not in done]
     if not endpoints:
         return []
     body = {"type": event_type, "timestamp": iso(utcnow()), "data": data() if callable(data) else data}
+    # Alert channels (Slack, Teams) hear of detractors only, not of every answer.
+    endpoints = [endpoint for endpoint, preset in endpoints if wants_event(preset, event_type, body["data"])]
+    if not endpoints:
+        return []
+    order_key = contact_order_key(body["data"])
     messages = [WebhookMessage(msg_id=new_message_id(), endpoint_id=endpoint, event_type=event_type,
-                               dedupe_key=dedupe_key, payload=body) for endpoint in endpoints]
+                               dedupe_key=dedupe_key, order_key=order_key, payload=body) for endpoint in endpoints]
     session.add_all(messages)
     session.flush()
     for message in messages:
@@ -64,18 +71,31 @@ def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: s
     return messages
 
 
+def contact_order_key(data: dict[str, Any]) -> str | None:
+    """What orders an endpoint's messages: the contact the event is about, if any."""
+    contact = data.get("contact") if isinstance(data, dict) else None
+    if not isinstance(contact, dict) or not contact.get("external_id"):
+        return None
+    return f"{contact.get('crm') or 'default'}:{contact['external_id']}"[:300]
+
+
 def schedule_delivery(session: Session, message: WebhookMessage, *, attempt: int,
                       run_at: datetime | None = None) -> None:
-    """Queue a deliver job expecting `attempt` earlier attempts in this round (a stale job then does nothing)."""
-    enqueue(session, DELIVER_JOB, {"message_id": message.id, "attempt": attempt}, run_at=run_at,
-            max_attempts=len(get_settings().webhook_retry_schedule) + 1)
+    """Queue a deliver job expecting `attempt` earlier attempts in this round (a stale job then does nothing).
+    It carries its endpoint: the worker delivers to each endpoint on a lane of its own."""
+    enqueue(session, DELIVER_JOB, {"message_id": message.id, "attempt": attempt, "endpoint": message.endpoint_id},
+            run_at=run_at, max_attempts=len(get_settings().webhook_retry_schedule) + 1)
 
 
-def send_test_event(session: Session, endpoint_id: int, event_type: str | None = None) -> WebhookMessage:
-    """Queue a sample event for one endpoint, whether or not it subscribes to that type, or is enabled."""
+def send_test_event(session: Session, endpoint_id: int, event_type: str | None = None, *,
+                    external_id: str | None = None, crm: str | None = None) -> WebhookMessage:
+    """Queue a sample event for one endpoint, whether or not it subscribes to that type, or is enabled;
+    about a real contact (`external_id`, `crm`) to check a CRM connection end to end."""
     endpoint = get_endpoint(session, endpoint_id)
     event = sample_event(event_type or endpoint.event_types[0])
     event["timestamp"] = iso(utcnow())
+    if external_id:
+        event["data"]["contact"] = {"external_id": external_id, "crm": crm or event["data"]["contact"]["crm"]}
     message = WebhookMessage(msg_id=new_message_id(), endpoint_id=endpoint.id, event_type=event["type"],
                              test=True, payload=event)
     session.add(message)
@@ -86,6 +106,9 @@ def send_test_event(session: Session, endpoint_id: int, event_type: str | None =
 
 def replay(session: Session, message: WebhookMessage) -> None:
     """Send a dead or delivered message again in a new round of attempts, with the same webhook-id."""
+    if message.status == MessageStatus.held:
+        raise Conflict(f"delivery {message.msg_id} is held: it is sent once the endpoint's credentials are "
+                       "replaced", code="delivery_held")
     if message.status not in (MessageStatus.dead, MessageStatus.delivered):
         raise Conflict(f"delivery {message.msg_id} is {message.status}: it is being sent already",
                        code="delivery_in_progress")

@@ -23,6 +23,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    """A request body's examples for the OpenAPI document (the strictness of Strict is kept: configs merge)."""
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 def _check_event_types(value: list[str] | None) -> list[str] | None:
     if value is None:
         return None
@@ -54,13 +59,29 @@ def _check_headers(value: dict[str, str | None] | None) -> dict[str, str | None]
     return value
 
 
+_URL_DOC = ("may hold {contact.external_id} and {contact.crm} in its path or query (percent-encoded when "
+            "sent); a CRM preset builds it from `options` when left out")
+_OPTIONS_DOC = ("the preset's settings: hubspot-contact-properties {base_url, id_property, create_missing}, "
+                "salesforce-sobject {external_id_field}")
+
+
 class EndpointCreate(Strict):
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    model_config = _examples({"url": "https://crm.example.com/hooks/voc",
+                              "event_types": ["response.completed", "contact.experience_updated"],
+                              "description": "CRM write-back", "headers": {"X-Api-Key": "the receiver's key"},
+                              "preset": DEFAULT_PRESET})
+
+    url: Annotated[str, Field(min_length=1, max_length=2048, description=_URL_DOC)] | None = None
+    method: Annotated[str, Field(description="POST, PUT or PATCH; default: the preset's (PATCH for CRM "
+                                             "presets, else POST)")] | None = None
     event_types: list[str]
     description: Annotated[str, Field(max_length=500)] = ""
     headers: dict[str, str] = {}
     preset: str = DEFAULT_PRESET
     template: Annotated[str, Field(max_length=64 * 1024)] | None = None
+    options: Annotated[dict[str, Any], Field(description=_OPTIONS_DOC)] = {}
+    connection_id: Annotated[int, Field(ge=1, le=2**31 - 1, description="a Salesforce connection "
+                                                                        "(POST /webhooks/connections)")] | None = None
     enabled: bool = True
 
     _event_types = field_validator("event_types")(_check_event_types)
@@ -68,14 +89,22 @@ class EndpointCreate(Strict):
 
 
 class EndpointUpdate(Strict):
-    """Fields to change; `headers` merges (a null value removes that header), `template: null` drops it."""
+    """Fields to change; `headers` merges (a null value removes that header), `template: null` drops it,
+    `url: null` has a CRM preset build the URL again. New headers (or connection) release held deliveries."""
+
+    model_config = _examples({"enabled": True},
+                             {"event_types": ["response.analyzed"],
+                              "headers": {"X-Api-Key": "a new key", "X-Old-Header": None}})
 
     url: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    method: str | None = None
     event_types: list[str] | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
     headers: dict[str, str | None] | None = None
     preset: str | None = None
     template: Annotated[str, Field(max_length=64 * 1024)] | None = None
+    options: dict[str, Any] | None = None
+    connection_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     enabled: bool | None = None
 
     _event_types = field_validator("event_types")(_check_event_types)
@@ -84,7 +113,8 @@ class EndpointUpdate(Strict):
 
 class EndpointPublic(BaseModel):
     id: int
-    url: str
+    url: str = Field(description="the URL template; each delivery's attempts show the URL it resolved to")
+    method: str
     event_types: list[str]
     enabled: bool
     disabled_reason: str | None
@@ -92,6 +122,13 @@ class EndpointPublic(BaseModel):
     headers: dict[str, str] = Field(description=f"custom header names; values are never shown ({MASK})")
     preset: str
     template: str | None
+    options: dict[str, Any]
+    connection_id: int | None
+    credentials_rejected_at: datetime | None = Field(
+        description="when the CRM refused the credentials (401/403); deliveries are held until they are replaced")
+    credentials_rejected_reason: str | None
+    crm_setup_result: str | None = Field(description="the outcome of the last CRM property setup")
+    crm_setup_at: datetime | None
     failing_since: datetime | None
     previous_secret_expires_at: datetime | None
     created_at: datetime
@@ -103,6 +140,8 @@ class EndpointCreated(EndpointPublic):
 
 
 class RotateSecretIn(Strict):
+    model_config = _examples({"grace_hours": 24})
+
     grace_hours: Annotated[float, Field(ge=0, le=24 * 7)] = 24.0
 
 
@@ -115,7 +154,13 @@ class SecretRotated(BaseModel):
 
 class TestEventIn(Strict):
     __test__ = False  # not a pytest class
+    model_config = _examples({"event_type": "response.completed"})
+
     event_type: str | None = None
+    external_id: Annotated[str, Field(min_length=1, max_length=200, description=(
+        "send the sample about this contact instead of the sample's (a real CRM record, to check the "
+        "connection end to end)"))] | None = None
+    crm: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @field_validator("event_type")
     @classmethod
@@ -125,6 +170,8 @@ class TestEventIn(Strict):
 
 class AttemptPublic(BaseModel):
     attempted_at: datetime
+    method: str | None = Field(description="the request's method; null when nothing was sent")
+    url: str | None = Field(description="the resolved URL the request went to")
     status_code: int | None
     latency_ms: int | None
     response_snippet: str | None
@@ -152,6 +199,8 @@ class DeliveryPage(BaseModel):
 
 
 class ReplayDeadIn(Strict):
+    model_config = _examples({"since": "2026-01-31T00:00:00Z"})
+
     since: AwareDatetime = Field(description="replay dead deliveries created at or after this time")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+import voc.crm.tasks  # noqa: F401 - registers the CRM jobs (property setup) with the worker
 from voc.config import get_settings
 from voc.jobs.queue import housekeeper, job_handler, prune
 from voc.webhooks.delivery import attempt, load_delivery, settle
@@ -14,7 +15,12 @@ from voc.webhooks.models import MessageStatus, WebhookMessage
 from voc.webhooks.outbox import DELIVER_JOB
 
 
-@job_handler(DELIVER_JOB)
+def endpoint_lane(payload: dict[str, Any]) -> str:
+    """Deliveries to one endpoint share a lane: a slow CRM holds up only its own messages."""
+    return f"webhook-endpoint:{payload.get('endpoint', 'unknown')}"
+
+
+@job_handler(DELIVER_JOB, lane=endpoint_lane)
 def deliver_webhook(session: Session, payload: dict[str, Any]) -> None:
     """Send one message once and record what happened.
 
@@ -24,7 +30,7 @@ def deliver_webhook(session: Session, payload: dict[str, Any]) -> None:
     delivery = load_delivery(session.get_bind(), payload["message_id"], payload.get("attempt", 0))
     if delivery is None:
         return  # delivered, dead, replayed since, or its endpoint deleted
-    sendable = delivery.problem is None and delivery.disabled is None
+    sendable = delivery.problem is None and delivery.disabled is None and delivery.held is None
     settle(session, delivery, attempt(delivery) if sendable else None)
 
 

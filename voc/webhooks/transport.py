@@ -1,4 +1,5 @@
-"""The HTTP POST of a webhook, to the address the SSRF check approved, never following redirects."""
+"""The HTTP request of a webhook (POST, PUT or PATCH), to the address the SSRF check approved, never
+following redirects."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Answer:
     retry_after: float | None = None
     location: str | None = None
     error: str | None = None  # no HTTP answer: refused, reset, timed out
+    content: bytes = b""  # the first `read_limit` bytes of the answer (a CRM's JSON is read whole)
 
 
 def _client(scheme: str, host: str) -> httpx.Client:
@@ -70,26 +72,34 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def post(url: str, address: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
     """POST `body` to `url`, connecting to `address` (vetted), and read at most the first 1 KB back."""
+    return send("POST", url, address, body, headers, timeout)
+
+
+def send(method: str, url: str, address: str, body: bytes, headers: dict[str, str], timeout: float, *,
+         read_limit: int = SNIPPET_BYTES) -> Answer:
+    """Send `body` with `method` to `url`, connecting to `address` (vetted); read at most `read_limit` bytes back."""
     target = httpx.URL(url)
     pinned = target.copy_with(host=address)
     # The request still names the real host: Host header, and TLS server name and certificate check.
     # identity: the snippet is read raw, and a compressed answer could be a decompression bomb.
     headers = {**headers, "host": target.netloc.decode("ascii"), "accept-encoding": "identity"}
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    limit = max(read_limit, SNIPPET_BYTES)
     started = time.perf_counter()
     try:
-        with _client(target.scheme, target.host).stream("POST", pinned, content=body, headers=headers,
+        with _client(target.scheme, target.host).stream(method, pinned, content=body, headers=headers,
                                                          timeout=timeout, extensions=extensions) as response:
-            snippet = bytearray()
+            content = bytearray()
             for chunk in response.iter_raw():
-                snippet += chunk
-                if len(snippet) >= SNIPPET_BYTES:
+                content += chunk
+                if len(content) >= limit:
                     break
             latency = _millis(started)
             return Answer(status_code=response.status_code, latency_ms=latency,
-                          snippet=bytes(snippet[:SNIPPET_BYTES]).decode("utf-8", "replace"),
+                          snippet=bytes(content[:SNIPPET_BYTES]).decode("utf-8", "replace"),
                           retry_after=parse_retry_after(response.headers.get("retry-after")),
-                          location=response.headers.get("location") if response.is_redirect else None)
+                          location=response.headers.get("location") if response.is_redirect else None,
+                          content=bytes(content[:limit]))
     except httpx.TimeoutException:
         return Answer(latency_ms=_millis(started), error=f"timed out after {timeout:g} s")
     except httpx.HTTPError as exc:

@@ -1,13 +1,16 @@
 """Dashboard: settings — API keys, webhook endpoints with their delivery log, and dashboard users.
 
-Everyone signed in may look (read-only: names, scopes, URLs, statuses; never a secret, key or header
-value); only admins change anything. A new key or signing secret is shown once, in the answer to the
-request that made it, and never again."""
+Everyone signed in may look, read-only: key names and scopes, webhook endpoints by host only (a path,
+query string or header may hold a credential), statuses, and of the users only themselves. Only admins
+see endpoints' URLs and header names, other users, and change anything; never a secret, key or header
+value. A new key or signing secret is shown once, in the answer to the request that made it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,32 +21,102 @@ from voc.api.deps import SessionDep
 from voc.auth import service as keys
 from voc.auth import users
 from voc.auth.models import Role, User
+from voc.crm import connections
+from voc.crm.schemas import ConnectionCreate, ConnectionUpdate
+from voc.crm.tasks import queue_hubspot_setup
 from voc.errors import Invalid, VocError
-from voc.ids import ApiKeyId, UserId, WebhookId, is_row_id
+from voc.ids import ApiKeyId, UserId, WebhookId, is_row_id, parse_row_id
 from voc.web.auth import Admin, CsrfChecked, Viewer
 from voc.web.dashboard.common import page
-from voc.webhooks import deliveries, endpoints, outbox
+from voc.webhooks import deliveries, endpoints, holds, outbox
 from voc.webhooks.mapping import DEFAULT_PRESET, PRESETS
+from voc.webhooks.models import WebhookEndpoint
 from voc.webhooks.samples import EVENT_TYPES
 from voc.webhooks.schemas import EndpointCreate, EndpointUpdate
+from voc.webhooks.targets import METHODS
 
 router = APIRouter()
 TEMPLATE = "dashboard/settings.html"
 
 
+@dataclass(frozen=True)
+class EndpointSummary:
+    """A webhook endpoint as a non-admin sees it: where it points by host, never its path, query or headers."""
+
+    id: int
+    url: str  # scheme://host[:port]
+    description: str
+    event_types: list[str]
+    preset: str
+    header_count: int
+    enabled: bool
+    disabled_reason: str | None
+    method: str = "POST"
+    credentials_rejected_at: datetime | None = None
+    credentials_rejected_reason: str | None = None
+
+
+def endpoint_host(url: str) -> str:
+    """scheme://host[:port] of a URL, without user, path, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(not a valid URL)"
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{port}"
+
+
+def _without_url(text: str | None, url: str) -> str | None:
+    """`text` (an error about a delivery) with the endpoint's URL reduced to its host."""
+    if not text:
+        return text
+    parts = urlsplit(url)
+    text = text.replace(url, endpoint_host(url))
+    for secret in (parts.path + (f"?{parts.query}" if parts.query else ""), parts.query, parts.path):
+        if len(secret) > 1:
+            text = text.replace(secret, "…")
+    return text
+
+
+def _summary(endpoint: WebhookEndpoint) -> EndpointSummary:
+    return EndpointSummary(id=endpoint.id or 0, url=endpoint_host(endpoint.url), description=endpoint.description,
+                           event_types=list(endpoint.event_types), preset=endpoint.preset,
+                           header_count=len(endpoint.headers or {}), enabled=endpoint.enabled,
+                           disabled_reason=_without_url(endpoint.disabled_reason, endpoint.url),
+                           method=endpoint.method, credentials_rejected_at=endpoint.credentials_rejected_at,
+                           credentials_rejected_reason=_without_url(endpoint.credentials_rejected_reason,
+                                                                    endpoint.url))
+
+
 def _settings_page(request: Request, user: User, session: Session, *, endpoint: int | None = None,
                    status_code: int = 200, **extra: Any) -> HTMLResponse:
+    admin = user.role == Role.admin
     shown = None
     if endpoint is not None and is_row_id(endpoint):  # out of range: shown as an unknown endpoint is
         try:
-            shown = (endpoints.get_endpoint(session, endpoint),
-                     deliveries.list_deliveries(session, endpoint, limit=50).items)
+            row = endpoints.get_endpoint(session, endpoint)
+            items = deliveries.list_deliveries(session, endpoint, limit=50).items
+            if not admin:
+                items = [d.model_copy(update={"last_error": _without_url(d.last_error, row.url),
+                                              "attempts": [a.model_copy(update={
+                                                  "url": a.url and endpoint_host(a.url),
+                                                  "error": _without_url(a.error, a.url or row.url)})
+                                                  for a in d.attempts]}) for d in items]
+            shown = (row if admin else _summary(row), items)
         except VocError:
             shown = None
+    rows = endpoints.list_endpoints(session)
+    everyone = users.list_users(session)
     context = {"keys": keys.list_api_keys(session), "scopes": keys.SCOPES,
-               "endpoints": endpoints.list_endpoints(session),
+               "endpoints": rows if admin else [_summary(e) for e in rows],
                "event_types": EVENT_TYPES, "presets": PRESETS, "default_preset": DEFAULT_PRESET,
-               "users": users.list_users(session), "roles": list(Role), "shown": shown,
+               "methods": METHODS, "held": holds.held_counts(session),
+               "connections": [connections.connection_public(c) for c in connections.list_connections(session)],
+               # Others' e-mail addresses are for admins only.
+               "users": everyone if admin else [u for u in everyone if u.id == user.id],
+               "other_users": 0 if admin else len(everyone) - 1,
+               "roles": list(Role), "shown": shown,
                "error": None, "new_key": None, "new_secret": None, "form": {}, **extra}
     return page(request, user, TEMPLATE, context, status_code=status_code)
 
@@ -107,19 +180,58 @@ def parse_headers(text: str) -> dict[str, str]:
     return headers
 
 
+def _preset_options(preset: str, id_property: str, create_missing: str, external_id_field: str) -> dict[str, Any]:
+    """The CRM options a form gives, for the preset they belong to."""
+    if preset == "hubspot-contact-properties":
+        return {"id_property": id_property.strip() or None, "create_missing": create_missing == "true"}
+    if preset == "salesforce-sobject" and external_id_field.strip():
+        return {"external_id_field": external_id_field.strip()}
+    return {}
+
+
 @router.post("/dashboard/settings/webhooks", name="settings_webhook_create", dependencies=[CsrfChecked])
 def create_webhook(request: Request, user: Admin, session: SessionDep, url: Annotated[str, Form()] = "",
                    event_types: Annotated[list[str] | None, Form()] = None, description: Annotated[str, Form()] = "",
-                   preset: Annotated[str, Form()] = DEFAULT_PRESET, headers: Annotated[str, Form()] = "") -> Response:
-    """Add an endpoint: its signing secret is in this answer only."""
+                   preset: Annotated[str, Form()] = DEFAULT_PRESET, headers: Annotated[str, Form()] = "",
+                   method: Annotated[str, Form()] = "", id_property: Annotated[str, Form()] = "",
+                   create_missing: Annotated[str, Form()] = "", connection_id: Annotated[str, Form()] = "",
+                   external_id_field: Annotated[str, Form()] = "") -> Response:
+    """Add an endpoint: its signing secret is in this answer only. A CRM preset may leave the URL out."""
     try:
-        body = EndpointCreate(url=url.strip(), event_types=event_types or [], description=description,
-                              preset=preset, headers=parse_headers(headers))
+        body = EndpointCreate(url=url.strip() or None, method=method or None, event_types=event_types or [],
+                              description=description, preset=preset, headers=parse_headers(headers),
+                              options=_preset_options(preset, id_property, create_missing, external_id_field),
+                              connection_id=parse_row_id(connection_id) if preset == "salesforce-sobject" else None)
         endpoint, secret = endpoints.create_endpoint(session, body)
     except (ValidationError, VocError) as exc:
         return _failed(request, user, session, exc, form={"url": url, "event_types": event_types or [],
-                                                          "description": description, "preset": preset})
+                                                          "description": description, "preset": preset,
+                                                          "method": method, "id_property": id_property,
+                                                          "external_id_field": external_id_field})
     return _settings_page(request, user, session, new_secret=(endpoint, secret), status_code=201)
+
+
+@router.post("/dashboard/settings/webhooks/{endpoint_id}/credentials", name="settings_webhook_credentials",
+             dependencies=[CsrfChecked])
+def replace_credentials(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep,
+                        headers: Annotated[str, Form()] = "") -> Response:
+    """Replace the endpoint's headers (a CRM token); deliveries held for refused credentials go out again."""
+    try:
+        endpoints.update_endpoint(session, endpoint_id, EndpointUpdate(headers=parse_headers(headers)))
+    except (ValidationError, VocError) as exc:
+        return _failed(request, user, session, exc, endpoint=endpoint_id)
+    return _back(request, endpoint_id, notice="credentials_replaced")
+
+
+@router.post("/dashboard/settings/webhooks/{endpoint_id}/crm-setup", name="settings_webhook_crm_setup",
+             dependencies=[CsrfChecked])
+def set_up_crm(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep) -> Response:
+    """Create voc's properties in HubSpot with the endpoint's token (a job: HubSpot takes its time)."""
+    try:
+        queue_hubspot_setup(session, endpoint_id)
+    except VocError as exc:
+        return _failed(request, user, session, exc)
+    return _back(request, notice="crm_setup_queued")
 
 
 @router.post("/dashboard/settings/webhooks/{endpoint_id}/enabled", name="settings_webhook_enabled",
@@ -140,10 +252,10 @@ def delete_webhook(request: Request, endpoint_id: WebhookId, user: Admin, sessio
 @router.post("/dashboard/settings/webhooks/{endpoint_id}/test", name="settings_webhook_test",
              dependencies=[CsrfChecked])
 def send_test_event(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep,
-                    event_type: Annotated[str, Form()] = "") -> Response:
+                    event_type: Annotated[str, Form()] = "", external_id: Annotated[str, Form()] = "") -> Response:
     if event_type and event_type not in EVENT_TYPES:
         raise Invalid(f"unknown event type {event_type!r}")
-    outbox.send_test_event(session, endpoint_id, event_type or None)
+    outbox.send_test_event(session, endpoint_id, event_type or None, external_id=external_id.strip()[:200] or None)
     return _back(request, endpoint_id, notice="test_queued")
 
 
@@ -175,6 +287,47 @@ def replay_dead(request: Request, endpoint_id: WebhookId, user: Admin, session: 
     return _back(request, endpoint_id, notice=f"replayed_{result.replayed}")
 
 
+# --- CRM connections (Salesforce) ---------------------------------------------------------------------
+
+@router.post("/dashboard/settings/connections", name="settings_connection_create", dependencies=[CsrfChecked])
+def create_connection(request: Request, user: Admin, session: SessionDep, name: Annotated[str, Form()] = "",
+                      my_domain_url: Annotated[str, Form()] = "", client_id: Annotated[str, Form()] = "",
+                      client_secret: Annotated[str, Form()] = "") -> Response:
+    """Add a Salesforce connection; its client secret is never shown again."""
+    try:
+        connections.create_connection(session, ConnectionCreate(
+            name=name, my_domain_url=my_domain_url.strip(), client_id=client_id, client_secret=client_secret))
+    except (ValidationError, VocError) as exc:
+        return _failed(request, user, session, exc, form={"connection_name": name, "my_domain_url": my_domain_url})
+    return _back(request, notice="connection_created")
+
+
+@router.post("/dashboard/settings/connections/{connection_id}/credentials", name="settings_connection_credentials",
+             dependencies=[CsrfChecked])
+def replace_connection_credentials(request: Request, connection_id: connections.ConnectionId, user: Admin,
+                                   session: SessionDep, client_id: Annotated[str, Form()] = "",
+                                   client_secret: Annotated[str, Form()] = "") -> Response:
+    """New client credentials: the cached token goes, held deliveries go out again."""
+    try:
+        given = {"client_id": client_id.strip(), "client_secret": client_secret}
+        connections.update_connection(session, connection_id,
+                                      ConnectionUpdate(**{name: value for name, value in given.items() if value}))
+    except (ValidationError, VocError) as exc:
+        return _failed(request, user, session, exc)
+    return _back(request, notice="credentials_replaced")
+
+
+@router.post("/dashboard/settings/connections/{connection_id}/delete", name="settings_connection_delete",
+             dependencies=[CsrfChecked])
+def delete_connection(request: Request, connection_id: connections.ConnectionId, user: Admin,
+                      session: SessionDep) -> Response:
+    try:
+        connections.delete_connection(session, connection_id)
+    except VocError as exc:
+        return _failed(request, user, session, exc)
+    return _back(request, notice="connection_deleted")
+
+
 # --- users --------------------------------------------------------------------------------------------
 
 @router.post("/dashboard/settings/users", name="settings_user_create", dependencies=[CsrfChecked])
@@ -193,5 +346,30 @@ def change_role(request: Request, user_id: UserId, user: Admin, session: Session
     if user_id == user.id and role != Role.admin:
         return _failed(request, user, session, Invalid("you cannot take the admin role from yourself; "
                                                        "ask another admin"))
-    users.set_role(session, user_id, role)
+    try:
+        users.set_role(session, user_id, role)
+    except VocError as exc:
+        return _failed(request, user, session, exc)
     return _back(request, notice="role_changed")
+
+
+@router.post("/dashboard/settings/users/{user_id}/disabled", name="settings_user_disabled",
+             dependencies=[CsrfChecked])
+def set_user_disabled(request: Request, user_id: UserId, user: Admin, session: SessionDep,
+                      disabled: Annotated[str, Form()] = "") -> Response:
+    """Disable a user (their sessions end at once) or enable them again."""
+    try:
+        users.set_disabled(session, users.get_user(session, user_id), disabled == "true", actor=user)
+    except VocError as exc:
+        return _failed(request, user, session, exc)
+    return _back(request, notice="user_disabled" if disabled == "true" else "user_enabled")
+
+
+@router.post("/dashboard/settings/users/{user_id}/delete", name="settings_user_delete", dependencies=[CsrfChecked])
+def delete_user(request: Request, user_id: UserId, user: Admin, session: SessionDep) -> Response:
+    """Delete a user: their sessions end; follow-ups assigned to them become unassigned."""
+    try:
+        users.delete_user(session, users.get_user(session, user_id), actor=user)
+    except VocError as exc:
+        return _failed(request, user, session, exc)
+    return _back(request, notice="user_deleted")

@@ -1,0 +1,81 @@
+"""Deliveries run concurrently, endpoint by endpoint, and keep each contact's messages in order: a slow CRM
+holds up only its own lane, and an older contact.experience_updated never lands after a newer one."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from sqlmodel import Session
+
+from tests.webhooks.receiver import Receiver
+from voc.jobs.worker import Worker
+from voc.webhooks import outbox
+from voc.webhooks.endpoints import create_endpoint
+from voc.webhooks.samples import sample_event
+from voc.webhooks.schemas import EndpointCreate
+
+
+def _endpoint(engine, receiver: Receiver) -> int:
+    with Session(engine, expire_on_commit=False) as session:
+        endpoint, secret = create_endpoint(session, EndpointCreate.model_validate(
+            {"url": receiver.url, "event_types": ["contact.experience_updated"]}))
+        session.commit()
+    receiver.secrets.append(secret)
+    return endpoint.id
+
+
+def _publish(engine, contacts: list[str], note: str = "") -> list[str]:
+    data = sample_event("contact.experience_updated")["data"]
+    ids = []
+    with Session(engine) as session:
+        for n, contact in enumerate(contacts):
+            body = {**data, "contact": {"external_id": contact, "crm": "test"}, "note": f"{note}{n}"}
+            ids += [m.msg_id for m in outbox.publish(session, "contact.experience_updated", body)]
+            session.commit()  # each its own event, as answers arrive one after another
+    return ids
+
+
+class SlowFirst(Receiver):
+    """Takes 0.4 s over the first message published (before recording it); the later ones are ready long
+    before it ends, so without ordering they would arrive first."""
+
+    def _handle(self, request, body):  # noqa: ANN001
+        if json.loads(body)["data"].get("note") == "0":
+            threading.Event().wait(0.4)
+        super()._handle(request, body)
+
+
+def test_one_contacts_messages_arrive_in_the_order_they_were_published(engine):
+    slow_first = SlowFirst().start()
+    try:
+        _endpoint(engine, slow_first)
+        ids = _publish(engine, ["crm-7"] * 5)
+        Worker(engine).run_until_idle()
+        assert [r.msg_id for r in slow_first.received] == ids
+    finally:
+        slow_first.stop()
+
+
+def test_a_slow_endpoint_does_not_hold_up_another(engine):
+    slow, fast = Receiver(delay=0.3).start(), Receiver().start()
+    try:
+        _endpoint(engine, slow)
+        _endpoint(engine, fast)
+        _publish(engine, [f"crm-{n}" for n in range(8)])  # eight contacts: each message goes to both
+        worker = Worker(engine)
+        thread = threading.Thread(target=worker.run_forever)
+        thread.start()
+        try:
+            assert len({r.msg_id for r in fast.wait_for(8, timeout=20, distinct=True)}) == 8
+            assert len({r.msg_id for r in slow.wait_for(8, timeout=20, distinct=True)}) == 8
+        finally:
+            worker.stop()
+            thread.join(timeout=30)
+        # Every fast delivery landed before the slow endpoint had taken even half of its own (two at a time,
+        # 0.3 s each): the slow CRM held up only its own lane.
+        last_fast = max(r.at for r in fast.received)
+        assert sum(r.at <= last_fast for r in slow.received) <= 4
+    finally:
+        slow.stop()
+        fast.stop()
