@@ -119,3 +119,23 @@ def test_postgresql_backups_use_its_own_tools():
     assert dump == "pg_dump --format=custom --no-owner --host=db.example --port=5433 --username=voc --dbname=voc " \
                    "--file=voc.dump"
     assert restore.startswith("pg_restore --clean --if-exists") and "secret" not in dump + restore
+
+
+@SQLITE
+def test_voc_backup_and_restore_on_the_command_line(engine, database_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VOC_DATABASE_URL": database_url}
+    made = subprocess.run([sys.executable, "-m", "voc.cli", "backup", str(tmp_path / "b.db")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and "integrity checked" in made.stdout, made.stderr
+    engine.dispose()  # voc is stopped for a restore
+    elsewhere = {**env, "VOC_DATABASE_URL": f"sqlite:///{tmp_path / 'restored.db'}"}
+    put = subprocess.run([sys.executable, "-m", "voc.cli", "restore", str(tmp_path / "b.db")], env=elsewhere,
+                         capture_output=True, text=True, timeout=60)
+    assert put.returncode == 0 and "restored" in put.stdout, put.stderr
+    junk = subprocess.run([sys.executable, "-m", "voc.cli", "restore", str(tmp_path / "nothing.db")],
+                          env=elsewhere, capture_output=True, text=True, timeout=60)
+    assert junk.returncode != 0 and junk.stderr.count("\n") == 1 and "Traceback" not in junk.stderr

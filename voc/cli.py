@@ -331,10 +331,43 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--origin", action="append", required=True, help="an allowed origin; repeat for more")
     site.set_defaults(func=_create_site)
 
+    backup = commands.add_parser("backup", help="copy the database to FILE while voc runs (SQLite); "
+                                                "on PostgreSQL, print the pg_dump command")
+    backup.add_argument("file")
+    backup.set_defaults(func=_backup)
+    restore = commands.add_parser("restore", help="put a backup FILE in place of the database (SQLite; stop "
+                                                  "voc serve and workers first); on PostgreSQL, print the command")
+    restore.add_argument("file")
+    restore.set_defaults(func=_restore)
+
     from voc.crm.cli import add_crm_commands
 
     add_crm_commands(commands)
     return parser
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from voc.backup import backup_sqlite, postgres_commands
+
+    url = get_settings().database_url
+    if not url.startswith("sqlite"):
+        print(postgres_commands(url, args.file)[0])
+        return 0
+    report = backup_sqlite(url, args.file)
+    print(f"backed up {report.pages} pages to {report.path} in {report.seconds:.1f} s (integrity checked)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from voc.backup import postgres_commands, restore_sqlite
+
+    url = get_settings().database_url
+    if not url.startswith("sqlite"):
+        print(postgres_commands(url, args.file)[1])
+        return 0
+    target = restore_sqlite(args.file, url)
+    print(f"restored {args.file} to {target} (the database it replaced is {target}.before-restore)")
+    return 0
 
 
 def _fail(message: str, status: int = 1) -> int:
