@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import NoMatchFound
 
 from voc import __version__
-from voc.api import contacts, events, metrics, responses, surveys, themes, webhooks
+from voc.api import audit, contacts, events, metrics, responses, surveys, themes, webhooks
 from voc.api.errors import install_error_handlers
 from voc.api.sites import router as sites_api_router
 from voc.config import get_settings
@@ -122,7 +122,7 @@ def create_app(*, engine: Engine | None = None, run_worker: bool = False, servin
     install_error_handlers(app)
 
     # The busiest routes first (every answer, every CRM event): routes are matched in this order.
-    for module in (responses, events, surveys, metrics, themes, webhooks, contacts):
+    for module in (responses, events, surveys, metrics, themes, webhooks, contacts, audit):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(sites_api_router, prefix="/api/v1")
     app.include_router(embed_router)

@@ -199,6 +199,7 @@ def _create_user(args: argparse.Namespace) -> int:
     import getpass
     import secrets
 
+    from voc import audit
     from voc.auth.users import create_user, normalise_email
     from voc.db import migrate, session_scope
 
@@ -211,6 +212,7 @@ def _create_user(args: argparse.Namespace) -> int:
         password, generated = secrets.token_urlsafe(12), True
     with session_scope() as session:
         user = create_user(session, args.email, args.role, password)
+        audit.record(session, audit.CLI, "user.created", "user", user.id or 0, after=audit.user_state(user))
         print(f"user {user.email} ({user.role}) created")
     if generated:
         print("Generated password (shown once):")
@@ -219,12 +221,14 @@ def _create_user(args: argparse.Namespace) -> int:
 
 
 def _create_api_key(args: argparse.Namespace) -> int:
+    from voc import audit
     from voc.auth.service import create_api_key
     from voc.db import migrate, session_scope
 
     migrate()
     with session_scope() as session:
         key, plaintext = create_api_key(session, args.name, args.scopes)
+        audit.record(session, audit.CLI, "api_key.created", "api_key", key.id or 0, after=audit.api_key_state(key))
         print(f"API key {key.name!r} (id {key.id}) with scopes {', '.join(key.scopes)}.")
         print("Store it now: it is shown only once.")
     print(plaintext)
@@ -232,29 +236,37 @@ def _create_api_key(args: argparse.Namespace) -> int:
 
 
 def _change_user(args: argparse.Namespace) -> int:
+    from voc import audit
     from voc.auth import users
     from voc.db import migrate, session_scope
 
     migrate()
     with session_scope() as session:
         user = users.find_user(session, args.email)
+        before = audit.user_state(user)
         if args.command == "delete-user":
             users.delete_user(session, user)
+            audit.record(session, audit.CLI, "user.deleted", "user", before["id"], before=before)
             print(f"user {user.email} deleted")
         else:
             users.set_disabled(session, user, args.command == "disable-user")
+            action = "user.disabled" if user.disabled_at else "user.enabled"
+            audit.record(session, audit.CLI, action, "user", before["id"], before=before,
+                         after=audit.user_state(user))
             print(f"user {user.email} {'disabled: signed out everywhere' if user.disabled_at else 'enabled'}")
     return 0
 
 
 def _create_site(args: argparse.Namespace) -> int:
+    from voc import audit
     from voc.db import migrate, session_scope
     from voc.embed.schemas import SiteCreate
-    from voc.embed.sites import create_site
+    from voc.embed.sites import create_site, site_public
 
     migrate()
     with session_scope() as session:
         site, secret = create_site(session, SiteCreate(key=args.key, name=args.name, allowed_origins=args.origin))
+        audit.record(session, audit.CLI, "site.created", "site", site.key, after=site_public(site))
         print(f"site {site.key!r} may embed surveys on {', '.join(site.allowed_origins)}.")
         print("Its identity-verification secret (for your backend's HMAC) is shown only once:")
     print(secret)

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from voc.analytics.models import Rollup, RollupEntry  # noqa: F401
+from voc.audit.models import AuditEntry
 from voc.auth.models import ApiKey, User
 from voc.embed.models import Site
 from voc.followups.models import Followup, FollowupNote  # noqa: F401
@@ -22,5 +23,6 @@ from voc.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 metadata = SQLModel.metadata
 
-__all__ = ["ApiKey", "User", "Answer", "Contact", "Event", "Invitation", "Job", "PartialResponse", "Response", "Site",
-           "Survey", "SurveyVersion", "Touchpoint", "WebhookAttempt", "WebhookEndpoint", "WebhookMessage", "metadata"]
+__all__ = ["ApiKey", "AuditEntry", "User", "Answer", "Contact", "Event", "Invitation", "Job", "PartialResponse",
+           "Response", "Site", "Survey", "SurveyVersion", "Touchpoint", "WebhookAttempt", "WebhookEndpoint",
+           "WebhookMessage", "metadata"]

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from voc.audit import Actor, actor_from_request
 from voc.auth.models import ApiKey
 from voc.auth.service import authenticate, require_scope
 from voc.config import get_settings
@@ -77,9 +78,23 @@ def api_key(scope: str) -> Callable[..., ApiKey]:
 
     def dependency(session: SessionDep,
                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
-        key = authenticate(session, credentials.credentials if credentials else None)
-        require_scope(key, scope)
-        return key
+        return _scoped_key(session, credentials, scope)
+
+    return dependency
+
+
+def _scoped_key(session: Session, credentials: HTTPAuthorizationCredentials | None, scope: str) -> ApiKey:
+    key = authenticate(session, credentials.credentials if credentials else None)
+    require_scope(key, scope)
+    return key
+
+
+def acting_key(scope: str) -> Callable[..., Actor]:
+    """A dependency: the request's API key (which must hold `scope`) as the audit log's actor, with its address."""
+
+    def dependency(request: Request, session: SessionDep,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
+        return actor_from_request(request, key=_scoped_key(session, credentials, scope))
 
     return dependency
 
@@ -88,3 +103,7 @@ EventsWriter = Annotated[ApiKey, Depends(api_key("events:write"))]
 SurveysWriter = Annotated[ApiKey, Depends(api_key("surveys:write"))]
 SurveysReader = Annotated[ApiKey, Depends(api_key("surveys:read"))]
 ResponsesReader = Annotated[ApiKey, Depends(api_key("responses:read"))]
+ContactsEraser = Annotated[ApiKey, Depends(api_key("contacts:erase"))]
+SurveysWriterActor = Annotated[Actor, Depends(acting_key("surveys:write"))]
+WebhooksWriterActor = Annotated[Actor, Depends(acting_key("webhooks:write"))]
+AdminActor = Annotated[Actor, Depends(acting_key("admin"))]

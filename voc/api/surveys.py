@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 
-from voc.api.deps import SessionDep, SurveysReader, SurveysWriter
+from voc import audit
+from voc.api.deps import SessionDep, SurveysReader, SurveysWriterActor
 from voc.api.errors import BODY_ERRORS, KEYED_ERRORS, error_responses
 from voc.auth.models import ApiKey
 from voc.auth.service import authenticate, require_scope
@@ -25,8 +26,10 @@ _TRIGGER_ERRORS = {422: ("touchpoint_not_found",)}
 
 @router.post("/touchpoints", status_code=201, response_model=TouchpointPublic,
              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, {409: ("touchpoint_exists",)}))
-def create_touchpoint(body: TouchpointCreate, session: SessionDep, _key: SurveysWriter) -> TouchpointPublic:
-    return service.touchpoint_public(service.create_touchpoint(session, body))
+def create_touchpoint(body: TouchpointCreate, session: SessionDep, actor: SurveysWriterActor) -> TouchpointPublic:
+    created = service.touchpoint_public(service.create_touchpoint(session, body))
+    audit.record(session, actor, "touchpoint.created", "touchpoint", created.key, after=created)
+    return created
 
 
 @router.get("/touchpoints", response_model=list[TouchpointPublic])
@@ -37,8 +40,10 @@ def list_touchpoints(session: SessionDep, _key: SurveysReader) -> list[Touchpoin
 
 @router.post("/surveys", status_code=201, response_model=SurveyPublic,
              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, {409: ("survey_exists",)}, _TRIGGER_ERRORS))
-def create_survey(body: SurveyCreate, session: SessionDep, _key: SurveysWriter) -> SurveyPublic:
-    return service.survey_public(service.create_survey(session, body))
+def create_survey(body: SurveyCreate, session: SessionDep, actor: SurveysWriterActor) -> SurveyPublic:
+    created = service.survey_public(service.create_survey(session, body))
+    audit.record(session, actor, "survey.created", "survey", created.key, after=created)
+    return created
 
 
 @router.get("/surveys", response_model=list[SurveyPublic])
@@ -53,9 +58,12 @@ def get_survey(key: str, session: SessionDep, _key: SurveysReader) -> SurveyPubl
 
 @router.patch("/surveys/{key}", response_model=SurveyPublic,
               responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_SURVEY, _TRIGGER_ERRORS))
-def update_survey(key: str, body: SurveyUpdate, session: SessionDep, _key: SurveysWriter) -> SurveyPublic:
+def update_survey(key: str, body: SurveyUpdate, session: SessionDep, actor: SurveysWriterActor) -> SurveyPublic:
     """Change a survey; changed questions make a new version, earlier responses keep theirs."""
-    return service.survey_public(service.update_survey(session, key, body))
+    before = audit.state(service.survey_public(service.get_survey(session, key)))
+    after = service.survey_public(service.update_survey(session, key, body))
+    audit.record(session, actor, "survey.updated", "survey", key, before=before, after=after)
+    return after
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made by `voc create-api-key`.")

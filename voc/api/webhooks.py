@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
-from voc.api.deps import SessionDep, api_key
+from voc import audit
+from voc.api.deps import SessionDep, WebhooksWriterActor, api_key
 from voc.api.errors import BODY_ERRORS, KEYED_ERRORS, WRITE_ERRORS, error_responses
 from voc.auth.models import ApiKey
 from voc.crm import connections
@@ -47,9 +48,11 @@ WebhooksAdmin = Annotated[ApiKey, Depends(api_key("webhooks:write"))]
 # CRM connections come before the /{endpoint_id} routes, which would otherwise take "connections" for an id.
 @router.post("/connections", status_code=201, response_model=ConnectionPublic,
              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _CONNECTION_URL))
-def create_connection(body: ConnectionCreate, session: SessionDep, _key: WebhooksAdmin) -> ConnectionPublic:
+def create_connection(body: ConnectionCreate, session: SessionDep, actor: WebhooksWriterActor) -> ConnectionPublic:
     """Add a Salesforce connection (My Domain URL, connected app's client id and secret; the secret is never shown)."""
-    return connections.connection_public(connections.create_connection(session, body))
+    created = connections.connection_public(connections.create_connection(session, body))
+    audit.record(session, actor, "crm_connection.created", "crm_connection", created.id, after=created)
+    return created
 
 
 @router.get("/connections", response_model=list[ConnectionPublic])
@@ -60,24 +63,32 @@ def list_connections(session: SessionDep, _key: WebhooksAdmin) -> list[Connectio
 @router.patch("/connections/{connection_id}", response_model=ConnectionPublic,
               responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_CONNECTION, _CONNECTION_URL))
 def update_connection(connection_id: ConnectionId, body: ConnectionUpdate, session: SessionDep,
-                      _key: WebhooksAdmin) -> ConnectionPublic:
+                      actor: WebhooksWriterActor) -> ConnectionPublic:
     """Change a connection; new credentials release the deliveries held since Salesforce refused the old ones."""
-    return connections.connection_public(connections.update_connection(session, connection_id, body))
+    before = audit.state(connections.connection_public(connections.get_connection(session, connection_id)))
+    after = connections.connection_public(connections.update_connection(session, connection_id, body))
+    audit.record(session, actor, "crm_connection.updated", "crm_connection", connection_id, before=before,
+                 after=after)
+    return after
 
 
 @router.delete("/connections/{connection_id}", status_code=204,
                responses=error_responses(KEYED_ERRORS, WRITE_ERRORS, _NO_CONNECTION,
                                          {409: ("connection_in_use",)}))
-def delete_connection(connection_id: ConnectionId, session: SessionDep, _key: WebhooksAdmin) -> Response:
+def delete_connection(connection_id: ConnectionId, session: SessionDep, actor: WebhooksWriterActor) -> Response:
+    before = audit.state(connections.connection_public(connections.get_connection(session, connection_id)))
     connections.delete_connection(session, connection_id)
+    audit.record(session, actor, "crm_connection.deleted", "crm_connection", connection_id, before=before)
     return Response(status_code=204)
 
 
 @router.post("", status_code=201, response_model=EndpointCreated,
              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _TARGET_ERRORS))
-def create_webhook(body: EndpointCreate, session: SessionDep, _key: WebhooksAdmin) -> EndpointCreated:
+def create_webhook(body: EndpointCreate, session: SessionDep, actor: WebhooksWriterActor) -> EndpointCreated:
     """Add an endpoint; the answer carries its signing secret, shown this once."""
     endpoint, secret = endpoints.create_endpoint(session, body)
+    audit.record(session, actor, "webhook.created", "webhook", endpoint.id or 0,
+                 after=endpoints.endpoint_public(endpoint))
     return EndpointCreated(**endpoints.endpoint_public(endpoint).model_dump(), secret=secret)
 
 
@@ -94,24 +105,31 @@ def get_webhook(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin
 @router.patch("/{endpoint_id}", response_model=EndpointPublic,
               responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_ENDPOINT, _TARGET_ERRORS))
 def update_webhook(endpoint_id: WebhookId, body: EndpointUpdate, session: SessionDep,
-                   _key: WebhooksAdmin) -> EndpointPublic:
+                   actor: WebhooksWriterActor) -> EndpointPublic:
     """Change an endpoint; `enabled: true` re-enables one that voc disabled."""
-    return endpoints.endpoint_public(endpoints.update_endpoint(session, endpoint_id, body))
+    before = audit.state(endpoints.endpoint_public(endpoints.get_endpoint(session, endpoint_id)))
+    after = endpoints.endpoint_public(endpoints.update_endpoint(session, endpoint_id, body))
+    audit.record(session, actor, "webhook.updated", "webhook", endpoint_id, before=before, after=after)
+    return after
 
 
 @router.delete("/{endpoint_id}", status_code=204,
                responses=error_responses(KEYED_ERRORS, WRITE_ERRORS, _NO_ENDPOINT))
-def delete_webhook(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin) -> Response:
+def delete_webhook(endpoint_id: WebhookId, session: SessionDep, actor: WebhooksWriterActor) -> Response:
+    before = audit.state(endpoints.endpoint_public(endpoints.get_endpoint(session, endpoint_id)))
     endpoints.delete_endpoint(session, endpoint_id)
+    audit.record(session, actor, "webhook.deleted", "webhook", endpoint_id, before=before)
     return Response(status_code=204)
 
 
 @router.post("/{endpoint_id}/rotate-secret", response_model=SecretRotated,
              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, _NO_ENDPOINT))
-def rotate_webhook_secret(endpoint_id: WebhookId, session: SessionDep, _key: WebhooksAdmin,
+def rotate_webhook_secret(endpoint_id: WebhookId, session: SessionDep, actor: WebhooksWriterActor,
                           body: RotateSecretIn | None = None) -> SecretRotated:
     """A new secret, shown once; the old one keeps signing alongside it for `grace_hours` (default 24)."""
     endpoint, secret = endpoints.rotate_secret(session, endpoint_id, (body or RotateSecretIn()).grace_hours)
+    audit.record(session, actor, "webhook.secret_rotated", "webhook", endpoint_id,
+                 after={"previous_secret_expires_at": endpoint.previous_secret_expires_at})
     return SecretRotated(id=endpoint.id, secret=secret,
                          previous_secret_expires_at=endpoint.previous_secret_expires_at)
 

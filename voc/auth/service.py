@@ -13,7 +13,8 @@ from voc.auth.models import ApiKey
 from voc.db import utcnow
 from voc.errors import Forbidden, Invalid, Unauthorized
 
-SCOPES = ("events:write", "surveys:write", "surveys:read", "responses:read", "webhooks:write", "admin")
+SCOPES = ("events:write", "surveys:write", "surveys:read", "responses:read", "webhooks:write", "contacts:erase",
+          "admin")
 KEY_PREFIX = "voc"
 
 
@@ -60,11 +61,14 @@ def require_scope(key: ApiKey, scope: str) -> None:
         raise Forbidden(f"this API key lacks the {scope!r} scope", code="insufficient_scope")
 
 
-def revoke_api_key(session: Session, key_id: int) -> None:
+def revoke_api_key(session: Session, key_id: int) -> ApiKey | None:
+    """Revoke a key; returns it when this revoked it (None for an unknown or already revoked key)."""
     key = session.get(ApiKey, key_id)
-    if key is not None and key.revoked_at is None:
-        key.revoked_at = utcnow()
-        session.add(key)
+    if key is None or key.revoked_at is not None:
+        return None
+    key.revoked_at = utcnow()
+    session.add(key)
+    return key
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:

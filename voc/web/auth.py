@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from voc import audit
 from voc.api.deps import SessionDep
 from voc.auth.models import Role, User
 from voc.auth.throttle import LoginThrottle
@@ -139,15 +140,23 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form()], 
                           f"{unit}.", 429, {"Retry-After": seconds})
     try:
         user = authenticate_user(session, email, password)
-    except Unauthorized as exc:
-        throttle.failed(email, address)
-        return form_again(exc.message, exc.status_code)
-    except VocError as exc:  # a disabled account
+    except VocError as exc:  # a wrong e-mail address or password (Unauthorized), or a disabled account
+        if isinstance(exc, Unauthorized):
+            throttle.failed(email, address)
+        _record_failed_sign_in(request, session, email, exc.code)
         return form_again(exc.message, exc.status_code)
     throttle.succeeded(email, address)
+    audit.record(session, audit.actor_from_request(request, user=user), "user.signed_in", "user", user.id or 0)
     request.session.clear()  # a fresh session at sign-in: no fixation of an earlier one
     request.session.update(uid=user.id, epoch=user.session_epoch, csrf=secrets.token_urlsafe(32))
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _record_failed_sign_in(request: Request, session: SessionDep, email: str, reason: str) -> None:
+    """The e-mail address tried and why it failed; never the password."""
+    tried = email.strip()[:320]
+    audit.record(session, audit.anonymous_actor(tried, audit.request_address(request)), "user.sign_in_failed",
+                 "user", tried, after={"email": tried, "reason": reason})
 
 
 @router.post("/logout", name="logout", dependencies=[CsrfChecked])
@@ -158,5 +167,6 @@ def logout(request: Request, session: SessionDep) -> Response:
     if user is not None:
         user.session_epoch += 1
         session.add(user)
+        audit.record(session, audit.actor_from_request(request, user=user), "user.signed_out", "user", user.id or 0)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

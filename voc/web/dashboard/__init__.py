@@ -7,7 +7,8 @@ import importlib
 from fastapi import APIRouter
 
 # Each module defines `router`; pages are added here as they are built.
-PAGES = ("overview", "journey", "experience", "responses", "contacts", "themes", "followups", "surveys", "settings")
+PAGES = ("overview", "journey", "experience", "responses", "contacts", "themes", "followups", "surveys", "settings",
+         "audit")
 
 
 def dashboard_router() -> APIRouter:

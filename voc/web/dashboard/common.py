@@ -22,10 +22,14 @@ NAV = [
     ("dashboard_surveys", "Surveys"),
     ("dashboard_settings", "Settings"),
 ]
+ADMIN_NAV = [("dashboard_audit", "Audit log")]
+
+
 def page(request: Request, user: User, template: str, context: dict[str, Any], *, block: str | None = None,
          status_code: int = 200) -> HTMLResponse:
     """Render a dashboard page (or, for htmx, the named block of it) with what every page needs."""
-    base = {"user": user, "csrf": csrf_token(request), "nav": NAV, "periods": list(PERIODS),
-            "can_edit": Role(user.role).rank >= Role.analyst.rank, "is_admin": user.role == Role.admin}
+    is_admin = user.role == Role.admin
+    base = {"user": user, "csrf": csrf_token(request), "nav": NAV + ADMIN_NAV if is_admin else NAV,
+            "periods": list(PERIODS), "can_edit": Role(user.role).rank >= Role.analyst.rank, "is_admin": is_admin}
     return render(request, template, {**base, **context}, status_code=status_code,
                   block=block if block and is_htmx(request) else None)

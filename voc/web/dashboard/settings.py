@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from voc import audit
 from voc.api.deps import SessionDep
 from voc.auth import service as keys
 from voc.auth import users
@@ -121,6 +122,18 @@ def _settings_page(request: Request, user: User, session: Session, *, endpoint: 
     return page(request, user, TEMPLATE, context, status_code=status_code)
 
 
+def _acting(request: Request, user: User) -> audit.Actor:
+    return audit.actor_from_request(request, user=user)
+
+
+def _endpoint_state(session: Session, endpoint_id: int) -> dict[str, Any] | None:
+    return audit.state(endpoints.endpoint_public(endpoints.get_endpoint(session, endpoint_id)))
+
+
+def _connection_state(session: Session, connection_id: int) -> dict[str, Any] | None:
+    return audit.state(connections.connection_public(connections.get_connection(session, connection_id)))
+
+
 def _back(request: Request, endpoint: int | None = None, notice: str | None = None) -> RedirectResponse:
     url = request.url_for("dashboard_settings")
     params = {k: v for k, v in {"endpoint": endpoint, "notice": notice}.items() if v is not None}
@@ -157,12 +170,17 @@ def create_key(request: Request, user: Admin, session: SessionDep, name: Annotat
         key, plaintext = keys.create_api_key(session, name.strip()[:200], scopes or [])
     except VocError as exc:
         return _failed(request, user, session, exc, form={"key_name": name})
+    audit.record(session, _acting(request, user), "api_key.created", "api_key", key.id or 0,
+                 after=audit.api_key_state(key))
     return _settings_page(request, user, session, new_key=(key, plaintext), status_code=201)
 
 
 @router.post("/dashboard/settings/keys/{key_id}/revoke", name="settings_key_revoke", dependencies=[CsrfChecked])
 def revoke_key(request: Request, key_id: ApiKeyId, user: Admin, session: SessionDep) -> Response:
-    keys.revoke_api_key(session, key_id)
+    revoked = keys.revoke_api_key(session, key_id)
+    if revoked is not None:
+        audit.record(session, _acting(request, user), "api_key.revoked", "api_key", key_id,
+                     after=audit.api_key_state(revoked))
     return _back(request, notice="key_revoked")
 
 
@@ -208,6 +226,8 @@ def create_webhook(request: Request, user: Admin, session: SessionDep, url: Anno
                                                           "description": description, "preset": preset,
                                                           "method": method, "id_property": id_property,
                                                           "external_id_field": external_id_field})
+    audit.record(session, _acting(request, user), "webhook.created", "webhook", endpoint.id or 0,
+                 after=endpoints.endpoint_public(endpoint))
     return _settings_page(request, user, session, new_secret=(endpoint, secret), status_code=201)
 
 
@@ -217,9 +237,12 @@ def replace_credentials(request: Request, endpoint_id: WebhookId, user: Admin, s
                         headers: Annotated[str, Form()] = "") -> Response:
     """Replace the endpoint's headers (a CRM token); deliveries held for refused credentials go out again."""
     try:
+        before = _endpoint_state(session, endpoint_id)
         endpoints.update_endpoint(session, endpoint_id, EndpointUpdate(headers=parse_headers(headers)))
     except (ValidationError, VocError) as exc:
         return _failed(request, user, session, exc, endpoint=endpoint_id)
+    audit.record(session, _acting(request, user), "webhook.credentials_replaced", "webhook", endpoint_id,
+                 before=before, after=_endpoint_state(session, endpoint_id))
     return _back(request, endpoint_id, notice="credentials_replaced")
 
 
@@ -238,14 +261,19 @@ def set_up_crm(request: Request, endpoint_id: WebhookId, user: Admin, session: S
              dependencies=[CsrfChecked])
 def set_webhook_enabled(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep,
                         enabled: Annotated[str, Form()] = "") -> Response:
+    before = _endpoint_state(session, endpoint_id)
     endpoints.update_endpoint(session, endpoint_id, EndpointUpdate(enabled=enabled == "true"))
+    audit.record(session, _acting(request, user), "webhook.updated", "webhook", endpoint_id, before=before,
+                 after=_endpoint_state(session, endpoint_id))
     return _back(request, notice="webhook_enabled" if enabled == "true" else "webhook_disabled")
 
 
 @router.post("/dashboard/settings/webhooks/{endpoint_id}/delete", name="settings_webhook_delete",
              dependencies=[CsrfChecked])
 def delete_webhook(request: Request, endpoint_id: WebhookId, user: Admin, session: SessionDep) -> Response:
+    before = _endpoint_state(session, endpoint_id)
     endpoints.delete_endpoint(session, endpoint_id)
+    audit.record(session, _acting(request, user), "webhook.deleted", "webhook", endpoint_id, before=before)
     return _back(request, notice="webhook_deleted")
 
 
@@ -295,10 +323,12 @@ def create_connection(request: Request, user: Admin, session: SessionDep, name: 
                       client_secret: Annotated[str, Form()] = "") -> Response:
     """Add a Salesforce connection; its client secret is never shown again."""
     try:
-        connections.create_connection(session, ConnectionCreate(
+        created = connections.create_connection(session, ConnectionCreate(
             name=name, my_domain_url=my_domain_url.strip(), client_id=client_id, client_secret=client_secret))
     except (ValidationError, VocError) as exc:
         return _failed(request, user, session, exc, form={"connection_name": name, "my_domain_url": my_domain_url})
+    audit.record(session, _acting(request, user), "crm_connection.created", "crm_connection", created.id or 0,
+                 after=connections.connection_public(created))
     return _back(request, notice="connection_created")
 
 
@@ -310,10 +340,13 @@ def replace_connection_credentials(request: Request, connection_id: connections.
     """New client credentials: the cached token goes, held deliveries go out again."""
     try:
         given = {"client_id": client_id.strip(), "client_secret": client_secret}
+        before = _connection_state(session, connection_id)
         connections.update_connection(session, connection_id,
                                       ConnectionUpdate(**{name: value for name, value in given.items() if value}))
     except (ValidationError, VocError) as exc:
         return _failed(request, user, session, exc)
+    audit.record(session, _acting(request, user), "crm_connection.credentials_replaced", "crm_connection",
+                 connection_id, before=before, after=_connection_state(session, connection_id))
     return _back(request, notice="credentials_replaced")
 
 
@@ -322,9 +355,12 @@ def replace_connection_credentials(request: Request, connection_id: connections.
 def delete_connection(request: Request, connection_id: connections.ConnectionId, user: Admin,
                       session: SessionDep) -> Response:
     try:
+        before = _connection_state(session, connection_id)
         connections.delete_connection(session, connection_id)
     except VocError as exc:
         return _failed(request, user, session, exc)
+    audit.record(session, _acting(request, user), "crm_connection.deleted", "crm_connection", connection_id,
+                 before=before)
     return _back(request, notice="connection_deleted")
 
 
@@ -334,9 +370,11 @@ def delete_connection(request: Request, connection_id: connections.ConnectionId,
 def create_user(request: Request, user: Admin, session: SessionDep, email: Annotated[str, Form()] = "",
                 role: Annotated[str, Form()] = "viewer", password: Annotated[str, Form()] = "") -> Response:
     try:
-        users.create_user(session, email, role, password)
+        created = users.create_user(session, email, role, password)
     except VocError as exc:
         return _failed(request, user, session, exc, form={"email": email, "role": role})
+    audit.record(session, _acting(request, user), "user.created", "user", created.id or 0,
+                 after=audit.user_state(created))
     return _back(request, notice="user_created")
 
 
@@ -347,9 +385,12 @@ def change_role(request: Request, user_id: UserId, user: Admin, session: Session
         return _failed(request, user, session, Invalid("you cannot take the admin role from yourself; "
                                                        "ask another admin"))
     try:
-        users.set_role(session, user_id, role)
+        before = audit.user_state(users.get_user(session, user_id))
+        changed = users.set_role(session, user_id, role)
     except VocError as exc:
         return _failed(request, user, session, exc)
+    audit.record(session, _acting(request, user), "user.role_changed", "user", user_id, before=before,
+                 after=audit.user_state(changed))
     return _back(request, notice="role_changed")
 
 
@@ -359,9 +400,13 @@ def set_user_disabled(request: Request, user_id: UserId, user: Admin, session: S
                       disabled: Annotated[str, Form()] = "") -> Response:
     """Disable a user (their sessions end at once) or enable them again."""
     try:
-        users.set_disabled(session, users.get_user(session, user_id), disabled == "true", actor=user)
+        target = users.get_user(session, user_id)
+        before = audit.user_state(target)
+        users.set_disabled(session, target, disabled == "true", actor=user)
     except VocError as exc:
         return _failed(request, user, session, exc)
+    audit.record(session, _acting(request, user), "user.disabled" if disabled == "true" else "user.enabled", "user",
+                 user_id, before=before, after=audit.user_state(target))
     return _back(request, notice="user_disabled" if disabled == "true" else "user_enabled")
 
 
@@ -369,7 +414,10 @@ def set_user_disabled(request: Request, user_id: UserId, user: Admin, session: S
 def delete_user(request: Request, user_id: UserId, user: Admin, session: SessionDep) -> Response:
     """Delete a user: their sessions end; follow-ups assigned to them become unassigned."""
     try:
-        users.delete_user(session, users.get_user(session, user_id), actor=user)
+        target = users.get_user(session, user_id)
+        before = audit.user_state(target)
+        users.delete_user(session, target, actor=user)
     except VocError as exc:
         return _failed(request, user, session, exc)
+    audit.record(session, _acting(request, user), "user.deleted", "user", user_id, before=before)
     return _back(request, notice="user_deleted")

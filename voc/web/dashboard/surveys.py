@@ -15,6 +15,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from voc import audit
 from voc.analytics.choices import choice_charts
 from voc.analytics.service import resolve_filters
 from voc.api.deps import SessionDep
@@ -278,12 +279,16 @@ def _post_editor(request: Request, form: FormData, user: User, session: SessionD
     block = apply_action(draft, action)
     if block is not None:  # a structural change: nothing is saved
         return _editor(request, user, session, draft, survey, block=block)
+    before = audit.state(service.survey_public(survey)) if survey else None
     saved, errors = save_draft(session, draft, survey.key if survey else None)
     if errors:
         session.rollback()
         # htmx does not swap a 422 by default, so it gets the form with a 200; a browser sees 422.
         return _editor(request, user, session, draft, survey, errors, block="editor",
                        status_code=200 if is_htmx(request) else 422)
+    audit.record(session, audit.actor_from_request(request, user=user),
+                 "survey.updated" if survey else "survey.created", "survey", saved.key, before=before,
+                 after=service.survey_public(saved))
     target = str(request.url_for("dashboard_surveys").include_query_params(saved=saved.key))
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})
@@ -317,7 +322,10 @@ def change_survey_status(request: Request, key: str, form: FormDep, user: Admin,
     status = str(form.get("status", ""))
     if status not in (SurveyStatus.active, SurveyStatus.paused):
         status = SurveyStatus.paused
-    service.update_survey(session, key, SurveyUpdate(status=status))
+    before = audit.state(service.survey_public(service.get_survey(session, key)))
+    changed = service.update_survey(session, key, SurveyUpdate(status=status))
+    audit.record(session, audit.actor_from_request(request, user=user), "survey.updated", "survey", key,
+                 before=before, after=service.survey_public(changed))
     return RedirectResponse(str(request.url_for("dashboard_surveys")), status_code=303)
 
 
