@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     job_retention_days: float = 7.0
     webhook_retention_days: float = 90.0
     housekeeping_interval_seconds: float = 3600.0
+    # Free text (comments, text answers, abandoned partial answers) older than this many days is removed by
+    # the worker's housekeeping; scores, sentiment and dimensions stay. Unset: kept.
+    text_retention_days: float | None = None
     # E-mail invitations: smtp://[user:password@]host[:port] (smtps:// for TLS, ?starttls=1 to upgrade).
     smtp_url: str | None = None
     email_from: str = "voc <surveys@localhost>"

@@ -69,6 +69,9 @@ def test_hubspot_body_is_typed_properties_with_snake_case_names(event_type):
     assert properties["voc_updated_at"].endswith("Z")
     for name, value in properties.items():
         assert name.startswith("voc_") and name == name.lower() and " " not in name
+        if event_type == "contact.erased" and name != "voc_updated_at":
+            assert value == "", name  # HubSpot clears a property set to ""
+            continue
         kind = BY_NAME[name].type
         if kind == "number":
             assert isinstance(value, int | float) and not isinstance(value, bool), name
@@ -251,3 +254,10 @@ def test_a_template_that_fails_at_send_time_raises_a_render_error():
     with pytest.raises(MappingError) as caught:
         render_payload('{"reason": "{{ data.followup.reason }}"}', "standard", event)
     assert caught.value.code == "payload_render_failed"
+
+
+def test_an_erasure_clears_every_voc_property_and_field():
+    hubspot = render("hubspot-contact-properties", "contact.erased")["properties"]
+    assert set(hubspot) == set(BY_NAME) and hubspot["voc_last_themes"] == "" and hubspot["voc_opted_out"] == ""
+    salesforce = render("salesforce-sobject", "contact.erased")
+    assert salesforce["Voc_Last_Themes__c"] is None and salesforce["Voc_Updated_At__c"].endswith("Z")

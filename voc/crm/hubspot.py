@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voc.crm.http import Verdict, error_text
-from voc.crm.values import contact_values, iso_millis, parse_moment
+from voc.crm.values import Blank, blank_all, contact_values, iso_millis, parse_moment
 
 API_URL = "https://api.hubapi.com"
 CONTACTS_PATH = "/crm/v3/objects/contacts"
@@ -115,6 +115,8 @@ def format_value(prop: Property, value: Any) -> Any:
     """`value` as HubSpot takes it for `prop`'s type, or None when it has none (left out of the update)."""
     if value is None:
         return None
+    if isinstance(value, Blank):
+        return ""  # HubSpot clears a property set to ""
     if prop.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None
@@ -138,7 +140,7 @@ def contact_properties(event: dict[str, Any]) -> dict[str, Any]:
     """The PATCH body for `event`: `{"properties": {...}}`, typed per property, nulls left out (an update
     never blanks what the CRM holds). Event types added later set only voc_updated_at."""
     properties = {}
-    for name, raw in contact_values(event).items():
+    for name, raw in blank_all(contact_values(event), BY_NAME).items():
         value = format_value(BY_NAME[name], raw)
         if value is not None:
             properties[name] = value

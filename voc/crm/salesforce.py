@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from voc.crm.http import Verdict, call, error_text, json_body
-from voc.crm.values import contact_values, iso_millis, parse_moment
+from voc.crm.values import Blank, blank_all, contact_values, iso_millis, parse_moment
 from voc.webhooks.ssrf import UnsafeUrlError
 
 API_VERSION = "v62.0"
@@ -115,8 +115,11 @@ def format_value(spec: SfField, value: Any) -> Any:
 def sobject_fields(event: dict[str, Any]) -> dict[str, Any]:
     """The upsert body for `event`: a flat object of custom fields, nulls left out, no external-id field."""
     body = {}
-    for source, raw in contact_values(event).items():
+    for source, raw in blank_all(contact_values(event), BY_SOURCE).items():
         spec = BY_SOURCE.get(source)
+        if spec is not None and isinstance(raw, Blank):
+            body[spec.api_name] = None  # Salesforce clears a field sent as null
+            continue
         value = format_value(spec, raw) if spec else None
         if value is not None:
             body[spec.api_name] = value

@@ -89,10 +89,32 @@ def _opted_out(data: dict[str, Any], timestamp: Any) -> dict[str, Any]:
             "voc_updated_at": timestamp}
 
 
+class Blank:
+    """A value to clear on the CRM's record (contact.erased): HubSpot takes "", Salesforce null."""
+
+
+BLANK = Blank()
+
+
+def _erased(data: dict[str, Any], timestamp: Any) -> dict[str, Any]:
+    # voc's data about the person is erased: every voc property on the record is cleared (the record
+    # itself is the CRM's). The names come from each CRM module's own list (see blank_all).
+    return {"voc_updated_at": timestamp, "*": BLANK}
+
+
 _MAPPERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "contact.experience_updated": _summary, "response.completed": _completed, "response.analyzed": _analyzed,
     "invitation.created": _invited, "followup.created": _followup, "contact.opted_out": _opted_out,
+    "contact.erased": _erased,
 }
+
+
+def blank_all(values: dict[str, Any], names: Any) -> dict[str, Any]:
+    """`values` with "*": BLANK spread over every one of `names` not set otherwise."""
+    if values.get("*") is not BLANK:
+        return values
+    rest = {name: value for name, value in values.items() if name != "*"}
+    return {**dict.fromkeys((name for name in names if name not in rest), BLANK), **rest}
 
 
 def contact_values(event: dict[str, Any]) -> dict[str, Any]:

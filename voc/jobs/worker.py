@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 def load_handlers() -> None:
     """Import every module that registers job handlers."""
+    import voc.contacts.tasks  # noqa: F401
     import voc.email.tasks  # noqa: F401
     import voc.sentiment.tasks  # noqa: F401
     import voc.surveys.tasks  # noqa: F401

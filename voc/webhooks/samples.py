@@ -12,6 +12,7 @@ EVENT_TYPES = (
     "contact.experience_updated",
     "followup.created",
     "contact.opted_out",
+    "contact.erased",
 )
 
 _CONTACT = {"external_id": "0035e00000Xy7AbQAJ", "crm": "salesforce"}
@@ -92,6 +93,10 @@ _DATA: dict[str, dict[str, Any]] = {
     "contact.opted_out": {
         "contact": _CONTACT,
         "opted_out": {"at": "2025-05-15T18:02:44Z", "source": "email_unsubscribe"},
+    },
+    "contact.erased": {
+        "contact": _CONTACT,
+        "erased": {"at": "2025-06-02T08:15:00Z"},
     },
 }
 

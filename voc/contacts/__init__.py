@@ -1,0 +1,1 @@
+"""Customers' data rights: a complete export of what voc holds about a contact, and its erasure."""
