@@ -49,3 +49,12 @@ def test_text_past_its_retention_is_removed_and_scores_stay(engine, monkeypatch)
         assert session.scalars(select(Answer.text).where(Answer.response_id == old)).all() == [None, None]
         assert kept.comment == "Old complaint 2" and "themes" in kept.analysis
     assert run_housekeeping(engine)["text_retention"] == 0  # done once
+
+
+
+def test_the_settings_page_says_how_long_text_is_kept(client, login, monkeypatch):
+    login("admin")
+    assert "kept until a customer" in " ".join(client.get("/dashboard/settings").text.split())
+    monkeypatch.setenv("VOC_TEXT_RETENTION_DAYS", "30")
+    get_settings.cache_clear()
+    assert "removed 30 days after it was given" in " ".join(client.get("/dashboard/settings").text.split())

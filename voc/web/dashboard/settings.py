@@ -22,6 +22,7 @@ from voc.api.deps import SessionDep
 from voc.auth import service as keys
 from voc.auth import users
 from voc.auth.models import Role, User
+from voc.config import get_settings
 from voc.crm import connections
 from voc.crm.schemas import ConnectionCreate, ConnectionUpdate
 from voc.crm.tasks import queue_hubspot_setup
@@ -117,7 +118,7 @@ def _settings_page(request: Request, user: User, session: Session, *, endpoint: 
                # Others' e-mail addresses are for admins only.
                "users": everyone if admin else [u for u in everyone if u.id == user.id],
                "other_users": 0 if admin else len(everyone) - 1,
-               "roles": list(Role), "shown": shown,
+               "roles": list(Role), "shown": shown, "text_retention_days": get_settings().text_retention_days,
                "error": None, "new_key": None, "new_secret": None, "form": {}, **extra}
     return page(request, user, TEMPLATE, context, status_code=status_code)
 
