@@ -1,10 +1,16 @@
-"""Watching the event loop: the rule is that no request holds it (database work and rendering run in
-threads), and this is how a breach shows, in the log with where the loop was, and at /metrics."""
+"""Watching the event loop: the rule is that no request holds it (database work runs in threads), and
+this is how a breach shows, in the log with where the loop was, and at /metrics.
+
+A late beat alone does not prove a hold: on a busy machine the loop may simply not get the CPU (other
+processes) or the GIL (its own threads). A stall counts as a hold when the loop thread spent it running
+code (its own CPU time during the stall reaches half the threshold), or sat blocked at one place outside
+the selector without using the CPU (a lock, a socket, a sleep: the freeze this watch was made for)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 import time
@@ -14,6 +20,7 @@ from types import FrameType
 log = logging.getLogger(__name__)
 
 TICK = 0.02  # seconds between two beats of the probe
+_CLOCK_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _waiting(frame: FrameType | None) -> bool:
@@ -22,49 +29,81 @@ def _waiting(frame: FrameType | None) -> bool:
         frame.f_code.co_filename.endswith("selectors.py")
 
 
+def _thread_cpu(native_id: int | None) -> float | None:
+    """CPU seconds a thread of this process has used (Linux /proc), or None where that cannot be read."""
+    if native_id is None:
+        return None
+    try:
+        with open(f"/proc/self/task/{native_id}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
+
+
 class LoopWatch:
-    """A timer that should fire every TICK records how late the loop ran it (its lag). A thread beside
-    it looks at the loop thread while a beat is overdue: when the loop is running code (not waiting in
-    the selector), something holds it, and a lag past `warn_after` is then a "hold", logged with the
-    stack where the loop was. A late beat with the loop waiting in the selector is CPU or GIL
-    starvation from other threads, counted apart (it shows as lag, not as a hold)."""
+    """A timer that should fire every TICK records how late the loop ran it (its lag); a thread beside it
+    looks at the loop thread while a beat is overdue and tells a hold from starvation (module docstring).
+    A hold past `warn_after` is logged with the stack where the loop was and counted."""
 
     def __init__(self, warn_after: float) -> None:
         self.warn_after = warn_after
         self.max_lag = 0.0  # seconds, since start
-        self.held = 0  # beats later than warn_after while the loop was running code
+        self.held = 0  # stalls past warn_after that the loop's own code caused
         self.max_held = 0.0
         self._beat = time.monotonic()
-        self._held_at: str | None = None  # where the loop was, for the beat that is overdue now
+        self._blocked_at: str | None = None  # set by the watcher: blocked at one place for the stall
+        self._seen: str | None = None  # where the watcher last saw the loop (for the log)
         self._loop_thread: int | None = None
+        self._native: int | None = None
         self._stopping = threading.Event()
 
     async def run(self) -> None:
         """The probe: runs on the loop until cancelled."""
-        self._loop_thread = threading.get_ident()
+        self._loop_thread, self._native = threading.get_ident(), threading.get_native_id()
         threading.Thread(target=self._watch, name="voc-loop-watch", daemon=True).start()
         try:
             while True:
-                self._beat, self._held_at = time.monotonic(), None
+                self._beat, self._blocked_at, self._seen = time.monotonic(), None, None
+                cpu = time.thread_time()
                 await asyncio.sleep(TICK)
                 lag = max(0.0, time.monotonic() - self._beat - TICK)
                 self.max_lag = max(self.max_lag, lag)
-                if lag > self.warn_after and self._held_at is not None:
+                if lag <= self.warn_after:
+                    continue
+                busy = time.thread_time() - cpu >= self.warn_after / 2
+                if busy or self._blocked_at is not None:
                     self.held += 1
                     self.max_held = max(self.max_held, lag)
-                    log.warning("event loop held for %.0f ms; it was at:\n%s", lag * 1000, self._held_at)
+                    where = self._blocked_at or self._seen or "(not seen)"
+                    log.warning("event loop held for %.0f ms (%s); it was at:\n%s", lag * 1000,
+                                "running" if busy else "blocked", where)
         finally:
             self._stopping.set()
 
     def _watch(self) -> None:
-        # Looks twice per warn_after (not every tick): each look takes the GIL from the loop and the writer.
-        while not self._stopping.wait(max(TICK, self.warn_after / 2)):
-            beat = self._beat
-            if self._held_at is not None or time.monotonic() - beat <= TICK + self.warn_after / 2:
+        beat, first = None, None  # the overdue beat being watched, and (frame key, cpu) when first seen there
+        while not self._stopping.wait(TICK if beat is not None else max(TICK, self.warn_after / 2)):
+            current = self._beat
+            if time.monotonic() - current <= 2 * TICK:
+                beat, first = None, None
                 continue
             frame = sys._current_frames().get(self._loop_thread or -1)
-            if frame is not None and not _waiting(frame) and beat == self._beat:
-                self._held_at = "".join(traceback.format_stack(frame, limit=12))
+            if frame is None or _waiting(frame) or current != self._beat:
+                beat, first = None, None
+                continue
+            key = (frame.f_code, frame.f_lineno)
+            cpu = _thread_cpu(self._native)
+            stack = "".join(traceback.format_stack(frame, limit=12))
+            self._seen = stack
+            if beat != current or first is None or first[0] != key:
+                beat, first = current, (key, cpu, time.monotonic())
+                continue
+            # Still at the same line: blocked there if it used (almost) no CPU meanwhile.
+            waited = time.monotonic() - first[2]
+            idle = cpu is not None and first[1] is not None and cpu - first[1] < waited / 4
+            if waited >= self.warn_after / 2 and idle and current == self._beat:
+                self._blocked_at = stack
 
     def exposition(self) -> list[str]:
         """Prometheus lines for /metrics."""
