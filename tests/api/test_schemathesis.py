@@ -42,7 +42,7 @@ EXAMPLES = 11  # generated cases per operation, mode and choice of path paramete
 AT_LEAST = 1000  # generated cases (valid and hostile) per database, besides the coverage cases and examples
 # The widget's decision route (voc/embed/routes.py) documents none of its refusals yet (403 origin_not_allowed,
 # 404 site_not_found, 413, 422, 429 rate_limited): until it does, only "never a 500" is asked of it.
-UNDOCUMENTED = {("POST", "/embed/sites/{site_key}/decision")}
+UNDOCUMENTED: set[tuple[str, str]] = set()
 
 
 def _public_address(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:

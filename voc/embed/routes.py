@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from voc.api.deps import SessionDep
+from voc.api.errors import error_responses
 from voc.config import get_settings
 from voc.embed import sites
 from voc.embed.decision import decide_for_widget
 from voc.embed.models import Site
 from voc.embed.ratelimit import TokenBuckets, retry_after
-from voc.embed.schemas import DecisionIn
+from voc.embed.schemas import DecisionIn, DecisionOut
 from voc.resources import resource_dir
 
 router = APIRouter(tags=["embed"])
@@ -88,7 +89,19 @@ def _throttle(site_key: str, request: Request) -> float:
     return visitors.take(f"{site_key}|{address}") or site_wide.take(site_key)
 
 
-@router.post("/embed/sites/{site_key}/decision", name="embed_decision")
+_DECISION_BODY = DecisionIn.model_json_schema(ref_template="#/components/schemas/{model}")
+_DECISION_BODY.pop("$defs", None)
+
+
+@router.post("/embed/sites/{site_key}/decision", name="embed_decision", response_model=DecisionOut,
+             responses=error_responses({403: ("origin_not_allowed",), 404: ("site_not_found",),
+                                        413: ("body_too_large", "too_large"), 422: ("validation_error", "invalid_text"),
+                                        429: ("rate_limited",), 503: ("busy",)}),
+             openapi_extra={"requestBody": {"required": False, "description": "JSON, sent as text/plain by the loader",
+                                            "content": {"application/json": {
+                                                "schema": _DECISION_BODY,
+                                                "example": {"survey": "post_visit", "contact": "CUS-00042",
+                                                            "signature": "hex HMAC-SHA256 of the contact id"}}}}})
 def embed_decision(site_key: str, request: Request, session: SessionDep,
                    body: Annotated[bytes, Depends(_raw_body)]) -> Response:
     """Whether the widget shows `survey` to this visitor now; with the survey's address if so.

@@ -6,9 +6,11 @@ import hmac
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from voc.api.errors import error_responses
 from voc.config import get_settings
 from voc.db import get_engine
 from voc.errors import Forbidden, Unauthorized
@@ -22,20 +24,32 @@ def _engine(request: Request):  # noqa: ANN202
     return getattr(request.app.state, "engine", None) or get_engine()
 
 
-@router.get("/healthz")
+class ReadyStatus(BaseModel):
+    """The database answers with voc's schema."""
+
+    status: str
+
+
+_URL_ERRORS = error_responses({422: ("invalid_text",)})
+
+
+@router.get("/healthz", responses=_URL_ERRORS)
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=ReadyStatus, responses=error_responses({422: ("invalid_text",),
+                                                                            503: ("not_ready",)}))
 def readyz(request: Request) -> JSONResponse:
     """The database answers and carries voc's schema: safe to send traffic."""
     try:
         with Session(_engine(request)) as session:
             session.execute(text("SELECT 1 FROM alembic_version"))
     except Exception as exc:  # any failure means "not ready", with the reason for the operator
-        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        return JSONResponse({"error": {"code": "not_ready", "message": "the database does not answer or lacks "
+                                       "voc's schema", "details": {"reason": type(exc).__name__}}},
+                            status_code=503, headers={"Retry-After": "5"})
     return JSONResponse({"status": "ready"})
 
 
@@ -62,8 +76,21 @@ def metrics_access(request: Request) -> None:
         raise MetricsTokenRequired("/metrics needs Authorization: Bearer <VOC_METRICS_TOKEN>")
 
 
+def _json_errors(responses: dict) -> dict:
+    """error_responses for a route whose own answers are not JSON: its errors still are (ErrorBody)."""
+    out = {}
+    for status, response in responses.items():
+        response = {key: value for key, value in response.items() if key != "model"}
+        response["content"] = {"application/json": {**response["content"]["application/json"],
+                                                    "schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        out[status] = response
+    return out
+
+
 @router.get("/metrics", response_class=PlainTextResponse, include_in_schema=True,
-            dependencies=[Depends(metrics_access)])
+            dependencies=[Depends(metrics_access)],
+            responses=_json_errors(error_responses({401: ("invalid_metrics_token",), 403: ("metrics_disabled",),
+                                                    422: ("invalid_text",)})))
 def prometheus_metrics(request: Request) -> PlainTextResponse:
     """Prometheus text exposition: jobs by kind and status, invitations and responses."""
     lines = ["# HELP voc_jobs Jobs in the queue by kind and status.", "# TYPE voc_jobs gauge"]
