@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -101,20 +102,23 @@ class Lanes:
     """Jobs that wait on the network (LANES: webhook deliveries) run on a pool of threads beside the
     worker's loop, `size` at once in all and `per_lane` at once per lane (one webhook endpoint), and
     each lane at most `per_second` jobs a second when that is set: a CRM that takes 300 ms a call, or
-    times out, holds up its own lane, not the other endpoints nor the worker's other jobs."""
+    times out, holds up its own lane, not the other endpoints nor the worker's other jobs. Claimed jobs
+    whose lane is busy wait here, in claim order, and start as soon as their lane has room (up to
+    `size` of them: the worker claims no more while they wait)."""
 
     def __init__(self, size: int, per_lane: int, per_second: float = 0.0) -> None:
         self.size, self.per_lane = max(1, size), max(1, per_lane)
         self._rate = TokenBuckets(per_second * 60, burst=max(1.0, per_second)) if per_second > 0 else None
         self._pool: ThreadPoolExecutor | None = None
         self._running: dict[str, int] = {}
-        self._in_flight = 0
+        self._waiting: dict[str, deque[tuple[Job, Callable[[], None]]]] = {}
+        self._in_flight = self._queued = 0
         self._changed = threading.Condition()
 
     def room(self) -> int:
-        """How many more jobs the pool takes now."""
+        """How many more jobs the lanes take now (running or waiting for their lane)."""
         with self._changed:
-            return self.size - self._in_flight
+            return 2 * self.size - self._in_flight - self._queued
 
     def wait(self, seconds: float) -> None:
         """Until a lane job ends (or `seconds` pass)."""
@@ -124,23 +128,29 @@ class Lanes:
 
     def busy(self) -> bool:
         with self._changed:
-            return self._in_flight > 0
+            return self._in_flight > 0 or self._queued > 0
 
-    def start(self, lane: str, work: Callable[[], None]) -> float:
-        """Run `work` on the lane's pool now and return 0, or return the seconds to wait when the lane is
-        full or over its rate (then nothing is started)."""
+    def start(self, lane: str, job: Job, work: Callable[[], None]) -> float:
+        """Run `work` on the lane now, or keep it until the lane has room; returns 0, or the seconds to
+        wait when the lane is over its rate or too much is waiting already (then nothing is kept)."""
         with self._changed:
-            if self._running.get(lane, 0) >= self.per_lane or self._in_flight >= self.size:
-                return 0.2
-            wait = self._rate.take(lane) if self._rate else 0.0
-            if wait:
+            if self._rate and (wait := self._rate.take(lane)):
                 return wait
-            self._running[lane] = self._running.get(lane, 0) + 1
-            self._in_flight += 1
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="voc-lane")
-        self._pool.submit(self._run, lane, work)
+            if self._running.get(lane, 0) < self.per_lane and self._in_flight < self.size:
+                self._submit(lane, work)
+            elif self._queued < self.size:
+                self._waiting.setdefault(lane, deque()).append((job, work))
+                self._queued += 1
+            else:
+                return 0.2
         return 0.0
+
+    def _submit(self, lane: str, work: Callable[[], None]) -> None:  # (holding _changed)
+        self._running[lane] = self._running.get(lane, 0) + 1
+        self._in_flight += 1
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="voc-lane")
+        self._pool.submit(self._run, lane, work)
 
     def _run(self, lane: str, work: Callable[[], None]) -> None:
         try:
@@ -150,11 +160,25 @@ class Lanes:
         finally:
             with self._changed:
                 self._running[lane] -= 1
+                self._in_flight -= 1
+                waiting = self._waiting.get(lane)
+                if waiting:
+                    self._queued -= 1
+                    self._submit(lane, waiting.popleft()[1])
+                    if not waiting:
+                        del self._waiting[lane]
                 if not self._running[lane]:
                     del self._running[lane]
-                self._in_flight -= 1
                 self._changed.notify_all()
             wakeup.set()  # the loop may claim more
+
+    def take_waiting(self) -> list[Job]:
+        """The claimed jobs still waiting for their lane (a stopping worker gives them back)."""
+        with self._changed:
+            jobs = [job for waiting in self._waiting.values() for job, _ in waiting]
+            self._waiting.clear()
+            self._queued = 0
+            return jobs
 
     def close(self) -> None:
         """Let the jobs in flight finish."""
@@ -216,7 +240,7 @@ class Worker:
                     break
                 lane = LANES.get(job.kind)
                 if lane is not None:
-                    wait = self.lanes.start(lane(job.payload), partial(self._run_on_lane, job))
+                    wait = self.lanes.start(lane(job.payload), job, partial(self._run_on_lane, job))
                     handled += 1
                     if wait:  # its lane is full or over its rate: back in the queue for a moment
                         release_jobs(self.engine, self.id, [job.id], delay=wait)
@@ -293,6 +317,10 @@ class Worker:
             if not ran:
                 wakeup.wait(poll)
                 wakeup.clear()
+        waiting = self.lanes.take_waiting()
+        if waiting:
+            release_jobs(self.engine, self.id, [job.id for job in waiting])
+            self.heartbeat.release(len(waiting))
         self.lanes.close()
         log.info("worker %s stopped", self.id)
 
