@@ -58,11 +58,11 @@ def voc_env(database_url: str, **settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def voc_worker(database_url: str, log_dir: str, name: str, **settings: str) -> Iterator[subprocess.Popen]:
-    """`voc worker` until the block ends (or the test kills it)."""
-    log_path = os.path.join(log_dir, f"worker-{name}.log")
+def _voc(command: list[str], database_url: str, log_path: str, settings: dict[str, str]
+         ) -> Iterator[subprocess.Popen]:
+    """`voc <command>` with its output in `log_path`, stopped (if the test has not killed it) when the block ends."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "voc.cli", "worker"], env=voc_env(database_url, **settings),
+        process = subprocess.Popen([sys.executable, "-m", "voc.cli", *command], env=voc_env(database_url, **settings),
                                    stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
@@ -76,15 +76,19 @@ def voc_worker(database_url: str, log_dir: str, name: str, **settings: str) -> I
 
 
 @contextmanager
+def voc_worker(database_url: str, log_dir: str, name: str, **settings: str) -> Iterator[subprocess.Popen]:
+    """`voc worker` until the block ends (or the test kills it)."""
+    with _voc(["worker"], database_url, os.path.join(log_dir, f"worker-{name}.log"), settings) as process:
+        yield process
+
+
+@contextmanager
 def voc_serve(database_url: str, log_dir: str, *args: str, **settings: str) -> Iterator[Server]:
     """`voc serve` on a free port until the block ends; its output goes to a file the test can read."""
     port = free_port()
     log_path = os.path.join(log_dir, f"serve-{port}.log")
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "voc.cli", "serve", "--port", str(port), *args],
-                                   env=voc_env(database_url, **settings), stdout=log, stderr=subprocess.STDOUT)
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    try:
+    with _voc(["serve", "--port", str(port), *args], database_url, log_path, settings) as process:
+        server = Server(process, f"http://127.0.0.1:{port}", log_path)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -95,13 +99,6 @@ def voc_serve(database_url: str, log_dir: str, *args: str, **settings: str) -> I
             assert process.poll() is None and time.monotonic() < deadline, server.log
             time.sleep(0.1)
         yield server
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 @dataclass
