@@ -243,3 +243,19 @@ def test_a_reading_session_cannot_write_and_leaves_its_connection_writable(engin
     with session_scope(engine) as session:  # the same pooled connection, writable again
         _add_touchpoint(session, "fine")
     assert _keys(engine) == ["fine"]
+
+
+def test_canary_sqlalchemys_compiler_still_gives_prepared_what_it_reads():
+    """voc.db.Prepared relies on these compiler details; an SQLAlchemy upgrade that changes them fails here,
+    loudly and by name, before any answer is stored wrongly."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement = insert(things).returning(things.c.id)
+    for dialect in (sqlite.dialect(), postgresql.psycopg.dialect()):
+        compiled = statement.compile(dialect=dialect, column_keys=["name"])
+        for attribute in ("binds", "bind_names", "positional", "literal_execute_params", "post_compile_params",
+                          "escaped_bind_names", "insert_prefetch", "string"):
+            assert hasattr(compiled, attribute), f"SQLAlchemy's compiler no longer has {attribute!r}"
+        assert {c.key for c in compiled.insert_prefetch} == {"tries", "stamp"}  # defaults of unnamed columns
+        if compiled.positional:
+            assert list(compiled.positiontup) == [n for n in compiled.positiontup if n in compiled.binds]

@@ -20,6 +20,7 @@ def test_wheel_works_when_installed_elsewhere(tmp_path):
     assert "voc/_resources/static/vendor/htmx.min.js" in names
     assert "voc/_resources/locale/de/LC_MESSAGES/messages.po" in names
     assert any(n.startswith("voc/_resources/migrations/versions/0001") for n in names)
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)  # Apache-2.0 travels with the code
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     elsewhere = tmp_path / "elsewhere"
