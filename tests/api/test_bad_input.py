@@ -4,25 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import token_of
-
-SURVEY = {"key": "s1", "title": "T", "status": "active", "triggers": [{"touchpoint": "tp"}],
-          "questions": [{"id": "nps", "type": "nps", "prompt": "Recommend?", "required": True},
-                        {"id": "why", "type": "text", "prompt": "Why?"}]}
-
-
-@pytest.fixture
-def api(client, admin_headers):
-    client.headers.update(admin_headers)
-    assert client.post("/api/v1/touchpoints", json={"key": "tp", "name": "TP", "stage": "support"}).status_code == 201
-    assert client.post("/api/v1/surveys", json=SURVEY).status_code == 201
-    return client
-
-
-def _invite(api, event_id="e1", contact="c1"):
-    body = api.post("/api/v1/events", json={"event_id": event_id, "touchpoint": "tp",
-                                             "contact": {"external_id": contact}}).json()
-    return token_of(body["invitation"]["url"])
+from tests.api.conftest import SURVEY, invite
 
 
 def test_malformed_json_is_400_invalid_json(api):
@@ -67,7 +49,7 @@ def test_unknown_touchpoint_in_event_and_in_survey_trigger(api):
     ([{"question_id": "nps", "value": 5}, {"question_id": "why", "value": "x" * 10_001}], "answer_too_long"),
 ])
 def test_bad_answers_leave_the_link_usable(api, answers, code):
-    token = _invite(api)
+    token = invite(api)
     r = api.post("/api/v1/responses", json={"token": token, "answers": answers})
     assert r.status_code == 422 and r.json()["error"]["code"] == code
     ok = api.post("/api/v1/responses", json={"token": token, "answers": [{"question_id": "nps", "value": 10}]})
@@ -75,7 +57,7 @@ def test_bad_answers_leave_the_link_usable(api, answers, code):
 
 
 def test_refusals_never_lose_what_was_accepted(api):
-    token = _invite(api)
+    token = invite(api)
     assert api.post("/api/v1/responses", json={"token": token, "answers": [
         {"question_id": "nps", "value": 3}, {"question_id": "why", "value": "slow"}]}).status_code == 201
     again = api.post("/api/v1/responses", json={"token": token, "answers": [{"question_id": "nps", "value": 10}]})
@@ -88,7 +70,7 @@ def test_refusals_never_lose_what_was_accepted(api):
 
 
 def test_inactive_survey_is_refused(api):
-    token = _invite(api)
+    token = invite(api)
     assert api.patch("/api/v1/surveys/s1", json={"status": "paused"}).status_code == 200
     r = api.post("/api/v1/responses", json={"token": token, "answers": [{"question_id": "nps", "value": 9}]})
     assert r.status_code == 409 and r.json()["error"]["code"] == "survey_inactive"
@@ -118,7 +100,7 @@ def test_keys_are_required_and_scoped(client, make_key):
 
 def test_cursor_pagination_walks_every_response_once(api):
     for n in range(7):
-        token = _invite(api, f"e{n}", f"c{n}")
+        token = invite(api, f"e{n}", f"c{n}")
         api.post("/api/v1/responses", json={"token": token, "answers": [{"question_id": "nps", "value": n}]})
     seen, cursor = [], None
     while True:

@@ -8,30 +8,13 @@ import json
 
 import pytest
 
-from tests.factories import token_of
+from tests.api.conftest import SURVEY, invite
 from tests.web.dashboard.test_followups import _case
 from voc.cursors import pack_id_cursor
 from voc.web.input_guard import InputGuard
 
-SURVEY = {"key": "s1", "title": "T", "status": "active", "triggers": [{"touchpoint": "tp"}],
-          "questions": [{"id": "nps", "type": "nps", "prompt": "Recommend?", "required": True},
-                        {"id": "why", "type": "text", "prompt": "Why?"}]}
 NUL, SURROGATE, LOW_SURROGATE = "\u0000", "\ud800", "\udc00"
 BEYOND = ["2147483648", "9223372036854775808", "99999999999999999999999"]  # PostgreSQL, SQLite, both
-
-
-@pytest.fixture
-def api(client, admin_headers):
-    client.headers.update(admin_headers)
-    assert client.post("/api/v1/touchpoints", json={"key": "tp", "name": "TP", "stage": "support"}).status_code == 201
-    assert client.post("/api/v1/surveys", json=SURVEY).status_code == 201
-    return client
-
-
-def _invite(api, event_id="e1", contact="c1"):
-    body = api.post("/api/v1/events", json={"event_id": event_id, "touchpoint": "tp",
-                                             "contact": {"external_id": contact}}).json()
-    return token_of(body["invitation"]["url"])
 
 
 def _send(client, method, path, body):
@@ -87,10 +70,10 @@ def test_unstorable_text_in_surveys_and_webhooks_is_refused(api, bad):
 
 @pytest.mark.parametrize("bad", [NUL, SURROGATE, LOW_SURROGATE, SURROGATE + "\U0001f600"])
 def test_unstorable_answers_are_refused_and_earlier_answers_kept(api, bad):
-    kept = _invite(api, "e0", "c0")
+    kept = invite(api, "e0", "c0")
     assert api.post("/api/v1/responses", json={"token": kept, "answers": [
         {"question_id": "nps", "value": 9}, {"question_id": "why", "value": "fast"}]}).status_code == 201
-    token = _invite(api)
+    token = invite(api)
     body = {"token": token, "answers": [{"question_id": "nps", "value": 3}, {"question_id": "why", "value": bad}]}
     _refused_text(_send(api, "POST", "/api/v1/responses", body), ["answers", 1, "value"])
     items = api.get("/api/v1/responses").json()["items"]
@@ -120,7 +103,7 @@ def test_a_raw_nul_byte_in_json_is_refused(api):
 
 
 def test_a_nul_in_the_survey_form_is_refused_and_the_link_still_works(api):
-    token = _invite(api)
+    token = invite(api)
     page = api.post(f"/s/{token}", data={"q_nps": "7", "q_why": "slow" + NUL})
     assert page.status_code == 422 and "q_why" in page.text and "text/html" in page.headers["content-type"]
     assert api.get("/api/v1/responses").json()["items"] == []
@@ -241,7 +224,7 @@ def _padded_answer(token, size):
 
 
 def test_a_public_body_over_64_kb_is_refused_and_the_link_still_works(api):
-    token = _invite(api)
+    token = invite(api)
     big = api.post("/api/v1/responses", content=_padded_answer(token, 64 * 1024 + 1),
                    headers={"content-type": "application/json"})
     assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
