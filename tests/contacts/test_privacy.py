@@ -14,6 +14,7 @@ from tests.webhooks.receiver import Receiver
 from voc.config import get_settings
 from voc.db import session_scope
 from voc.followups.models import Followup, FollowupNote
+from voc.webhooks.models import WebhookMessage
 
 MARKER = "Zyxqwmarker"  # a word no analyser or theme list knows
 QUESTIONS = [
@@ -143,3 +144,20 @@ def test_exports_and_erasures_are_in_the_audit_log_without_the_person(client, ad
     entries = client.get("/api/v1/audit", params={"object": "contact"}, headers=admin_headers).json()["items"]
     assert [e["action"] for e in entries][:2] == ["contact.erased", "contact.exported"]
     assert all("crm-42" not in str(e) and e["object_key"].startswith("sha256:") for e in entries)
+
+
+def test_an_erasure_touches_no_other_customers_messages(client, admin_headers, customer, engine):
+    """Messages from before order keys existed are found by the contact's id in their body: crm-42's
+    erasure must leave crm-420's, whose id merely begins the same way, alone."""
+    with Session(engine) as session:
+        older = [WebhookMessage(msg_id=f"msg_legacy_{who}", endpoint_id=1, event_type="response.completed",
+                                payload={"data": {"contact": {"external_id": who, "crm": "shop"}}})
+                 for who in ("crm-42", "crm-420")]
+        session.add_all(older)
+        session.commit()
+    assert client.delete("/api/v1/contacts/crm-42", params={"crm": "shop"}, headers=admin_headers).status_code == 200
+    with Session(engine) as session:
+        bodies = dict(session.execute(select(WebhookMessage.msg_id, WebhookMessage.payload)
+                                      .where(WebhookMessage.msg_id.like("msg_legacy_%"))).all())
+    assert bodies["msg_legacy_crm-42"] == {"erased": True}
+    assert bodies["msg_legacy_crm-420"]["data"]["contact"]["external_id"] == "crm-420"

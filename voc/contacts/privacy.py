@@ -11,6 +11,7 @@ not left in the file."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -108,12 +109,18 @@ def func_token(column: Any, length: int = 24) -> Any:
     return cast(column, String) + ":" + secrets.token_hex(max(4, (length - 12) // 2))
 
 
+def _messages_about(session: Session, contact: Contact, key: str) -> Any:
+    """The webhook messages about the contact: by their order key, and (messages from before it existed)
+    by the contact's id as the value of an "external_id" in the body, as each backend writes JSON out
+    (not merely anywhere: "c1" must not match the messages of "c10")."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    fragment = '"external_id": ' + json.dumps(contact.external_id, ensure_ascii=not postgres)
+    return or_(WebhookMessage.order_key == key,
+               WebhookMessage.order_key.is_(None) & cast(WebhookMessage.payload, String).contains(fragment))
+
+
 def _erase_webhook_bodies(session: Session, contact: Contact, old_key: str, run: Any) -> None:
-    # Messages about the contact: by their order key, and (for messages from before it existed) by the
-    # contact's id anywhere in the body.
-    messages = list(session.scalars(select(WebhookMessage.id).where(or_(
-        WebhookMessage.order_key == old_key,
-        WebhookMessage.order_key.is_(None) & cast(WebhookMessage.payload, String).contains(contact.external_id)))))
+    messages = list(session.scalars(select(WebhookMessage.id).where(_messages_about(session, contact, old_key))))
     if not messages:
         return
     run("webhook_messages", update(WebhookMessage).where(WebhookMessage.id.in_(messages)).values(
@@ -149,10 +156,8 @@ def export_contact(session: Session, external_id: str, crm: str | None = None) -
     notes = list(session.scalars(select(FollowupNote).where(FollowupNote.followup_id.in_([f.id for f in followups]))
                                  )) if followups else []
     key = f"{contact.crm}:{contact.external_id}"
-    messages = list(session.scalars(select(WebhookMessage).where(or_(
-        WebhookMessage.order_key == key,
-        WebhookMessage.order_key.is_(None) & cast(WebhookMessage.payload, String).contains(contact.external_id)))
-        .order_by(WebhookMessage.id)))
+    messages = list(session.scalars(select(WebhookMessage).where(_messages_about(session, contact, key))
+                                    .order_by(WebhookMessage.id)))
     events = list(session.scalars(select(Event).where(Event.contact_id == contact.id).order_by(Event.id)))
     return {
         "exported_at": iso(utcnow()),
