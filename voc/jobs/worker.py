@@ -116,9 +116,10 @@ class Lanes:
         self._changed = threading.Condition()
 
     def room(self) -> int:
-        """How many more jobs the lanes take now (running or waiting for their lane)."""
+        """How many more jobs the lanes surely take now: as many as may wait (all of them may be for
+        one busy lane), so a claimed job is never handed back for want of room."""
         with self._changed:
-            return 2 * self.size - self._in_flight - self._queued
+            return self.size - self._queued
 
     def wait(self, seconds: float) -> None:
         """Until a lane job ends (or `seconds` pass)."""
@@ -226,7 +227,9 @@ class Worker:
         worker is stopping, something failed between claiming and running them, their lane is full) are
         given back at once, not left waiting for their lease to run out, and that claim is not an attempt."""
         room = self.lanes.room()
-        if room <= 0:  # every lane thread busy: wait for one, rather than claim what cannot start
+        if room < min(self.batch, self.lanes.size // 2 or 1):
+            # Lanes nearly full: wait for them to drain a little, rather than claim what cannot start
+            # (handing jobs back costs a write each) or claim one job at a time.
             self.lanes.wait(get_settings().job_poll_seconds)
             return 0
         jobs = claim_due_jobs(self.engine, self.id, min(self.batch, room))

@@ -25,7 +25,7 @@ from voc.config import get_settings
 from voc.crm import hubspot, salesforce
 from voc.crm.http import Verdict
 from voc.crm.models import CrmConnection
-from voc.db import session_scope, utcnow
+from voc.db import reading, session_scope, utcnow
 from voc.errors import VocError
 from voc.jobs.queue import Defer
 from voc.webhooks import holds, transport
@@ -102,8 +102,11 @@ def clock() -> float:
 
 
 def load_delivery(engine: Engine, message_id: int, expected_attempts: int) -> Delivery | None:
-    """The message ready to send, or None when the job is stale (delivered, dead, replayed, deleted)."""
-    with session_scope(engine) as session:
+    """The message ready to send, or None when the job is stale (delivered, dead, replayed, deleted).
+
+    Only reads: on SQLite it takes no write lock, so deliveries in flight never queue behind each other
+    (or behind the answers being stored) to read what they send."""
+    with session_scope(reading(engine)) as session:
         message = session.get(WebhookMessage, message_id)
         if message is None or message.status in (MessageStatus.delivered, MessageStatus.dead, MessageStatus.held):
             return None
