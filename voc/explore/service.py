@@ -22,6 +22,7 @@ from voc.sentiment.themes import theme_key
 from voc.surveys.models import Answer, Contact, Response, Survey, Touchpoint
 
 SENTIMENTS = ("negative", "neutral", "positive")
+TONES = ("negative", "positive")  # with a dimension: how the customer felt about it (its valence)
 # Bands by the score's value. NPS: the usual categories; CSAT 1–5 and CES 1–7: low, mid, high.
 NPS_BANDS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
 SCALE_BANDS = {"low": {"csat": (1, 2), "ces": (1, 3)}, "mid": {"csat": (3, 3), "ces": (4, 4)},
@@ -45,6 +46,7 @@ class ResponseFilters:
     band: str | None = None
     sentiment: str | None = None
     dimension: str | None = None
+    tone: str | None = None  # only with a dimension: its valence negative (≤ −0.05) or positive (≥ 0.05)
     theme: str | None = None
     mismatch: bool = False
     q: str | None = None
@@ -66,9 +68,11 @@ class ResponseFilters:
         theme = text("theme")
         answer = text("answer", 64 + 1 + 200)
         question_id, _, option = (answer or "").partition(":")
+        dimension = choice("dimension", DIMENSIONS)
         return cls(survey=text("survey"), touchpoint=text("touchpoint"),
                    period=choice("period", PERIODS), band=choice("band", BANDS),
-                   sentiment=choice("sentiment", SENTIMENTS), dimension=choice("dimension", DIMENSIONS),
+                   sentiment=choice("sentiment", SENTIMENTS), dimension=dimension,
+                   tone=choice("tone", TONES) if dimension else None,
                    theme=(theme_key(theme) or None) if theme else None,
                    mismatch=(params.get("mismatch") or "").lower() in ("1", "true", "on", "yes"),
                    q=text("q", MAX_QUERY),
@@ -172,6 +176,11 @@ def _base_query(session: Session, filters: ResponseFilters, now: datetime | None
     if filters.dimension:
         # A dimension is expressed when it has a score ({"salience", "valence"}), not null.
         query = query.where(Response.analysis[("dimensions", filters.dimension, "salience")].as_float().is_not(None))
+        valence = Response.analysis[("dimensions", filters.dimension, "valence")].as_float()
+        if filters.tone == "negative":
+            query = query.where(valence <= NEGATIVE_THRESHOLD)
+        elif filters.tone == "positive":
+            query = query.where(valence >= POSITIVE_THRESHOLD)
     if filters.mismatch:
         query = query.where(Response.mismatch.is_(True))
     if filters.q:
