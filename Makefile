@@ -4,16 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench eval lint clean
+.PHONY: install lock run test bench eval lint clean
 
 install: $(STAMP)
 
-# Re-installs only when pyproject.toml changes, so `make install` is idempotent and cheap.
-$(STAMP): pyproject.toml
+# Re-installs only when pyproject.toml or the lock changes, so `make install` is idempotent and cheap.
+# Exactly the versions in requirements.lock (the build backend too), then voc itself on top of them;
+# `pip check` stops here if pyproject.toml names a dependency the lock lacks (run `make lock`).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Writes requirements.lock from pyproject.toml, keeping the pinned versions that still fit;
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release the bounds allow.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip-compile || $(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet $(LOCK_FLAGS) --extra dev --all-build-deps --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file requirements.lock pyproject.toml
 
 run: install
 	$(BIN)/voc migrate
@@ -31,6 +43,7 @@ eval: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -13,7 +13,7 @@ from voc.app import create_app
 
 ERROR_BODY = "#/components/schemas/ErrorBody"
 BODY_METHODS = {"post", "put", "patch", "delete"}
-# The widget's decision route (voc/embed/routes.py) does not document its refusals yet; see
+# The widget's decision route (voc/api/embed.py) does not document its refusals yet; see
 # test_the_exempt_operations_are_still_undocumented, which fails once it does, so the exemption goes.
 EXEMPT: set[tuple[str, str]] = set()
 

@@ -40,7 +40,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 EXAMPLES = 11  # generated cases per operation, mode and choice of path parameters
 AT_LEAST = 1000  # generated cases (valid and hostile) per database, besides the coverage cases and examples
-# The widget's decision route (voc/embed/routes.py) documents none of its refusals yet (403 origin_not_allowed,
+# The widget's decision route (voc/api/embed.py) documents none of its refusals yet (403 origin_not_allowed,
 # 404 site_not_found, 413, 422, 429 rate_limited): until it does, only "never a 500" is asked of it.
 UNDOCUMENTED: set[tuple[str, str]] = set()
 

@@ -7,7 +7,7 @@ import re
 
 from tests import factories as f
 from tests.embed.conftest import ORIGIN
-from voc.embed.routes import loader_script
+from voc.api.embed import loader_script
 from voc.resources import resource_dir
 
 MAX_LOADER_BYTES = 10 * 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import csrf_of
+from tests.routes import every_route
 from voc.web.dashboard import PAGES  # noqa: F401 - the page list the routes come from
 
 PAGES_TO_GUARD = ["/dashboard", "/dashboard/journey", "/dashboard/experience", "/dashboard/responses",
@@ -22,8 +23,8 @@ def test_anonymous_visitors_are_sent_to_login(client, path):
 
 def test_every_api_route_refuses_an_anonymous_caller(client, app):
     public = {("POST", "/api/v1/responses")}  # the survey token is the credential
-    for route in app.routes:
-        path, methods = getattr(route, "path", ""), getattr(route, "methods", set()) or set()
+    checked = set()
+    for path, methods in every_route(app):
         if not path.startswith("/api/"):
             continue
         for method in methods - {"HEAD", "OPTIONS"}:
@@ -32,6 +33,8 @@ def test_every_api_route_refuses_an_anonymous_caller(client, app):
             concrete = path.replace("{", "").replace("}", "")
             answer = client.request(method, concrete)
             assert answer.status_code == 401, (method, path, answer.status_code)
+            checked.add((method, path))
+    assert {("POST", "/api/v1/events"), ("DELETE", "/api/v1/contacts/{external_id}")} <= checked  # found the API
 
 
 def test_sign_in_then_out_everywhere(client, make_user):

@@ -54,6 +54,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._connections: set[socket.socket] = set()
+        self._open = 0  # connections accepted and not yet finished with (their requests not all recorded)
 
     @property
     def url(self) -> str:
@@ -85,7 +86,15 @@ class Receiver:
                 # client's delayed ACK hold the body back for tens of milliseconds.
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 connections.add(sock)
+                with receiver._arrived:
+                    receiver._open += 1
                 return sock, address
+
+            def shutdown_request(self, request) -> None:  # noqa: ANN001 - its handler thread is done with it
+                super().shutdown_request(request)
+                with receiver._arrived:
+                    receiver._open -= 1
+                    receiver._arrived.notify_all()
 
         self._server = Server(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
@@ -132,6 +141,12 @@ class Receiver:
             request.wfile.write(answer)
         except OSError:
             pass  # the sender gave up (timeout) before the answer
+
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        """Block until every connection accepted so far is closed and its requests recorded (the senders
+        have hung up); False if that took longer than `timeout`."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self._open == 0, timeout)
 
     def wait_for(self, count: int, timeout: float = 10.0, *, distinct: bool = False,
                  verified_only: bool = True) -> list[Received]:

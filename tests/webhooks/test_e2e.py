@@ -146,13 +146,19 @@ def test_four_worker_processes_deliver_1000_messages_exactly_once(database_url, 
     env = {**os.environ, "VOC_DATABASE_URL": database_url, "VOC_JOB_POLL_SECONDS": "0.05", "VOC_LOG_LEVEL": "WARNING"}
     workers = [subprocess.Popen([sys.executable, "-m", "voc.cli", "worker"], env=env) for _ in range(4)]
     try:
-        received = receiver.wait_for(1000, timeout=60, distinct=True)
-        time.sleep(0.3)  # a late duplicate would show up now
+        received = receiver.wait_for(1000, timeout=120, distinct=True)
+        deadline = time.monotonic() + 120
+        while _counts(engine)[0] != {"delivered": 1000}:  # settled: no worker will take any of them again
+            assert time.monotonic() < deadline, _counts(engine)
+            time.sleep(0.05)
     finally:
         for worker in workers:
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=20)
+    # Every process that could send is gone; once the receiver has finished each connection they opened,
+    # it holds every request ever sent, duplicates included.
+    assert receiver.wait_until_idle(timeout=30)
     counts = Counter(r.msg_id for r in receiver.received)
     assert set(counts) == set(ids) and len(ids) == 1000
     assert set(counts.values()) == {1}, [msg for msg, n in counts.items() if n > 1][:5]

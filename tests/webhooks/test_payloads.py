@@ -13,10 +13,10 @@ from tests.webhooks.conftest import set_env
 from voc.db import utcnow
 from voc.jobs.models import Job
 from voc.jobs.queue import enqueue
+from voc.surveys.experience import DIMENSIONS
 from voc.surveys.models import Contact, Invitation, Response
 from voc.surveys.responses import submit_response
 from voc.webhooks import payloads
-from voc.webhooks.experience import DIMENSIONS
 from voc.webhooks.mapping import render_payload, validate_template
 from voc.webhooks.models import WebhookMessage
 from voc.webhooks.outbox import publish

@@ -9,12 +9,10 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from voc.webhooks.signing import (
-    SignatureError,
     generate_secret,
     new_message_id,
     sign_payload,
     signature_header,
-    verify,
     webhook_headers,
 )
 
@@ -56,11 +54,8 @@ def test_reference_library_rejects_a_tampered_delivery(tamper):
         headers["webhook-timestamp"] = str(now - 1)
     else:
         headers["webhook-id"] = "msg_2"
-    with pytest.raises(WebhookVerificationError):
+    with pytest.raises(WebhookVerificationError, match="No matching signature found"):
         Webhook(secret).verify(body, headers)
-    with pytest.raises(SignatureError) as caught:
-        verify(secret, headers, body)
-    assert caught.value.code == "webhook_signature_mismatch"
 
 
 def test_reference_library_rejects_an_old_timestamp():
@@ -76,7 +71,6 @@ def test_rotation_signs_with_both_secrets_and_either_verifies():
     assert len(headers["webhook-signature"].split(" ")) == 2
     for secret in (old, new):
         Webhook(secret).verify(BODY, headers)
-        verify(secret, headers, BODY)
     with pytest.raises(WebhookVerificationError):
         Webhook(generate_secret()).verify(BODY, headers)
 
@@ -84,41 +78,6 @@ def test_rotation_signs_with_both_secrets_and_either_verifies():
 def test_signature_header_needs_a_secret():
     with pytest.raises(ValueError):
         signature_header([], "msg_1", 1, BODY)
-
-
-def test_verify_accepts_our_own_delivery_with_any_header_case():
-    secret = generate_secret()
-    headers = {k.title(): v for k, v in webhook_headers([secret], "msg_1", 1_000_000, BODY).items()}
-    verify(secret, headers, BODY, now=1_000_100)
-
-
-@pytest.mark.parametrize(
-    ("timestamp", "now", "code"),
-    [
-        ("1000000", 1_000_301, "webhook_timestamp_too_old"),
-        ("1000000", 999_699, "webhook_timestamp_too_new"),
-        ("yesterday", 1_000_000, "webhook_timestamp_invalid"),
-    ],
-)
-def test_verify_refuses_timestamps_outside_the_tolerance(timestamp, now, code):
-    secret = generate_secret()
-    headers = webhook_headers([secret], "msg_1", 1_000_000, BODY)
-    headers["webhook-timestamp"] = timestamp
-    with pytest.raises(SignatureError) as caught:
-        verify(secret, headers, BODY, now=now)
-    assert caught.value.code == code
-
-
-def test_verify_refuses_missing_headers_and_unknown_versions():
-    secret = generate_secret()
-    headers = webhook_headers([secret], "msg_1", 1_000_000, BODY)
-    with pytest.raises(SignatureError) as caught:
-        verify(secret, {k: v for k, v in headers.items() if k != "webhook-id"}, BODY, now=1_000_000)
-    assert caught.value.code == "webhook_headers_missing"
-    headers["webhook-signature"] = headers["webhook-signature"].replace("v1,", "v2,")
-    with pytest.raises(SignatureError) as caught:
-        verify(secret, headers, BODY, now=1_000_000)
-    assert caught.value.code == "webhook_signature_mismatch"
 
 
 def test_message_ids_are_unique_and_sort_by_time():

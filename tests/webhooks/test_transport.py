@@ -14,13 +14,14 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from tests.conftest import skip_or_fail
 from voc.webhooks import transport
 
 
 @pytest.fixture
 def tls_receiver(tmp_path):
     if not shutil.which("openssl"):
-        pytest.skip("needs the openssl command to make a certificate")
+        skip_or_fail("needs the openssl command to make a certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
                     str(cert), "-days", "1", "-subj", "/CN=crm.test", "-addext", "subjectAltName=DNS:crm.test"],

@@ -10,8 +10,8 @@ from voc import audit
 from voc.api.deps import ContactsEraser, ResponsesReader, SessionDep
 from voc.api.errors import KEYED_ERRORS, WRITE_ERRORS, error_responses
 from voc.contacts.privacy import contact_hash, erase_contact, export_contact
+from voc.surveys.experience import contact_experience
 from voc.surveys.service import get_contact
-from voc.webhooks.experience import contact_experience
 
 router = APIRouter(tags=["contacts"], responses=error_responses(KEYED_ERRORS))
 

@@ -25,10 +25,10 @@ from voc.errors import NotFound
 from voc.followups.models import Followup, FollowupNote
 from voc.jobs.models import Job
 from voc.jobs.queue import enqueue
+from voc.surveys.experience import iso
 from voc.surveys.models import Answer, Contact, Event, Invitation, PartialResponse, Response
 from voc.surveys.service import get_contact
 from voc.webhooks import outbox
-from voc.webhooks.experience import iso
 from voc.webhooks.models import WebhookAttempt, WebhookMessage
 from voc.webhooks.payloads import contact_ref
 

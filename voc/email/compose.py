@@ -12,22 +12,15 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
-
 from voc.config import get_settings
 from voc.db import utcnow
 from voc.email.texts import texts_for
 from voc.email.unsubscribe import unsubscribe_url
-from voc.resources import resource_dir
 from voc.surveys.answers import is_shown, prefilled_answers, scale_bounds
 from voc.surveys.texts import pipe
-from voc.web.templating import templates
+from voc.templates import html_environment, text_environment
 
 SCORE_TYPES = ("nps", "csat")
-
-# The text part is not HTML: escaping it would show "&amp;" in links and names. Nothing in it is markup.
-_text_env = jinja2.Environment(loader=jinja2.FileSystemLoader(resource_dir("templates")), autoescape=False,  # noqa: S701
-                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 class Undeliverable(ValueError):
@@ -126,8 +119,8 @@ def compose_message(mail: MailInput, *, reminder: bool = False) -> EmailMessage:
     message["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: one POST unsubscribes
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to this
-    message.set_content(_text_env.get_template("email/invitation.txt").render(context), cte="quoted-printable")
-    message.add_alternative(templates.env.get_template("email/invitation.html").render(context), subtype="html",
+    message.set_content(text_environment.get_template("email/invitation.txt").render(context), cte="quoted-printable")
+    message.add_alternative(html_environment.get_template("email/invitation.html").render(context), subtype="html",
                             cte="quoted-printable")
     return message
 

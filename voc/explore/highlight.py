@@ -15,8 +15,8 @@ from sqlmodel import Session
 from voc.explore.service import rows_by_id
 from voc.sentiment.model import DIMENSIONS, sentiment_label
 from voc.sentiment.themes import theme_key
+from voc.surveys.experience import nps_category
 from voc.surveys.models import Answer, Contact, Response, Survey, SurveyVersion, Touchpoint
-from voc.webhooks.experience import nps_category
 
 COMMENT_SEPARATOR = "\n\n"  # how submit_response joins text answers into the analysed comment
 

@@ -11,8 +11,8 @@ from sqlmodel import Session
 
 from voc.explore.highlight import ResponseView, response_views
 from voc.explore.service import rows_by_id
+from voc.surveys.experience import contact_responses, experience_summary
 from voc.surveys.models import Contact, Event, Invitation, Survey, Touchpoint
-from voc.webhooks.experience import contact_responses, experience_summary
 
 # At the same moment, the event came first, then the invitation, then the answer.
 _ORDER = {"event": 0, "invitation": 1, "response": 2}

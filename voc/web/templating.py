@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from voc.config import get_settings
-from voc.resources import resource_dir
+from voc.templates import html_environment
 
 HTMX_VERSION = "2.0.11"
 # Subresource integrity of the CDN copy; static/vendor/htmx.min.js is the same file from npm.
 HTMX_INTEGRITY = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
 HTMX_CDN = f"https://unpkg.com/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
 
-# autoescape=True for every template, whatever its file name: customers' text is untrusted.
-templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(resource_dir("templates")),
-                                                   autoescape=True, trim_blocks=True, lstrip_blocks=True))
+# The shared, autoescaped environment (voc/templates.py): the e-mails render from the same one.
+templates = Jinja2Templates(env=html_environment)
 # How long a page waits for the CDN's htmx before it loads the vendored copy (static/js/voc.js).
 HTMX_CDN_TIMEOUT_MS = 3000
 

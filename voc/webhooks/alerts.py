@@ -20,8 +20,8 @@ from sqlmodel import Session
 from voc.config import get_settings
 from voc.followups.rules import REASON_LABELS
 from voc.ids import parse_row_id
+from voc.surveys.experience import row_key
 from voc.surveys.models import Answer, Response, Touchpoint
-from voc.webhooks.experience import row_key
 
 ALERT_PRESETS = ("slack", "teams")
 ALERT_EVENT_TYPES = ("followup.created", "response.completed")

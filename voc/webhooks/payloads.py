@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from voc.surveys.events import invitation_url
+from voc.surveys.experience import analysis_data, experience_summary, iso, row_key
 from voc.surveys.models import Answer, Contact, Invitation, Response, Survey, Touchpoint
 from voc.surveys.responses import contact_ref
-from voc.webhooks.experience import analysis_data, experience_summary, iso, row_key
 
 __all__ = ["experience_summary", "experience_updated_data", "invitation_created_data", "response_analyzed_data",
            "response_completed_data"]

@@ -77,8 +77,20 @@ def test_customer_and_crm_text_is_escaped(client, login, story):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
-def test_anonymous_visitor_is_sent_to_login_and_viewer_cannot_post(client, login):
+def test_anonymous_visitor_is_sent_to_login_and_viewer_can_neither_export_nor_erase(client, login, story):
     answer = client.get("/dashboard/contacts/CUS-1", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
     csrf = login("viewer")
-    assert client.post("/dashboard/contacts/CUS-1", headers={"X-CSRF-Token": csrf}).status_code in (403, 405)
+    assert "Erase this customer" not in client.get("/dashboard/contacts/CUS-1?crm=hubspot").text
+    customer = {"external_id": "CUS-1", "crm": "hubspot", "csrf_token": csrf}
+    for action, extra in (("contact-export", {}), ("contact-erase", {"confirm": "yes"})):
+        refused = client.post(f"/dashboard/{action}", data={**customer, **extra})
+        assert refused.status_code == 403 and "needs the admin role" in refused.text, action
+    # The same requests from an admin do what the page's buttons promise (and nothing was erased above).
+    customer["csrf_token"] = login("admin")
+    exported = client.post("/dashboard/contact-export", data=customer)
+    assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
+    assert exported.json()["contact"]["external_id"] == "CUS-1" and exported.json()["contact"]["crm"] == "hubspot"
+    erased = client.post("/dashboard/contact-erase", data={**customer, "confirm": "yes"})
+    assert erased.status_code == 200 and "Customer erased" in erased.text
+    assert client.get("/dashboard/contacts/CUS-1?crm=hubspot").status_code == 404

@@ -36,10 +36,10 @@ def test_empty_period_says_so(client, login):
     assert "No responses in the last 90 days" in client.get("/dashboard/experience").text
 
 
-def test_anonymous_is_redirected_and_a_viewer_cannot_post(client, login):
-    assert client.get("/dashboard/experience", follow_redirects=False).status_code in (302, 303, 307)
-    csrf = login("viewer")
-    assert client.post("/dashboard/experience", data={"csrf_token": csrf}).status_code in (403, 405)
+def test_anonymous_is_redirected_to_login(client):
+    # The page only reads; tests/web/dashboard/test_roles.py holds every dashboard route that writes to its role.
+    answer = client.get("/dashboard/experience", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/dashboard/experience"
 
 
 def test_names_are_escaped(client, engine, login, run_jobs):
@@ -68,3 +68,29 @@ def test_journey_and_experience_name_the_same_worst_touchpoint_and_say_by_which_
     assert re.search(pain, experience).group(1) == re.search(pain, journey).group(1) == "Checkout"
     assert "the same measure as the Journey's pain point" in experience
     assert re.search(r"Lowest NPS:</strong> <a [^>]+>Billing</a>", journey)  # named as what it is
+
+
+def test_a_cell_is_marked_only_when_it_stands_out_after_the_correction(client, engine, login, run_jobs):
+    import re
+
+    answer(engine, [(2, "The room smelled of mould and the carpet was filthy."), (3, "The bathroom stank of smoke."),
+                    (4, "The carpet was stained and smelly.")] * 10, touchpoint="hotel_a", stage="usage",
+           name="Hotel A")
+    answer(engine, [(9, "The room smelled lovely and looked spotless."), (8, "The room was cosy and smelled fresh."),
+                    (10, "The room was bright and clean.")] * 10, touchpoint="hotel_b", stage="usage", name="Hotel B")
+    run_jobs()
+    login("viewer")
+    text = client.get("/dashboard/experience").text
+    assert re.search(r'aria-label="Hotel A, sense: [^"]*, n 30, significantly below sense at the other touchpoints '
+                     r'\(q = 0\.0', text)
+    assert re.search(r'aria-label="Hotel B, sense: [^"]*, significantly above sense at the other touchpoints', text)
+    assert text.count('<span class="standout"') == 2 and "Benjamini–Hochberg" in text
+
+
+def test_small_cells_are_never_marked(client, engine, login, run_jobs):
+    answer(engine, [(2, SMELLY)] * 3, touchpoint="hotel_stay", stage="usage", name="Hotel stay")
+    answer(engine, [(9, "The room smelled lovely and looked spotless.")] * 3, touchpoint="hotel_b", stage="usage")
+    run_jobs()
+    login("viewer")
+    text = client.get("/dashboard/experience").text
+    assert '<span class="standout"' not in text and "(0 cells tested)" in text

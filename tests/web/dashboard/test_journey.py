@@ -125,10 +125,10 @@ def test_htmx_gets_the_results_block(client, engine, login, run_jobs):
     assert fragment.lstrip().startswith('<div id="results"') and "<html" not in fragment
 
 
-def test_anonymous_is_redirected_and_a_viewer_cannot_post(client, login):
-    assert client.get("/dashboard/journey", follow_redirects=False).status_code in (302, 303, 307)
-    csrf = login("viewer")
-    assert client.post("/dashboard/journey", data={"csrf_token": csrf}).status_code in (403, 405)
+def test_anonymous_is_redirected_to_login(client):
+    # The page only reads; tests/web/dashboard/test_roles.py holds every dashboard route that writes to its role.
+    answer = client.get("/dashboard/journey", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/dashboard/journey"
 
 
 def test_names_are_escaped(client, engine, login, run_jobs):

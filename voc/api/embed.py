@@ -18,9 +18,10 @@ from voc.config import get_settings
 from voc.embed import sites
 from voc.embed.decision import decide_for_widget
 from voc.embed.models import Site
-from voc.embed.ratelimit import TokenBuckets, retry_after
 from voc.embed.schemas import DecisionIn, DecisionOut
+from voc.limits import limits_for, retry_after
 from voc.resources import resource_dir
+from voc.telemetry import RATE_LIMITED
 
 router = APIRouter(tags=["embed"])
 LOADER_PATH = ("js", "embed.js")
@@ -74,19 +75,25 @@ async def _raw_body(request: Request) -> bytes:
 
 def _throttle(site_key: str, request: Request) -> float:
     """Seconds to wait if this visitor, or this site as a whole, asked too often (checked before the
-    database is touched); 0 to go on. The buckets belong to the app (one set per process)."""
+    database is touched); 0 to go on. The buckets belong to the app, shared by every process on PostgreSQL
+    or Redis (voc.limits); this runs on a thread, so a round trip to them holds no event loop."""
     state = request.app.state
     buckets = getattr(state, "embed_buckets", None)
     if buckets is None:
         settings = get_settings()
+        limits = limits_for(state.engine)
         # Bursts of half a minute's worth per visitor address, a minute's worth per site.
         per_visitor = settings.embed_decisions_per_minute
-        buckets = state.embed_buckets = (TokenBuckets(per_visitor, burst=max(1.0, per_visitor / 2)),
-                                         TokenBuckets(settings.embed_site_decisions_per_minute,
-                                                      burst=settings.embed_site_decisions_per_minute))
+        buckets = state.embed_buckets = (
+            limits.buckets("embed-visitor", per_visitor, burst=max(1.0, per_visitor / 2)),
+            limits.buckets("embed-site", settings.embed_site_decisions_per_minute,
+                           burst=settings.embed_site_decisions_per_minute))
     visitors, site_wide = buckets
     address = request.client.host if request.client else "unknown"
-    return visitors.take(f"{site_key}|{address}") or site_wide.take(site_key)
+    wait = visitors.take(f"{site_key}|{address}") or site_wide.take(site_key)
+    if wait:
+        RATE_LIMITED.inc("embed")
+    return wait
 
 
 _DECISION_BODY = DecisionIn.model_json_schema(ref_template="#/components/schemas/{model}")
