@@ -16,7 +16,14 @@ from voc.auth.service import authenticate, require_scope
 from voc.errors import Forbidden
 from voc.surveys import service
 from voc.surveys.funnel import Funnel, survey_funnel
-from voc.surveys.schemas import SurveyCreate, SurveyPublic, SurveyUpdate, TouchpointCreate, TouchpointPublic
+from voc.surveys.schemas import (
+    SurveyCreate,
+    SurveyPublic,
+    SurveyUpdate,
+    TouchpointCreate,
+    TouchpointPublic,
+    TouchpointUpdate,
+)
 
 router = APIRouter(tags=["surveys"], responses=error_responses(KEYED_ERRORS))
 _NO_SURVEY = {404: ("survey_not_found",)}
@@ -30,6 +37,18 @@ def create_touchpoint(body: TouchpointCreate, session: SessionDep, actor: Survey
     created = service.touchpoint_public(service.create_touchpoint(session, body))
     audit.record(session, actor, "touchpoint.created", "touchpoint", created.key, after=created)
     return created
+
+
+@router.patch("/touchpoints/{key}", response_model=TouchpointPublic,
+              responses=error_responses(KEYED_ERRORS, BODY_ERRORS, {404: ("touchpoint_not_found",)}))
+def update_touchpoint(key: str, body: TouchpointUpdate, session: SessionDep,
+                      actor: SurveysWriterActor) -> TouchpointPublic:
+    """Rename a touchpoint or set its follow-up SLA in hours (null: VOC_FOLLOWUP_SLA_HOURS); cases already
+    open keep the due time they were given."""
+    before = audit.state(service.touchpoint_public(service.get_touchpoint(session, key)))
+    after = service.touchpoint_public(service.update_touchpoint(session, key, body))
+    audit.record(session, actor, "touchpoint.updated", "touchpoint", key, before=before, after=after)
+    return after
 
 
 @router.get("/touchpoints", response_model=list[TouchpointPublic])

@@ -16,13 +16,17 @@ def followup_reason(response: Response) -> str | None:
         return "low_csat"
     if response.ces is not None and response.ces <= 2:
         return "high_effort"
-    sentiment = (response.analysis or {}).get("sentiment") or {}
-    compound = sentiment.get("compound") if isinstance(sentiment, dict) else None
-    if compound is None:
-        compound = response.sentiment
+    compound = response_compound(response)
     if compound is not None and compound <= NEGATIVE_TEXT:
         return "negative_comment"
     return None
+
+
+def response_compound(response: Response) -> float | None:
+    """The response's sentiment (VADER compound, -1..1) from its analysis, else its stored column."""
+    sentiment = (response.analysis or {}).get("sentiment") or {}
+    compound = sentiment.get("compound") if isinstance(sentiment, dict) else None
+    return compound if isinstance(compound, int | float) else response.sentiment
 
 
 REASON_LABELS = {"detractor": "Detractor (NPS 0–6)", "low_csat": "Unsatisfied (CSAT 1–2)",

@@ -62,6 +62,8 @@ class Touchpoint(SQLModel, table=True):
     name: str = Field(max_length=200)
     stage: str = Field(max_length=32)
     channel: str = Field(default="web", max_length=32)
+    # Hours to resolve a follow-up case opened here (None: the workspace's VOC_FOLLOWUP_SLA_HOURS).
+    followup_sla_hours: float | None = Field(default=None)
     created_at: datetime = _created()
 
 

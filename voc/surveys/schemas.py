@@ -209,6 +209,10 @@ class SurveyPublic(BaseModel):
     updated_at: datetime
 
 
+# Hours to resolve a follow-up case opened at a touchpoint (at most a year); null: the workspace's default.
+FollowupSlaHours = Annotated[float, Field(gt=0, le=24 * 365)]
+
+
 class TouchpointCreate(Strict):
     model_config = _examples({"key": "order_delivered", "name": "Order delivered", "stage": "delivery",
                               "channel": "web"})
@@ -217,6 +221,16 @@ class TouchpointCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     stage: JourneyStage
     channel: Annotated[str, Field(min_length=1, max_length=32)] = "web"
+    followup_sla_hours: FollowupSlaHours | None = None
+
+
+class TouchpointUpdate(Strict):
+    """What may change on a touchpoint (its key and stage stay)."""
+
+    model_config = _examples({"followup_sla_hours": 24})
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    followup_sla_hours: FollowupSlaHours | None = None
 
 
 class TouchpointPublic(BaseModel):
@@ -225,6 +239,8 @@ class TouchpointPublic(BaseModel):
     stage: JourneyStage
     stage_order: int
     channel: str
+    followup_sla_hours: float | None = Field(
+        default=None, description="hours to resolve a follow-up case from here; null: VOC_FOLLOWUP_SLA_HOURS")
     created_at: datetime
 
 

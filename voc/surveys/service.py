@@ -20,6 +20,7 @@ from voc.surveys.schemas import (
     SurveyUpdate,
     TouchpointCreate,
     TouchpointPublic,
+    TouchpointUpdate,
     Translations,
     Trigger,
     check_translations,
@@ -30,7 +31,28 @@ def create_touchpoint(session: Session, body: TouchpointCreate) -> Touchpoint:
     """Add a touchpoint; its key is unique."""
     if session.scalar(select(Touchpoint.id).where(Touchpoint.key == body.key)):
         raise Conflict(f"touchpoint {body.key!r} exists already", code="touchpoint_exists")
-    touchpoint = Touchpoint(key=body.key, name=body.name, stage=body.stage.value, channel=body.channel)
+    touchpoint = Touchpoint(key=body.key, name=body.name, stage=body.stage.value, channel=body.channel,
+                            followup_sla_hours=body.followup_sla_hours)
+    session.add(touchpoint)
+    session.flush()
+    return touchpoint
+
+
+def get_touchpoint(session: Session, key: str) -> Touchpoint:
+    """The touchpoint with this key, or 404 `touchpoint_not_found`."""
+    touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.key == key))
+    if touchpoint is None:
+        raise NotFound(f"no touchpoint {key[:64]!r}", code="touchpoint_not_found")
+    return touchpoint
+
+
+def update_touchpoint(session: Session, key: str, body: TouchpointUpdate) -> Touchpoint:
+    """Rename a touchpoint or set its follow-up SLA (null: the workspace's); only the fields sent change."""
+    touchpoint = get_touchpoint(session, key)
+    for name, value in body.model_dump(exclude_unset=True).items():
+        if name == "name" and value is None:
+            raise Invalid("a touchpoint needs a name", code="validation_error")
+        setattr(touchpoint, name, value)
     session.add(touchpoint)
     session.flush()
     return touchpoint
@@ -45,7 +67,8 @@ def list_touchpoints(session: Session) -> list[Touchpoint]:
 def touchpoint_public(touchpoint: Touchpoint) -> TouchpointPublic:
     stage = JourneyStage(touchpoint.stage)
     return TouchpointPublic(key=touchpoint.key, name=touchpoint.name, stage=stage, stage_order=stage.order,
-                            channel=touchpoint.channel, created_at=touchpoint.created_at)
+                            channel=touchpoint.channel, followup_sla_hours=touchpoint.followup_sla_hours,
+                            created_at=touchpoint.created_at)
 
 
 def _check_trigger_touchpoints(session: Session, triggers: list[Trigger]) -> None:
