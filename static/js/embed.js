@@ -6,12 +6,14 @@
  * Optional: data-voc-mode="slide-in" (default) | "inline" with data-voc-target="#css-selector";
  * data-voc-url="https://voc.example.com" when the script is served from elsewhere.
  * API: voc("show", "survey-key", {mode, target, contact, signature}); voc("close").
+ * The slide-in takes the height of the survey in it, closes on Escape and 3 s after the thank-you.
  * Calls made before the script has loaded are kept by this stub and run once it has:
  * window.voc = window.voc || function () { (voc.q = voc.q || []).push(arguments); };
  */
 (function (w, d) {
   "use strict";
   var STORE = "voc_anonymous_id";
+  var CLOSE_AFTER_THANKS_MS = 3000;
 
   function warn(message) {
     try { if (w.console && console.warn) console.warn("[voc] " + message); } catch (e) { /* nothing to do */ }
@@ -41,6 +43,7 @@
     var close = function () {
       var was = current;
       current = null;
+      if (was && was.closing) w.clearTimeout(was.closing);
       if (was && was.box && was.box.parentNode) was.box.parentNode.removeChild(was.box);
       if (was && was.focus && d.activeElement === d.body && was.focus.focus) was.focus.focus();
     };
@@ -54,11 +57,16 @@
         return;
       }
       var title = "Survey: " + (answer.title || answer.survey || key);
+      // The slide-in is as tall as the survey in it (the page says how tall: see the message listener); on a
+      // phone it is a sheet along the bottom edge, as wide as the screen.
+      var phone = !!(w.matchMedia && w.matchMedia("(max-width: 480px)").matches);
       var box = style(d.createElement("div"), inline
         ? {width: "100%", height: "560px"}
-        : {position: "fixed", right: "16px", bottom: "16px", zIndex: "2147483000", display: "flex",
-           flexDirection: "column", width: "400px", maxWidth: "calc(100vw - 32px)", height: "560px",
-           maxHeight: "calc(100vh - 32px)", background: "#fff", borderRadius: "12px", overflow: "hidden",
+        : {position: "fixed", right: phone ? "0" : "16px", bottom: phone ? "0" : "16px", zIndex: "2147483000",
+           display: "flex", flexDirection: "column", width: phone ? "100%" : "400px",
+           maxWidth: phone ? "100%" : "calc(100vw - 32px)", height: "auto",
+           maxHeight: phone ? "calc(100vh - 24px)" : "calc(100vh - 32px)", background: "#fff",
+           borderRadius: phone ? "12px 12px 0 0" : "12px", overflow: "hidden",
            boxShadow: "0 8px 32px rgba(0,0,0,.28)"});
       box.setAttribute("data-voc-widget", key);
       box.setAttribute("role", "region");
@@ -75,11 +83,14 @@
         button.addEventListener("click", close);
         bar.appendChild(button);
         box.appendChild(bar);
-        // Escape closes it while focus is on the widget's own controls (keys inside the iframe stay there).
+        // Escape closes it: here while focus is on the widget's own controls, and from inside the survey
+        // through its page's message (keys pressed in the iframe stay there).
         box.addEventListener("keydown", function (e) { if (e.key === "Escape" || e.key === "Esc") close(); });
       }
-      var frame = style(d.createElement("iframe"), {border: "0", width: "100%", flex: "1 1 auto", display: "block",
-                                                      height: inline ? "100%" : "auto"});
+      // Until the page has said how tall it is: about one question's height.
+      var frame = style(d.createElement("iframe"), inline
+        ? {border: "0", width: "100%", flex: "1 1 auto", display: "block", height: "100%"}
+        : {border: "0", width: "100%", flex: "0 1 auto", minHeight: "0", display: "block", height: "320px"});
       // Scripts and forms for the survey; same-origin so it may talk to voc (its own origin, never the host's).
       frame.setAttribute("sandbox", "allow-scripts allow-forms allow-same-origin");
       frame.setAttribute("referrerpolicy", "origin");
@@ -131,15 +142,23 @@
         .catch(function () { if (current === asking) current = null; }); // voc unreachable: no survey, no harm
     };
 
-    // The survey page may ask to be closed or resized: {voc: "close"} or {voc: "height", value: pixels}.
+    // The survey page says: {voc: "height", value: pixels} (its content's height: the widget takes it),
+    // {voc: "close"} (Escape pressed in it), {voc: "thanks"} (the thank-you is shown: the slide-in closes
+    // 3 s later, time to read it).
     w.addEventListener("message", function (event) {
       try {
         var data = event.data;
         if (!current || !current.frame || event.source !== current.frame.contentWindow ||
             event.origin !== current.origin || !data || typeof data !== "object") return;
         if (data.voc === "close") close();
-        if (data.voc === "height" && data.value > 0 && current.box.style.position !== "fixed") {
-          current.box.style.height = Math.min(Math.round(data.value), 4000) + "px";
+        if (data.voc === "height" && data.value > 0) {
+          var height = Math.min(Math.round(data.value), 4000) + "px";
+          if (current.box.style.position === "fixed") current.frame.style.height = height;
+          else current.box.style.height = height;
+        }
+        if (data.voc === "thanks" && current.box.style.position === "fixed" && !current.closing) {
+          var shown = current;
+          shown.closing = w.setTimeout(function () { if (current === shown) close(); }, CLOSE_AFTER_THANKS_MS);
         }
       } catch (e) { /* a message meant for someone else */ }
     });

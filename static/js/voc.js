@@ -58,6 +58,29 @@
     timer = setTimeout(fallBack, parseInt(me.getAttribute("data-htmx-timeout"), 10) || 3000);
   }
 
+  // In the embed widget's frame, the survey tells the widget (static/js/embed.js) how tall it is, so the
+  // widget takes that height; that Escape was pressed (the widget closes); and that the thank-you shows
+  // (the widget closes 3 s later). The widget checks that these come from its own frame and voc's origin.
+  var survey = document.getElementById("survey");
+  if (survey && window.parent !== window) {
+    document.documentElement.classList.add("framed");
+    var tell = function (message) { try { window.parent.postMessage(message, "*"); } catch (e) { /* gone */ } };
+    var told = 0, thanked = false;
+    var report = function () {
+      var card = document.getElementById("survey");
+      if (!card) return;
+      var height = Math.ceil(card.getBoundingClientRect().bottom + window.scrollY);
+      if (height !== told) { told = height; tell({voc: "height", value: height}); }
+      if (!thanked && card.querySelector(".thanks")) { thanked = true; tell({voc: "thanks"}); }
+    };
+    if (window.ResizeObserver) new ResizeObserver(report).observe(document.body);
+    document.addEventListener("htmx:afterSettle", report);
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" || e.key === "Esc") tell({voc: "close"});
+    });
+    report();
+  }
+
   // A one-click answer from an e-mail arrives as a step with the score selected but not stored (mail
   // scanners open every link): send it at once, as if the customer had pressed Next.
   whenHtmxSettled(function () {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from sqlmodel import Session
 
 from tests import factories as f
 from tests.browser.helpers import PageLog, assert_no_serious_a11y_violations, free_port
+from tests.browser.test_survey_page import SMALL_TEXT
+from voc.api.embed import loader_script
 from voc.db import reading
-from voc.embed.routes import loader_script
 from voc.embed.schemas import SiteCreate
 from voc.embed.sites import create_site, sign_contact
 from voc.surveys.models import Contact, Invitation, Response
@@ -53,7 +55,8 @@ class Shop:
     pages: dict[str, bytes] = field(default_factory=dict)
 
     def page(self, path: str, script: str, extra: str = "") -> str:
-        self.pages[path] = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>'
+        self.pages[path] = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop</title>'
                             f"{HEAD}{script}</head><body>{BODY}{extra}</body></html>").encode()
         return self.origin + path
 
@@ -158,14 +161,74 @@ def test_a_signed_customer_answers_in_the_widget_and_the_answer_is_theirs(
     assert [r.nps for r in responses] == [9]
 
     # The thank-you heading takes focus once htmx has settled the swap (so a screen reader announces it);
-    # only then is focus moved back out to the slide-in's own controls (else htmx would take it back in).
+    # the slide-in closes by itself a moment later; the shop page never noticed anything.
     expect(survey.get_by_role("heading", name="Thank you")).to_be_focused()
-    # The slide-in closes from the keyboard; the shop page never noticed anything.
+    expect(page.locator("iframe")).to_have_count(0, timeout=6_000)
+    shop_still_works(page)
+    assert page_log.problems() == []
+
+
+def test_the_slide_in_closes_on_escape_from_its_own_controls_and_from_inside_the_survey(
+        page: Any, page_log: PageLog, live_server: Any, shop: Shop, widget: Widget) -> None:
+    page_log.expect_console_error("Blocked autofocusing")
+    contact = f"crm-{uuid.uuid4().hex[:8]}"
+    tag = widget.tag(f"{live_server.url}/embed.js", contact, sign_contact(widget.secret, contact))
+    page.goto(shop.page("/escape.html", f'<script>voc("show", "{widget.survey}");</script>' + tag))
     page.get_by_role("button", name="Close survey").focus()
     page.keyboard.press("Escape")
     expect(page.locator("iframe")).to_have_count(0)
+
+    page.evaluate(f'() => voc("show", "{widget.survey}")')
+    survey = page.frame_locator("iframe")
+    survey.get_by_role("radio", name="7", exact=True).focus()  # focus inside the survey's frame
+    expect(survey.get_by_role("radio", name="7", exact=True)).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("iframe")).to_have_count(0)
     shop_still_works(page)
-    assert page_log.problems() == []
+
+
+PHONES = [{"width": 360, "height": 740}, {"width": 390, "height": 844}]
+CONTENT_BOTTOM = "() => Math.ceil(document.getElementById('survey').getBoundingClientRect().bottom)"
+
+
+@pytest.mark.parametrize("phone", PHONES, ids=lambda p: f"{p['width']}x{p['height']}")
+def test_on_a_phone_the_slide_in_is_as_tall_as_its_survey_and_closes_3_s_after_the_thank_you(
+        new_page: Any, page_log: PageLog, live_server: Any, shop: Shop, widget: Widget, phone: dict) -> None:
+    page = new_page(viewport=phone, is_mobile=True, has_touch=True)
+    page_log.expect_console_error("Blocked autofocusing")
+    contact = f"crm-{uuid.uuid4().hex[:8]}"
+    tag = widget.tag(f"{live_server.url}/embed.js", contact, sign_contact(widget.secret, contact),
+                     survey=widget.survey)
+    page.goto(shop.page("/phone.html", tag))
+    survey = page.frame_locator("iframe")
+    expect(survey.get_by_role("heading", level=1)).to_have_text(widget.title)
+    frame = next(f for f in page.frames if f.url.startswith(live_server.url + "/s/"))
+    iframe = page.locator("iframe")
+    # The frame takes the survey's height once the page has said it (no large empty area, nothing cut off).
+    frame.wait_for_function("() => document.documentElement.classList.contains('framed')")
+    deadline = time.monotonic() + 5
+    while abs(iframe.bounding_box()["height"] - frame.evaluate(CONTENT_BOTTOM)) > 2:
+        assert time.monotonic() < deadline, (iframe.bounding_box(), frame.evaluate(CONTENT_BOTTOM))
+        page.wait_for_timeout(50)
+    box = page.locator("[data-voc-widget]").bounding_box()
+    assert box["height"] < 0.7 * phone["height"], box
+    assert box["y"] + box["height"] == pytest.approx(phone["height"], abs=1)  # a sheet along the bottom edge
+    assert box["width"] == pytest.approx(phone["width"], abs=1)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= phone["width"]
+    assert frame.evaluate("() => document.documentElement.scrollWidth") <= phone["width"]
+    assert frame.evaluate(SMALL_TEXT) == [] and page.evaluate(SMALL_TEXT) == []
+    points = [survey.locator(".scale-point span").nth(i).bounding_box() for i in range(11)]
+    assert max(p["width"] for p in points) - min(p["width"] for p in points) <= 1
+    assert len({round(p["y"]) for p in points}) in (1, 2)
+    assert_no_serious_a11y_violations(page)
+
+    survey.get_by_role("radio", name="9", exact=True).check()
+    survey.get_by_role("button", name="Send").click()
+    expect(survey.get_by_role("status")).to_have_text(THANK_YOU)
+    thanked = time.monotonic()
+    expect(iframe).to_have_count(0, timeout=6_000)
+    assert 2.5 <= time.monotonic() - thanked <= 4.5  # long enough to read it, then out of the way
+    shop_still_works(page)
 
 
 def test_a_wrong_signature_shows_nothing_and_stores_nothing(page: Any, live_server: Any, live_engine: Engine,

@@ -20,6 +20,7 @@ from voc.db import reading
 from voc.resources import resource_dir
 from voc.surveys.models import Answer, Invitation, PartialResponse, Response
 from voc.surveys.tokens import hash_token
+from voc.web.i18n import catalog_languages
 from voc.web.templating import HTMX_CDN, HTMX_VERSION
 
 pytestmark = pytest.mark.browser
@@ -86,7 +87,7 @@ def answer_by_keyboard(page: Any, score: int, reason: str) -> None:
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Next")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    expect(page.get_by_text("Question 2", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", level=2, name=WHY_PROMPT)).to_be_focused()  # told where they are
     wait_for_settled(page)
     page.keyboard.press("Tab")
@@ -101,8 +102,8 @@ def test_a_customer_answers_step_by_step_by_keyboard_and_htmx_swaps_the_card_in_
     url = invite()
     page.goto(url)
     expect(page.get_by_role("heading", level=1)).to_have_text("How did we do?")
-    expect(page.get_by_text("Question 1 of 2")).to_be_visible()
-    expect(page.get_by_role("progressbar", name="Question 1 of 2")).to_be_visible()
+    expect(page.get_by_text("Question 1", exact=True)).to_be_visible()
+    expect(page.get_by_role("progressbar", name="Question 1", exact=True)).to_be_visible()
     # What the ends of the scale mean is read out too, not only shown.
     expect(page.get_by_role("radiogroup", name=NPS_PROMPT)).to_have_accessible_description(
         "0 · Not at all likely 10 · Extremely likely")
@@ -135,12 +136,12 @@ def test_answers_survive_a_closed_tab_and_the_survey_resumes(new_page, invite, l
     first.get_by_role("button", name="Next").click()
     first.get_by_label(WHY_PROMPT).fill("The parcel was late.")
     first.get_by_role("button", name="Next").click()
-    expect(first.get_by_text("Question 3 of 3")).to_be_visible()
+    expect(first.get_by_text("Question 3", exact=True)).to_be_visible()
     first.context.close()  # the tab, and the browser with it, is gone
 
     again = new_page()
     again.goto(url)
-    expect(again.get_by_text("Question 3 of 3")).to_be_visible()  # where it was left
+    expect(again.get_by_text("Question 3", exact=True)).to_be_visible()  # where it was left
     expect(again.get_by_role("group", name="How did you order?")).to_be_visible()
     wait_for_htmx(again)
     again.get_by_role("button", name="Back").click()
@@ -148,9 +149,9 @@ def test_answers_survive_a_closed_tab_and_the_survey_resumes(new_page, invite, l
     again.get_by_role("button", name="Back").click()
     expect(again.get_by_role("radio", name="3", exact=True)).to_be_checked()
     again.get_by_role("button", name="Next").click()
-    expect(again.get_by_text("Question 2 of 3")).to_be_visible()
+    expect(again.get_by_text("Question 2", exact=True)).to_be_visible()
     again.get_by_role("button", name="Next").click()
-    expect(again.get_by_text("Question 3 of 3")).to_be_visible()
+    expect(again.get_by_text("Question 3", exact=True)).to_be_visible()
     again.get_by_role("radio", name="By phone").check()
     again.get_by_role("button", name="Send").click()
     expect(again.get_by_role("heading", level=1)).to_have_text("Thank you")
@@ -165,7 +166,7 @@ def test_a_score_clicked_in_an_email_is_sent_by_the_page_not_by_the_link(new_pag
     scanned = new_page(java_script_enabled=False)  # a mail scanner fetches the link and runs no script
     scanned.goto(url + "?q=nps&v=9")
     expect(scanned.get_by_role("radio", name="9", exact=True)).to_be_checked()
-    expect(scanned.get_by_text("Question 1 of 3")).to_be_visible()
+    expect(scanned.get_by_text("Question 1", exact=True)).to_be_visible()
     with Session(reading(live_engine)) as session:
         partial = session.scalar(select(PartialResponse)
                                  .join(Invitation, Invitation.id == PartialResponse.invitation_id)
@@ -175,7 +176,7 @@ def test_a_score_clicked_in_an_email_is_sent_by_the_page_not_by_the_link(new_pag
 
     clicked = new_page()  # the customer's browser: the page sends the score at once
     clicked.goto(url + "?q=nps&v=9")
-    expect(clicked.get_by_text("Question 2 of 3")).to_be_visible()
+    expect(clicked.get_by_text("Question 2", exact=True)).to_be_visible()
     expect(clicked.get_by_label(WHY_PROMPT)).to_be_visible()
     clicked.get_by_role("button", name="Back").click()
     expect(clicked.get_by_role("radio", name="9", exact=True)).to_be_checked()  # stored, and shown as such
@@ -216,7 +217,7 @@ def test_without_javascript_the_steps_are_plain_form_posts(new_page, page_log: P
 
     page.get_by_role("radio", name="4", exact=True).check()
     page.get_by_role("button", name="Next").click()
-    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    expect(page.get_by_text("Question 2", exact=True)).to_be_visible()
     page.get_by_label(WHY_PROMPT).fill("Driver was late.")
     page.get_by_role("button", name="Back").click()
     expect(page.get_by_role("radio", name="4", exact=True)).to_be_checked()
@@ -321,3 +322,108 @@ def test_axe_finds_no_serious_violation_on_the_survey(new_page, invite, width, l
     page.get_by_role("button", name="Absenden" if german else "Send").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Vielen Dank" if german else "Thank you")
     assert_no_serious_a11y_violations(page)
+
+
+# --- on a phone -----------------------------------------------------------------------------------------
+
+PHONES = [{"width": 360, "height": 740}, {"width": 390, "height": 844}]
+BRANCHING = [
+    {"id": "nps", "type": "nps", "prompt": "How likely are you to recommend us?", "required": True},
+    {"id": "fix", "type": "text", "prompt": "What went wrong?",
+     "show_if": {"question_id": "nps", "op": "lte", "value": 6}},
+    {"id": "why", "type": "text", "prompt": "Anything else?"},
+    {"id": "channel", "type": "single_choice", "prompt": "How did you order?", "options": ["Online", "By phone"],
+     "required": True},
+]
+BRANCHING_DE = {"title": "Wie war es?", "thank_you": "Danke für Ihre Antwort.",
+                "questions": {"nps": {"prompt": "Wie wahrscheinlich ist es, dass Sie uns weiterempfehlen?"},
+                              "fix": {"prompt": "Was ist schiefgelaufen?"}, "why": {"prompt": "Noch etwas?"},
+                              "channel": {"prompt": "Wie haben Sie bestellt?", "options": ["Online", "Telefon"]}}}
+SCALES = [
+    {"id": "nps", "type": "nps", "prompt": "Recommend us?"},
+    {"id": "csat", "type": "csat", "prompt": "Satisfied?"},
+    {"id": "ces", "type": "ces", "prompt": "Easy?"},
+    {"id": "stars", "type": "rating", "prompt": "Stars?", "scale": 10},
+]
+SHIPPED_LANGUAGES = sorted(catalog_languages())
+# Every element that shows text of its own: its font size and whether it is drawn at all.
+SMALL_TEXT = """() => [...document.querySelectorAll('body *')].filter(e => {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const style = getComputedStyle(e);
+    return own && style.display !== 'none' && style.visibility !== 'hidden' && !e.closest('.sr-only')
+        && parseFloat(style.fontSize) < 12;
+}).map(e => e.tagName + ': ' + e.textContent.trim().slice(0, 40) + ' (' + getComputedStyle(e).fontSize + ')')"""
+
+
+def assert_fits_a_phone(page: Any, width: int) -> None:
+    """No sideways scrolling and no text under 12 px."""
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    assert page.evaluate(SMALL_TEXT) == []
+
+
+def assert_scale_is_even(page: Any, fieldset: str) -> None:
+    """The scale's points are equally wide, in one row or two balanced rows, and its end labels do not
+    touch each other."""
+    boxes = [page.locator(f"{fieldset} .scale-point span").nth(i).bounding_box()
+             for i in range(page.locator(f"{fieldset} .scale-point span").count())]
+    widths = [b["width"] for b in boxes]
+    assert max(widths) - min(widths) <= 1, widths
+    assert min(widths) >= 24, widths  # a finger's target
+    rows: dict[int, int] = {}
+    for b in boxes:
+        rows[round(b["y"])] = rows.get(round(b["y"]), 0) + 1
+    sizes = [rows[y] for y in sorted(rows)]
+    assert len(sizes) == 1 or (len(sizes) == 2 and sizes[0] - sizes[1] in (0, 1)), sizes
+    low, high = (page.locator(f"{fieldset} .scale-anchors span").nth(i).bounding_box() for i in (0, 1))
+    apart = low["x"] + low["width"] <= high["x"] or low["y"] + low["height"] <= high["y"]
+    assert apart, (low, high)
+    assert high["x"] + high["width"] <= page.viewport_size["width"]
+
+
+def progress_now(page: Any) -> tuple[int, float]:
+    label = page.locator("#progress-label").inner_text()
+    return int(label.split()[-1]), float(page.locator("progress").get_attribute("value"))
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+@pytest.mark.parametrize("phone", PHONES, ids=lambda p: f"{p['width']}x{p['height']}")
+def test_on_a_phone_the_scale_is_even_and_progress_only_goes_forward(new_page, invite, phone, language):
+    page = new_page(viewport=phone, is_mobile=True, has_touch=True)
+    url = invite(questions=BRANCHING, translations={"de": BRANCHING_DE})
+    page.goto(f"{url}?lang={language}")
+    wait_for_htmx(page)
+    expect(page.locator("progress")).to_be_visible()
+    assert page.locator("#q-nps .scale-point").count() == 11
+    assert_scale_is_even(page, "#q-nps")
+    assert_fits_a_phone(page, phone["width"])
+    assert_no_serious_a11y_violations(page)
+
+    seen = [progress_now(page)]
+    next_button = page.locator('button[value="next"]')
+    page.get_by_role("radio", name="3", exact=True).check()  # a detractor: "what went wrong" comes up
+    next_button.click()
+    expect(page.locator('input[name="step"]')).to_have_value("fix")
+    for step in ("fix", "why"):
+        seen.append(progress_now(page))
+        assert_fits_a_phone(page, phone["width"])
+        page.locator(f"#in-{step}").fill("Der Fahrer kam zu spät." if language == "de" else "The driver was late.")
+        next_button.click()
+        expect(page.locator('input[name="step"]')).not_to_have_value(step)
+    seen.append(progress_now(page))
+    assert_fits_a_phone(page, phone["width"])
+    assert [k for k, _ in seen] == [1, 2, 3, 4]
+    assert [bar for _, bar in seen] == sorted(bar for _, bar in seen) and seen[-1][1] == 100
+    page.get_by_role("radio").first.check()
+    next_button.click()
+    expect(page.get_by_role("status")).to_have_text(BRANCHING_DE["thank_you"] if language == "de" else THANK_YOU)
+    assert_fits_a_phone(page, phone["width"])
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+@pytest.mark.parametrize("width", [320, 360, 390])
+def test_every_scale_s_end_labels_stay_apart_in_every_shipped_language(new_page, invite, width, language):
+    page = new_page(viewport={"width": width, "height": 800}, is_mobile=True)
+    page.goto(invite(questions=SCALES, layout="page") + f"?lang={language}")
+    for question in SCALES:
+        assert_scale_is_even(page, f"#q-{question['id']}")
+    assert_fits_a_phone(page, width)

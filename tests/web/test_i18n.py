@@ -37,7 +37,7 @@ def test_every_word_of_the_page_is_translated(language):
 def test_catalogs_compile_in_memory():
     assert {"en", "de"} <= catalog_languages()
     german = gettext_functions("de-AT")
-    assert german["_"]("Question %(n)s of %(total)s", n=2, total=5) == "Frage 2 von 5"
+    assert german["_"]("Question %(n)s", n=2) == "Frage 2"
     assert german["ngettext"]("Please check %(n)s answer", "Please check %(n)s answers", 2) == \
         "Bitte prüfen Sie 2 Antworten"
     assert gettext_functions("xx")["_"]("Next") == "Next"

@@ -92,6 +92,14 @@ def shown(opened: OpenInvitation) -> list[dict]:
     return answer_rules.shown_questions(opened.version.questions, opened.saved, opened.prefilled)
 
 
+def most_steps(opened: OpenInvitation) -> int:
+    """The most questions this customer can be asked: those shown, and those whose condition waits on a
+    question not answered yet. It never grows as the customer goes on, so progress never goes backwards."""
+    known = {**opened.prefilled, **opened.saved}
+    return sum(1 for q in opened.version.questions if q["id"] not in opened.prefilled and (
+        answer_rules.is_shown(q, known) or (q.get("show_if") or {}).get("question_id") not in known))
+
+
 def resume_step(opened: OpenInvitation) -> dict | None:
     """Where the customer goes on: the first shown question not left yet (None: every one is)."""
     return answer_rules.first_unanswered(opened.version.questions, opened.saved, opened.prefilled)

@@ -118,8 +118,11 @@ class SurveyView:
         if value is None:
             value = self.opened.saved.get(question["id"])
         errors = {question["id"]: self.for_customer(error)} if error else {}
+        # "Question k" and a bar: k only grows as the customer goes on, and so does the bar, measured
+        # against the most questions still possible (a total that changed with each answer read oddly).
+        most = max(partials.most_steps(self.opened), len(ids), position)
         context = {**self.base(), "state": "step", "q": self.localized([question])[0], "value": value,
-                   "errors": errors, "position": position, "total": max(len(ids), position),
+                   "errors": errors, "position": position, "progress": round(100 * position / most),
                    "first": position == 1, "last": last, "focus": focus and not autosubmit,
                    "autosubmit": autosubmit}
         return self.page(context, status_code)
