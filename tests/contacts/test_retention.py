@@ -54,7 +54,7 @@ def test_text_past_its_retention_is_removed_and_scores_stay(engine, monkeypatch)
 
 def test_the_settings_page_says_how_long_text_is_kept(client, login, monkeypatch):
     login("admin")
-    assert "kept until a customer" in " ".join(client.get("/dashboard/settings").text.split())
+    assert "kept until a customer" in " ".join(client.get("/dashboard/settings/users").text.split())
     monkeypatch.setenv("VOC_TEXT_RETENTION_DAYS", "30")
     get_settings.cache_clear()
-    assert "removed 30 days after it was given" in " ".join(client.get("/dashboard/settings").text.split())
+    assert "removed 30 days after it was given" in " ".join(client.get("/dashboard/settings/users").text.split())

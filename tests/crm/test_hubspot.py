@@ -247,7 +247,7 @@ def test_the_settings_button_runs_the_setup_as_a_job(client, engine, hubspot, hu
     run_jobs()
     assert endpoint(engine, endpoint_id).crm_setup_result.startswith(f"done: group 'voc' created, "
                                                                      f"{len(PROPERTIES)} properties created")
-    page = client.get("/dashboard/settings").text
+    page = client.get(f"/dashboard/settings/webhooks/{endpoint_id}").text
     assert "properties created" in page and TOKEN not in page
 
 

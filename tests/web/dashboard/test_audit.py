@@ -67,9 +67,9 @@ def test_secrets_typed_in_the_dashboard_never_reach_the_log(client, engine, logi
     made = client.post("/dashboard/settings/webhooks", data={
         "url": "http://127.0.0.1:9/hook", "event_types": ["response.completed"], "preset": "standard",
         "headers": "Authorization: Bearer dash-token-321", "csrf_token": csrf})
-    assert made.status_code == 201, made.text
+    assert made.status_code == 200, made.text  # the endpoint's page, after the redirect
     key = client.post("/dashboard/settings/keys", data={"name": "CRM sync", "scopes": ["admin"], "csrf_token": csrf})
-    assert key.status_code == 201
+    assert key.status_code == 200
     logged = entries(engine)
     assert [e.action for e in logged][1:] == ["webhook.created", "api_key.created"]
     text = json.dumps([[e.before, e.after] for e in logged])

@@ -238,7 +238,8 @@ def save_draft(session: SessionDep, draft: dict[str, Any], key: str | None) -> t
 def surveys_page(request: Request, user: Viewer, session: SessionDep, saved: str | None = None) -> HTMLResponse:
     """Every survey with its status, version and number of responses."""
     rows = [(s, service.count_responses(session, s)) for s in service.list_surveys(session)]
-    return page(request, user, LIST, {"rows": rows, "saved": saved})
+    touchpoint_names = {t.key: t.name for t in service.list_touchpoints(session)}
+    return page(request, user, LIST, {"rows": rows, "saved": saved, "touchpoint_names": touchpoint_names})
 
 
 def field_error_helpers(errors: dict[str, str]) -> dict[str, Any]:
