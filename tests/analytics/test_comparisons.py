@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from dataclasses import astuple
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -15,6 +17,7 @@ from voc.analytics.comparisons import (
     NO_VARIANCE,
     TOO_FEW,
     Difference,
+    WeightedSums,
     benjamini_hochberg,
     ces_change,
     csat_change,
@@ -24,6 +27,8 @@ from voc.analytics.comparisons import (
     nps_difference,
     nps_interval,
     proportion_difference,
+    proportion_p_value,
+    weighted_mean_p_value,
     welch_degrees_of_freedom,
     welch_interval,
 )
@@ -181,3 +186,46 @@ def test_benjamini_hochberg_agrees_with_scipy_on_random_p_values():
     assert [d.q for d in found] == pytest.approx(list(stats.false_discovery_control(p_values)))
     assert [d.significant for d in found] == [q <= 0.1 for q in stats.false_discovery_control(p_values)]
     assert not math.isnan(sum(d.q for d in found))
+
+
+def test_proportion_p_value_is_pearsons_chi_square_on_the_two_by_two_table():
+    for now, n_now, before, n_before in ((18, 30, 9, 30), (40, 400, 31, 380), (0, 50, 6, 60), (5, 35, 5, 35)):
+        table = [[now, n_now - now], [before, n_before - before]]
+        expected = stats.chi2_contingency(table, correction=False).pvalue
+        assert proportion_p_value(now, n_now, before, n_before) == pytest.approx(expected, rel=1e-9)
+    # By hand: 18/30 against 9/30, pooled 27/60 = 0.45; z = 0.3 / √(0.45·0.55·(2/30)) = 0.3 / 0.128452
+    # = 2.33550; p = 2·Φ(−2.3355) = 0.019517.
+    assert proportion_p_value(18, 30, 9, 30) == pytest.approx(0.019517, abs=1e-6)
+    assert proportion_p_value(18, 29, 9, 30) is None  # too few comments on one side
+    assert proportion_p_value(0, 40, 0, 40) is None  # never raised in either period: nothing to test
+
+
+def test_weighted_mean_p_value_matches_a_hand_worked_example_and_least_squares():
+    # Side a: (w, v) = (1, 0.5), (0.5, −0.5), (1, 1.0) and 27 more of (0.5, 0.1); side b: 30 × (1, −0.2), (1, 0.2).
+    a = [(1.0, 0.5), (0.5, -0.5), (1.0, 1.0)] + [(0.5, 0.1)] * 27
+    b = [(1.0, -0.2), (1.0, 0.2)] * 15
+    # By hand: Σw_a = 16, Σw·v_a = 0.5 − 0.25 + 1 + 1.35 = 2.6, mean 0.1625; Σw²(v − mean)²_a = 0.113906
+    # + 0.109727 + 0.701406 + 27·0.25·0.003906 = 0.951406, var 0.951406/256 = 0.003716. b: mean 0,
+    # Σw²v² = 1.2, var 1.2/900 = 0.001333. z = 0.1625 / √0.005050 = 2.2867; p = 2·Φ(−2.2867) = 0.02221.
+    now, other = WeightedSums.of(a), WeightedSums.of(b)
+    assert (now.n, now.w, now.mean) == (30, 16.0, pytest.approx(0.1625))
+    assert now.variance_of_mean == pytest.approx(0.95140625 / 256, rel=1e-9)
+    assert weighted_mean_p_value(now, other) == pytest.approx(0.02221, abs=1e-5)
+    # The same variance from weighted least squares' sandwich (HC0) estimator, computed with numpy.
+    weights, values = np.array([w for w, _ in a]), np.array([v for _, v in a])
+    residuals = values - np.average(values, weights=weights)
+    assert now.variance_of_mean == pytest.approx(float((weights**2 * residuals**2).sum() / weights.sum() ** 2))
+    assert astuple(WeightedSums.of(a + b) - other) == pytest.approx(astuple(now))  # sums add and subtract by group
+    assert weighted_mean_p_value(WeightedSums.of(a[:29]), other) is None  # 29 comments: too few
+    assert weighted_mean_p_value(WeightedSums.of([(1.0, 0.3)] * 40), other) is None  # no spread
+
+
+def test_weighted_mean_test_calls_about_5_percent_of_same_distribution_pairs_significant():
+    rng = random.Random(11)
+    significant = 0
+    for _ in range(1000):
+        centre = rng.uniform(-0.6, 0.6)
+        now, other = (WeightedSums.of((rng.uniform(0.2, 1.0), max(-1.0, min(1.0, rng.gauss(centre, 0.5))))
+                                      for _ in range(rng.randint(30, 300))) for _side in range(2))
+        significant += (weighted_mean_p_value(now, other) or 1.0) < 0.05
+    assert 0.02 <= significant / 1000 <= 0.07

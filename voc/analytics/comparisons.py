@@ -8,8 +8,8 @@ or no variance: a side of four identical answers says nothing about how much the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass, replace
 
 from voc.surveys.metrics import SMALL_SAMPLE, Z95, t975, wilson_interval
 
@@ -180,3 +180,72 @@ def benjamini_hochberg(p_values: Sequence[float | None], rate: float = FALSE_DIS
         smallest = min(smallest, p * len(tested) / rank)
         q_values[index] = smallest
     return [Discovery(p, q, q is not None and q <= rate) for p, q in zip(p_values, q_values, strict=True)]
+
+
+def _two_sided_p(z: float) -> float:
+    """Two-sided p-value of a standard normal statistic."""
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def proportion_p_value(successes_now: int, n_now: int, successes_before: int, n_before: int) -> float | None:
+    """Two-sided p of the pooled two-proportion z test (Pearson's χ² on the 2×2 table, no continuity
+    correction); None when the sides may not be compared: either has fewer than SMALL_SAMPLE, or the pooled
+    share is 0 or 1. A theme absent before is compared: under "no change" its pooled share has variance."""
+    if min(n_now, n_before) < SMALL_SAMPLE:
+        return None
+    pooled = (successes_now + successes_before) / (n_now + n_before)
+    variance = pooled * (1 - pooled) * (1 / n_now + 1 / n_before)
+    if variance <= 0:
+        return None
+    return _two_sided_p((successes_now / n_now - successes_before / n_before) / math.sqrt(variance))
+
+
+@dataclass(frozen=True)
+class WeightedSums:
+    """Sums that give a weighted mean and its variance, and add up across groups: n, Σw, Σw·v, Σw², Σw²·v, Σw²·v²."""
+
+    n: int = 0
+    w: float = 0.0
+    wv: float = 0.0
+    ww: float = 0.0
+    wwv: float = 0.0
+    wwvv: float = 0.0
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[float, float]]) -> WeightedSums:
+        """The sums of (weight, value) pairs."""
+        n, w, wv, ww, wwv, wwvv = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+        for weight, value in pairs:
+            n, w, wv = n + 1, w + weight, wv + weight * value
+            ww, wwv, wwvv = ww + weight * weight, wwv + weight * weight * value, wwvv + weight * weight * value * value
+        return cls(n, w, wv, ww, wwv, wwvv)
+
+    def __add__(self, other: WeightedSums) -> WeightedSums:
+        return WeightedSums(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def __sub__(self, other: WeightedSums) -> WeightedSums:
+        return WeightedSums(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    @property
+    def mean(self) -> float | None:
+        """Σw·v / Σw."""
+        return self.wv / self.w if self.w > 0 else None
+
+    @property
+    def variance_of_mean(self) -> float:
+        """The sandwich (ratio-estimator) variance of the weighted mean: Σw²(v − mean)² / (Σw)²."""
+        mean = self.mean
+        if mean is None:
+            return 0.0
+        return max(self.wwvv - 2 * mean * self.wwv + mean * mean * self.ww, 0.0) / (self.w * self.w)
+
+
+def weighted_mean_p_value(now: WeightedSums, other: WeightedSums) -> float | None:
+    """Two-sided p that two weighted means differ (z on the difference, each mean's sandwich variance); None
+    when either side has fewer than SMALL_SAMPLE values or no spread."""
+    if min(now.n, other.n) < SMALL_SAMPLE or now.mean is None or other.mean is None:
+        return None
+    variance_now, variance_other = now.variance_of_mean, other.variance_of_mean
+    if variance_now <= 0 or variance_other <= 0:
+        return None
+    return _two_sided_p((now.mean - other.mean) / math.sqrt(variance_now + variance_other))

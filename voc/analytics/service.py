@@ -1,4 +1,5 @@
-"""What the dashboard's overview, journey, experience and themes pages show, summed from the rollups."""
+"""What the dashboard's overview, journey and experience pages show, summed from the rollups (themes:
+voc.analytics.themes)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from voc.analytics.comparisons import Difference, ces_change, csat_change, nps_c
 from voc.analytics.models import ALL, Rollup, RollupTotal
 from voc.analytics.rollups import COUNT_COLUMNS
 from voc.periods import PERIODS, Period, period_bounds
-from voc.sentiment.reports import theme_counts
 from voc.surveys.funnel import Funnel, dashboard_funnels
 from voc.surveys.metrics import SMALL_SAMPLE, Metric, ces_metric, csat_metric, nps_metric, sentiment_metric
 from voc.surveys.models import JourneyStage, Survey, Touchpoint
@@ -230,25 +230,6 @@ def by_touchpoint(session: Session, f: Filters) -> list[tuple[Touchpoint, Any]]:
     """Touchpoints with responses in the view, in journey order, each with its summed rollups."""
     rows = _by_touchpoint_sums(session, f)
     return [(t, rows[t.id]) for t in journey_touchpoints(session) if t.id in rows and rows[t.id].responses]
-
-
-def themes(session: Session, f: Filters, limit: int = 25) -> dict[str, Any]:
-    """Top themes of this period with volume, mean sentiment and the change against the previous period."""
-    before = f.bounds.previous()
-    current = theme_counts(session, survey=f.survey, touchpoint=f.touchpoint, since=f.start, until=f.end,
-                           limit=limit)
-    previous = {t.key: t for t in theme_counts(session, survey=f.survey, touchpoint=f.touchpoint,
-                                                since=before.start, until=before.end, limit=500)}
-    rows = []
-    for theme in current:
-        earlier = previous.get(theme.key)
-        count_before = earlier.count if earlier else 0
-        fill, ink = charts.diverging_colour(theme.mean_sentiment)
-        rows.append({"theme": theme, "previous": count_before, "delta": theme.count - count_before,
-                     "change": (theme.count - count_before) / count_before if count_before else None,
-                     "fill": fill, "ink": ink, "small": theme.count < SMALL_SAMPLE})
-    top = max((r["theme"].count for r in rows), default=0)
-    return {"rows": rows, "top": top, "small_sample": SMALL_SAMPLE, "previous_bounds": before}
 
 
 def funnels(session: Session, f: Filters) -> list[Funnel]:

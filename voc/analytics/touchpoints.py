@@ -13,9 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from voc.analytics import charts
+from voc.analytics.comparisons import (
+    FALSE_DISCOVERY_RATE,
+    WeightedSums,
+    benjamini_hochberg,
+    weighted_mean_p_value,
+)
 from voc.analytics.models import DIMENSIONS
 from voc.analytics.service import (
     TREND_METRICS,
@@ -27,7 +34,7 @@ from voc.analytics.service import (
     sentiment_of,
 )
 from voc.surveys.metrics import SMALL_SAMPLE, Metric
-from voc.surveys.models import Touchpoint
+from voc.surveys.models import Response, Touchpoint
 
 
 @dataclass(frozen=True)
@@ -118,9 +125,10 @@ def journey(session: Session, f: Filters, link: Callable[[dict[str, str]], str])
 
 
 def experience(session: Session, f: Filters) -> dict[str, Any]:
-    """Touchpoints × the five dimensions: mean valence, mean salience and n per cell; and the worst touchpoint
-    by the journey's measure."""
+    """Touchpoints × the five dimensions: mean valence, mean salience and n per cell, each cell marked when it
+    stands out from its column (mark_standouts); and the worst touchpoint by the journey's measure."""
     rows, stops = [], []
+    sums = dimension_sums(session, f)
     for touchpoint, row in by_touchpoint(session, f):
         stop = _stop(f, touchpoint, row)
         stops.append(stop)
@@ -133,8 +141,50 @@ def experience(session: Session, f: Filters) -> dict[str, Any]:
             strength = round(0.3 + 0.7 * min(salience or 0.0, 1.0), 2)
             fill, ink = charts.diverging_colour(valence, strength)
             cells.append({"dimension": name, "n": n, "valence": valence, "salience": salience, "fill": fill,
-                          "ink": ink, "strength": strength, "small": n < SMALL_SAMPLE})
+                          "ink": ink, "strength": strength, "small": n < SMALL_SAMPLE,
+                          "sums": sums.get((touchpoint.id, name), WeightedSums())})
         rows.append({"touchpoint": stop.touchpoint, "cells": cells, "responses": stop.responses, "stop": stop})
+    tested = mark_standouts([cell for row in rows for cell in row["cells"]])
     legend = [(v, *charts.diverging_colour(v)) for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]
     return {"rows": rows, "dimensions": DIMENSIONS, "legend": legend, "small_sample": SMALL_SAMPLE,
-            "pain": extremes(stops, WORST_MEASURE)[1], "worst_words": WORST_WORDS, "fmt": metric_format}
+            "pain": extremes(stops, WORST_MEASURE)[1], "worst_words": WORST_WORDS, "fmt": metric_format,
+            "tested": tested, "rate": FALSE_DISCOVERY_RATE}
+
+
+def dimension_sums(session: Session, f: Filters) -> dict[tuple[int, str], WeightedSums]:
+    """Per touchpoint and dimension, the salience-weighted sums of the view's comments (WeightedSums): what
+    the cell's test needs beyond the rollups, which hold Σ salience·valence and Σ salience but not the spread."""
+    query = (select(Response.touchpoint_id, Response.analysis)
+             .where(Response.status == "completed", Response.touchpoint_id.is_not(None),
+                    Response.analysis.is_not(None), Response.completed_at >= f.start, Response.completed_at < f.end))
+    if f.survey_id:
+        query = query.where(Response.survey_id == f.survey_id)
+    if f.touchpoint_id:
+        query = query.where(Response.touchpoint_id == f.touchpoint_id)
+    pairs: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    for touchpoint_id, analysis in session.execute(query):
+        dimensions = analysis.get("dimensions") if isinstance(analysis, dict) else None
+        for name, score in (dimensions or {}).items():
+            if score and name in DIMENSIONS:
+                pairs.setdefault((touchpoint_id, name), []).append((float(score["salience"]), float(score["valence"])))
+    return {key: WeightedSums.of(values) for key, values in pairs.items()}
+
+
+def mark_standouts(cells: list[dict[str, Any]]) -> int:
+    """Mark the heatmap cells whose valence differs from the same dimension at the other touchpoints of the
+    view (`standout` "above" or "below", `discovery` its p and q); returns how many cells were tested.
+
+    Each cell's comments (`sums`, WeightedSums) are tested against the rest of its column
+    (comparisons.weighted_mean_p_value), both sides with at least SMALL_SAMPLE comments; a cell is marked only
+    when it survives the Benjamini–Hochberg correction across every tested cell of the page."""
+    columns: dict[str, WeightedSums] = {}
+    for cell in cells:
+        columns[cell["dimension"]] = columns.get(cell["dimension"], WeightedSums()) + cell["sums"]
+    rests = [columns[cell["dimension"]] - cell["sums"] for cell in cells]
+    p_values = [weighted_mean_p_value(cell["sums"], rest) for cell, rest in zip(cells, rests, strict=True)]
+    for cell, rest, discovery in zip(cells, rests, benjamini_hochberg(p_values), strict=True):
+        cell["discovery"] = discovery
+        cell["standout"] = None
+        if discovery.significant:
+            cell["standout"] = "above" if (cell["sums"].mean or 0.0) > (rest.mean or 0.0) else "below"
+    return sum(p is not None for p in p_values)

@@ -47,7 +47,7 @@ from voc.sentiment.text import PAIR, PATTERN, SECOND, SENTIMENT, SHIFTER, clean_
 from voc.sentiment.themes import extract_themes
 from voc.sentiment.words import word_classifier
 
-ANALYSER_VERSION = "voc-1.4"
+ANALYSER_VERSION = "voc-1.5"
 
 logger = logging.getLogger(__name__)
 

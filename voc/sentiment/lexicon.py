@@ -230,24 +230,6 @@ def _register_stems(stems) -> None:
                 LEXICON_STEMS.setdefault(s[:-1], s)  # "moving": "mov" + "ing" -> "move"
 
 
-@lru_cache(maxsize=1)
-def theme_map() -> dict[str, list[tuple[tuple[str, ...], str]]]:
-    """CX theme variants (as stem tuples) indexed by first stem, longest first, with their labels."""
-    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-    seen: set[tuple[str, ...]] = set()
-    for line in _lines("themes.txt"):
-        label, variants = line.split(":", 1)
-        for variant in variants.split(","):
-            key = tuple(_stem_known(w) for w in variant.split())
-            if key and key not in seen:
-                seen.add(key)
-                index.setdefault(key[0], []).append((key, label.strip()))
-                _register_stems(key)
-    for candidates in index.values():
-        candidates.sort(key=lambda item: -len(item[0]))
-    return index
-
-
 _loaded = False
 
 
@@ -255,8 +237,10 @@ def ensure_loaded() -> None:
     """Load every lexicon now (stemming of new tokens depends on them)."""
     global _loaded
     if not _loaded:
+        from voc.sentiment.aspects import aspects  # it reads this module's lexicons
+
         patterns()
-        theme_map()
+        aspects()
         evaluative_forms()
         evaluative_words()
         _following_index()

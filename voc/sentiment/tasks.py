@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -16,6 +17,7 @@ from voc.sentiment.analyser import ANALYSER_VERSION, analyse, analyse_batch
 from voc.sentiment.mismatch import score_text_mismatch
 from voc.sentiment.model import DIMENSIONS, Analysis
 from voc.surveys.models import Response
+from voc.telemetry import ANALYSER_SECONDS
 from voc.webhooks.outbox import publish_analysis_events
 
 NO_TEXT = {"sentiment": None, "dimensions": dict.fromkeys(DIMENSIONS), "themes": [], "spans": [], "mismatch": False}
@@ -42,7 +44,13 @@ def _has_text(response: Response) -> bool:
 
 def read_response(response: Response) -> None:
     """Analyse the response's text and set the analysis on it (the caller's transaction stores it)."""
-    apply_analysis(response, analyse(response.comment) if _has_text(response) else None)
+    if not _has_text(response):
+        apply_analysis(response, None)
+        return
+    started = time.perf_counter()
+    result = analyse(response.comment)
+    ANALYSER_SECONDS.observe(time.perf_counter() - started)
+    apply_analysis(response, result)
 
 
 def act_on_analysis(session: Session, response: Response) -> None:

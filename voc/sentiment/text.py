@@ -69,6 +69,7 @@ CANDIDATE = 32  # a content word that can stand in a theme phrase
 SHIFTER = 64  # a decrease verb or privative word that turns the valence of what follows
 PAIR = 128  # starts CX patterns only before particular words ("the" in "the extra mile")
 SECOND = 256  # one of those particular words: a PAIR token before it may start a pattern
+GENERIC = 512  # a noun too general to be a theme alone ("number", "time"), though it may head a compound
 
 _classify: Callable[[str], tuple[str, int, str]] = lambda norm: (norm, 0, norm)  # noqa: E731
 _sentiment_words: frozenset[str] | dict = frozenset()

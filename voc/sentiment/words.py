@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from voc.sentiment.aspects import aspects, noun_singular
 from voc.sentiment.lexicon import (
     DIGIT_CHARS,
     NUMBER_WORDS,
@@ -22,24 +23,13 @@ from voc.sentiment.lexicon import (
     patterns,
     second_stems,
     stopwords,
-    theme_map,
 )
 from voc.sentiment.scoring import DECREASERS, PRIVATIVES
 from voc.sentiment.stemming import KNOWN_FORMS, lexicon_stem, stem_prefixes
-from voc.sentiment.text import CANDIDATE, PAIR, PATTERN, SECOND, SHIFTER, THEME
+from voc.sentiment.text import CANDIDATE, GENERIC, PAIR, PATTERN, SECOND, SHIFTER, THEME
 
 _WORD = re.compile(r"[a-z][a-z'\-]*[a-z]")
-_NOT_NOUN = ("ly", "ed", "ing", "n't")
 _SHORT_WORD = 7  # a word longer than this cannot be a stem of under 4 letters plus an ending
-
-
-def singular(word: str) -> str:
-    """A plural noun's singular by the regular rules ("deliveries" -> "delivery"), else the word."""
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        return word[:-1]
-    return word
 
 
 WordForm = tuple[str, int, str]  # (lexicon stem, flags, singular)
@@ -47,12 +37,14 @@ WordForm = tuple[str, int, str]  # (lexicon stem, flags, singular)
 
 @lru_cache(maxsize=1)
 def word_classifier() -> Callable[[str], WordForm]:
-    """classify(norm) -> (lexicon stem, its PATTERN/PAIR/SECOND/THEME/CANDIDATE/SHIFTER flags, its singular)."""
+    """classify(norm) -> (lexicon stem, its PATTERN/PAIR/SECOND/THEME/CANDIDATE/GENERIC/SHIFTER flags, its singular)."""
     ensure_loaded()
     known_stems = KNOWN_FORMS
     long_prefixes, four_letter_stems, short_stems = stem_prefixes()
     stop, sentiment_words, valence_words = stopwords(), evaluative_words(), evaluative_forms()
-    themes, pattern_starts, seconds = theme_map(), patterns(), second_stems()
+    pattern_starts, seconds = patterns(), second_stems()
+    lexicon = aspects()
+    aspect_starts, never, alone = lexicon.starts, lexicon.never, lexicon.alone
     shifters = DECREASERS | PRIVATIVES
     is_word = _WORD.fullmatch
 
@@ -71,18 +63,23 @@ def word_classifier() -> Callable[[str], WordForm]:
                 stemmed = lexicon_stem(norm)
             else:
                 stemmed = norm
-        flags = THEME if stemmed in themes else 0
+        base = norm[:-2] if norm.endswith("'s") else norm  # "the courier's van": the courier
+        flags = THEME if base in aspect_starts else 0  # a CX aspect may start here
         word = norm
         if (
             norm not in stop
             and len(norm) >= 3
             and norm not in sentiment_words
             and norm not in valence_words
-            and not norm.endswith(_NOT_NOUN)
+            and norm not in never
             and ((norm.isascii() and norm.isalpha()) or is_word(norm) is not None)  # letters only: a word
         ):
-            flags |= CANDIDATE | THEME  # a content word, not a sentiment word
-            word = singular(norm)
+            noun = noun_singular(base)
+            if noun is not None and noun not in never and noun not in stop:
+                flags |= CANDIDATE | THEME  # a noun, not a sentiment word: a topic or part of one
+                word = noun
+                if noun in alone or norm in alone:
+                    flags |= GENERIC
         if stemmed in pattern_starts or norm in NUMBER_WORDS or norm[:1] in DIGIT_CHARS:
             flags |= (0, PATTERN, PAIR)[pattern_start(norm, stemmed)]
         if stemmed in seconds:
