@@ -16,6 +16,9 @@ BENCHMARKS = [
     ("bench.bench_backup", "Answers during an online backup (SQLite)", None),
     ("bench.bench_webhooks", "Webhook deliveries and answer-to-webhook latency", None),
     ("bench.bench_dashboard", "Dashboard overview at 10k vs 1M responses (rollups)", None),
+    ("bench.bench_metrics", "/metrics scrape at 10k vs 1M responses (kept counters)", None),
+    ("bench.bench_limits", "Shared rate limits: time added per public request, by store", None),
+    ("bench.bench_followups", "Follow-up queue page with 10,000 cases (SQLite and PostgreSQL)", None),
     # VADER's human-rated sets come from the vaderSentiment sdist on PyPI, cached under .cache/.
     ("bench.eval_sentiment", "Sentiment and dimension evaluation", ["--fetch", ".cache/vader"]),
 ]

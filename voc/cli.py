@@ -121,6 +121,10 @@ def _worker(args: argparse.Namespace) -> int:
 
     with get_engine().connect():  # an unreachable database is told at once, not retried in a loop
         pass
+    if args.metrics_port:
+        from voc.web.ops import serve_worker_metrics
+
+        serve_worker_metrics(get_engine(), args.metrics_host, args.metrics_port)
     worker = Worker()
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     try:
@@ -294,7 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="run no job worker in this process")
     serve.set_defaults(func=_serve)
 
-    commands.add_parser("worker", help="run a job worker").set_defaults(func=_worker)
+    worker = commands.add_parser("worker", help="run a job worker")
+    worker.add_argument("--metrics-port", type=int, help="serve this worker's /metrics on this port (Prometheus)")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="the address for --metrics-port")
+    worker.set_defaults(func=_worker)
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(func=_migrate)
 
     demo = commands.add_parser("demo", help="load demo data")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,6 +80,10 @@ class Settings(BaseSettings):
     # there waits 2, 4, 8 … seconds (at most login_max_delay_seconds); other addresses are not slowed.
     login_failures_before_delay: Annotated[int, Field(ge=1)] = 5
     login_max_delay_seconds: Annotated[float, Field(ge=1)] = 900.0
+    # Where the limits above are kept so that they hold in total across processes: Redis at this URL
+    # (redis://host:6379/0, the `redis` extra) when set, else PostgreSQL when it is the database, else the
+    # process (SQLite: one process). See voc.limits.
+    redis_url: str | None = None
     # Where browsers get htmx: "cdn" (unpkg, with the vendored copy as a fallback) or "local" (voc only).
     htmx_source: Literal["cdn", "local"] = "cdn"
     # GET /metrics needs `Authorization: Bearer <metrics_token>` when set; in production it is refused unless set.
@@ -89,6 +94,10 @@ class Settings(BaseSettings):
     # explorer and its CSV, the API's default period, and the day each rollup row counts. The rollups are
     # kept per day in this zone, so changing it needs `voc rebuild-rollups`.
     time_zone: str = "UTC"
+    # Follow-ups: hours to resolve a case when its touchpoint sets none (then it is overdue), and the contact
+    # attribute holding the customer's value (a number, e.g. lifetime value) that raises a case's priority.
+    followup_sla_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 48.0
+    followup_value_attribute: Annotated[str, Field(min_length=1, max_length=64)] = "value"
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
@@ -106,6 +115,13 @@ class Settings(BaseSettings):
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"VOC_TIME_ZONE: {value!r} is not an IANA time zone (e.g. Europe/Berlin)") from exc
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_installed(cls, value: str | None) -> str | None:
+        if value and importlib.util.find_spec("redis") is None:
+            raise ValueError("VOC_REDIS_URL is set but the redis package is missing: pip install 'voc[redis]'")
+        return value or None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -8,6 +8,7 @@ from voc.auth.models import ApiKey, User
 from voc.embed.models import Site
 from voc.followups.models import Followup, FollowupNote  # noqa: F401
 from voc.jobs.models import Job
+from voc.limits.models import RateLimit  # noqa: F401
 from voc.surveys.models import (
     Answer,
     Contact,

@@ -7,7 +7,9 @@ guessing at the admin's account cannot keep the admin out; one address guessing 
 slowed the same way after ten times as many failures over all of them. A failure is forgotten an hour
 after the last one (or twice the longest delay); a success clears the account's count from that address.
 
-The counts live in the process: behind N processes an attacker gets N times the attempts."""
+LoginThrottle keeps the counts in the process (SQLite, one process); SharedLoginThrottle keeps them where
+voc.limits keeps the rate limits (PostgreSQL or Redis), so behind N processes an attacker gets no more
+attempts than behind one."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+
+from voc.limits import Limits
 
 ADDRESS_FACTOR = 10  # failures over all accounts from one address before it is slowed, x free_failures
 
@@ -74,3 +78,36 @@ class LoginThrottle:
             return 0.0
         delay = min(self.max_delay, 2.0 ** min(count - free + 1, 30))
         return max(0.0, last_at + delay - now)
+
+
+class SharedLoginThrottle:
+    """LoginThrottle's rules with the counts in the shared limits store; while the store is unavailable,
+    this process's own LoginThrottle decides (voc.limits.Guard)."""
+
+    def __init__(self, limits: Limits, free_failures: int = 5, max_delay: float = 900.0) -> None:
+        assert limits.guard is not None, "shared limits need a store"
+        self.guard, self.store = limits.guard, limits.guard.store
+        self.local = LoginThrottle(free_failures, max_delay)
+
+    def _keys(self, account: str, address: str) -> tuple[str, str]:
+        account_key, address_key = LoginThrottle._keys(account, address)
+        return " ".join(("login", *account_key)), " ".join(("login", *address_key))
+
+    def admit(self, account: str, address: str) -> float:
+        """As LoginThrottle.admit, for every process at once."""
+        keys = self._keys(account, address)
+        frees = (self.local.free_failures, self.local.free_failures * ADDRESS_FACTOR)
+        return self.guard.call(
+            lambda: self.store.admit(list(zip(keys, frees, strict=True)), self.local.max_delay,
+                                     self.local.forget_after),
+            lambda: self.local.admit(account, address))
+
+    def failed(self, account: str, address: str) -> None:
+        """Count a wrong password."""
+        self.guard.call(lambda: self.store.fail(self._keys(account, address), self.local.forget_after),
+                        lambda: self.local.failed(account, address))
+
+    def succeeded(self, account: str, address: str) -> None:
+        """The right password: that account starts afresh from that address (the address's count stays)."""
+        self.guard.call(lambda: self.store.clear(self._keys(account, address)[0]),
+                        lambda: self.local.succeeded(account, address))

@@ -32,6 +32,7 @@ from voc.surveys.models import (
 )
 from voc.surveys.schemas import AnswerOut, ResponsePage, ResponsePublic
 from voc.surveys.tokens import hash_token
+from voc.telemetry import RESPONSES_ACCEPTED, count_on_commit
 
 
 class TooEarly(VocError):
@@ -194,6 +195,7 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
         {"response_id": response_id, "question_id": a.question_id, "type": a.type, "number": a.number,
          "text": a.text, "choices": a.choices, "source": a.source} for a in typed])
     enqueue(session, "response.completed", {"response_id": response_id, **({"funnel": steps} if steps else {})})
+    count_on_commit(session, RESPONSES_ACCEPTED)  # /metrics: counted once the answer is committed, no SQL
     return response_id
 
 

@@ -10,26 +10,46 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from voc import audit
 from voc.api.deps import SessionDep
 from voc.auth.models import Role, User
-from voc.auth.throttle import LoginThrottle
+from voc.auth.throttle import LoginThrottle, SharedLoginThrottle
 from voc.auth.users import authenticate_user
 from voc.config import get_settings
-from voc.embed.ratelimit import retry_after
 from voc.errors import Forbidden, Unauthorized, VocError
+from voc.limits import limits_for, retry_after
+from voc.telemetry import RATE_LIMITED
 from voc.web.security import client_address
 from voc.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "voc_session"
 SESSION_HOURS = 12
+# The addresses that have a signed-in user's session: the dashboard and signing in and out.
+SESSION_PREFIXES = ("/dashboard", "/login", "/logout")
+
+
+class DashboardSessions:
+    """Starlette's SessionMiddleware on the addresses with sessions only: the answer path, the survey pages
+    and the API never read the cookie, so they skip its parsing and its wrapper around every answer."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        self.app = app
+        self.sessions = SessionMiddleware(app, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(SESSION_PREFIXES):
+            await self.sessions(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _throttle_lock = threading.Lock()
 
@@ -108,15 +128,18 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # no
                                                     "error": None})
 
 
-def login_throttle(request: Request) -> LoginThrottle:
-    """This app's sign-in throttle (made on first use, from the settings)."""
+def login_throttle(request: Request) -> LoginThrottle | SharedLoginThrottle:
+    """This app's sign-in throttle (made on first use, from the settings): shared by every process when
+    the limits are (voc.limits), else this process's own."""
     state = request.app.state
     with _throttle_lock:
         throttle = getattr(state, "login_throttle", None)
         if throttle is None:
             settings = get_settings()
-            throttle = state.login_throttle = LoginThrottle(settings.login_failures_before_delay,
-                                                            settings.login_max_delay_seconds)
+            limits = limits_for(state.engine)
+            rules = (settings.login_failures_before_delay, settings.login_max_delay_seconds)
+            throttle = state.login_throttle = (SharedLoginThrottle(limits, *rules) if limits.store is not None
+                                               else LoginThrottle(*rules))
     return throttle
 
 
@@ -134,6 +157,7 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form()], 
 
     wait = throttle.admit(email, address)
     if wait:
+        RATE_LIMITED.inc("login_throttle")
         seconds = retry_after(wait)
         unit = "second" if seconds == "1" else "seconds"
         return form_again(f"Too many failed sign-ins for this account from your network: try again in {seconds} "

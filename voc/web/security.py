@@ -10,7 +10,8 @@ Limits: the routes anyone may call without a key or a session (the survey page, 
 unsubscribe) take one token per request from a bucket per (route group, client address); an empty bucket
 is answered 429 `rate_limited` with Retry-After before the app sees the request. The client address is
 the connection's peer, or what a trusted proxy says (uvicorn's --forwarded-allow-ips /
-FORWARDED_ALLOW_IPS; `voc serve` turns proxy headers on). The buckets live in the process."""
+FORWARDED_ALLOW_IPS; `voc serve` turns proxy headers on). The buckets are shared by every process on
+PostgreSQL or Redis (voc.limits), checked without blocking the event loop."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voc.config import get_settings
-from voc.embed.ratelimit import TokenBuckets, retry_after
+from voc.db import get_engine
+from voc.limits import Limiter, limits_for, retry_after
+from voc.telemetry import RATE_LIMITED
 from voc.web.templating import HTMX_CDN
 
 CSP_TEMPLATE = (
@@ -140,18 +143,27 @@ class PublicRateLimit:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        settings = get_settings()
-        self.buckets = TokenBuckets(settings.public_requests_per_minute, max(1.0, settings.public_burst))
+        self.buckets: Limiter | None = None  # made on the first request, on the app's database
+
+    def _buckets(self, scope: Scope) -> Limiter:
+        if self.buckets is None:
+            settings = get_settings()
+            state = getattr(scope.get("app"), "state", None)
+            engine = getattr(state, "engine", None) or get_engine()
+            self.buckets = limits_for(engine).buckets("public", settings.public_requests_per_minute,
+                                                      settings.public_burst)
+        return self.buckets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         group = public_route_group(scope.get("method", ""), scope["path"]) if scope["type"] == "http" else None
         if group is None:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(f"{group} {client_address(scope)}")
+        wait = await self._buckets(scope).take_async(f"{group} {client_address(scope)}")
         if not wait:
             await self.app(scope, receive, send)
             return
+        RATE_LIMITED.inc(group)
         seconds = retry_after(wait)
         if group == "responses":
             body = json.dumps({"error": {"code": "rate_limited", "message": f"too many requests from this "

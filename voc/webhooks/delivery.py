@@ -28,6 +28,7 @@ from voc.crm.models import CrmConnection
 from voc.db import reading, session_scope, utcnow
 from voc.errors import VocError
 from voc.jobs.queue import Defer
+from voc.telemetry import WEBHOOK_ATTEMPTS, WEBHOOK_FAILURES, WEBHOOK_SECONDS
 from voc.webhooks import holds, transport
 from voc.webhooks.alerts import ALERT_PRESETS, alert_context
 from voc.webhooks.endpoints import custom_headers, disable_endpoint, signing_secrets
@@ -288,6 +289,8 @@ def retry_delay(round_attempts: int, retry_after: float | None) -> float | None:
 
 def settle(session: Session, delivery: Delivery, outcome: Outcome | None) -> str | None:
     """Write the attempt and the message's new state; schedule the next attempt. Returns the new status."""
+    if outcome is not None:  # a request went out (/metrics counts it whatever the job's transaction does)
+        _count_attempt(str(delivery.endpoint_id), outcome)
     if outcome is None and delivery.disabled:
         return _set_state(session, delivery, status=MessageStatus.dead,
                           last_error=f"endpoint disabled: {delivery.disabled}"[:1000])
@@ -339,6 +342,14 @@ def settle(session: Session, delivery: Delivery, outcome: Outcome | None) -> str
         if kind in ("retry", "rejected", "gone"):  # a missing contact or refused credentials say nothing of the URL
             _note_failure(session, delivery.endpoint_id, Outcome(kind))
     return status
+
+
+def _count_attempt(endpoint: str, outcome: Outcome) -> None:
+    WEBHOOK_ATTEMPTS.inc(endpoint)
+    if outcome.kind != "delivered":
+        WEBHOOK_FAILURES.inc(endpoint)
+    if outcome.latency_ms is not None:
+        WEBHOOK_SECONDS.observe(outcome.latency_ms / 1000, endpoint)
 
 
 def _cache_token(session: Session, oauth: OAuth, token: salesforce.Token) -> None:

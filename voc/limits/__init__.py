@@ -1,0 +1,197 @@
+"""Rate limits and sign-in throttles that hold in total across processes.
+
+Where they are kept follows the deployment: in Redis when VOC_REDIS_URL is set (voc.limits.redis_store),
+else in PostgreSQL when that is the database (voc.limits.postgres), else in this process (SQLite: one
+`voc serve`, voc.limits.memory, with no I/O at all). Callers hold a Limiter and never need to know which.
+
+A shared store's decision is a network round trip, so `take_async` (the ASGI middleware's call on the
+event loop) never waits on the loop: Redis is awaited (redis.asyncio), PostgreSQL runs on a few threads of
+the store's own, never queued behind the request handlers' threads.
+
+When the store fails (Redis down, PostgreSQL unreachable or too slow), limits fail open to this process's
+own buckets: one warning in the log (then at most one a minute), a count in `voc_limit_store_errors_total`,
+and the store is tried again after a few seconds. Never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from voc.config import get_settings
+from voc.limits.memory import TokenBuckets, retry_after
+from voc.telemetry import LIMIT_STORE_ERRORS
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+__all__ = ["Guard", "Limiter", "Limits", "Store", "TokenBuckets", "limits_for", "retry_after"]
+
+
+class Limiter(Protocol):
+    """Token buckets by key: `take` answers 0.0 (go on) or the seconds until a token is there."""
+
+    def take(self, key: str) -> float:
+        """From a thread (a plain handler): may wait on the network."""
+        ...
+
+    async def take_async(self, key: str) -> float:
+        """From the event loop: never blocks it."""
+        ...
+
+
+class Store(Protocol):
+    """Where shared limits are kept: each call is one atomic step, whichever process makes it."""
+
+    name: str
+
+    def take(self, key: str, rate: float, burst: float) -> float: ...
+    def admit(self, keys: Sequence[tuple[str, int]], max_delay: float, forget_after: float) -> float: ...
+    def fail(self, keys: Sequence[str], forget_after: float) -> None: ...
+    def clear(self, key: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class Guard:
+    """Calls into a shared store; after a failure, the caller's local answer for RETRY_SECONDS."""
+
+    RETRY_SECONDS = 5.0
+    WARN_EVERY_SECONDS = 60.0
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._down_until = 0.0
+        self._warned_at = -self.WARN_EVERY_SECONDS
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def down(self) -> bool:
+        """The store failed a moment ago: decide locally for now."""
+        return time.monotonic() < self._down_until
+
+    def call(self, shared: Callable[[], T], local: Callable[[], T]) -> T:
+        """`shared()` unless the store is down; `local()` when it is or when `shared()` fails."""
+        if self.down:
+            return local()
+        try:
+            return shared()
+        except Exception as exc:  # any failure of the store: the request goes on under local limits
+            self._failed(exc)
+            return local()
+
+    async def call_async(self, shared: Callable[[], Awaitable[T]], local: Callable[[], T]) -> T:
+        """call() for a store that is awaited."""
+        if self.down:
+            return local()
+        try:
+            return await shared()
+        except Exception as exc:  # as in call()
+            self._failed(exc)
+            return local()
+
+    def _failed(self, exc: Exception) -> None:
+        LIMIT_STORE_ERRORS.inc(self.store.name)
+        now = time.monotonic()
+        self._down_until = now + self.RETRY_SECONDS
+        if now - self._warned_at >= self.WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning("rate limits: the %s store failed (%s: %s); each process limits on its own until it "
+                        "answers again (tried every %g s)", self.store.name, type(exc).__name__, exc,
+                        self.RETRY_SECONDS)
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the store's own threads, the loop waiting without being held."""
+        if self._executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="voc-limits")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+        self.store.close()
+
+
+class SharedBuckets:
+    """Token buckets in a shared store, named so that different limits never share a key."""
+
+    def __init__(self, guard: Guard, name: str, per_minute: float, burst: float) -> None:
+        self.guard, self.name = guard, name
+        self.rate, self.burst = per_minute / 60.0, max(1.0, burst)
+        self.local = TokenBuckets(per_minute, self.burst)
+
+    def take(self, key: str) -> float:
+        return self.guard.call(lambda: self.guard.store.take(f"{self.name} {key}", self.rate, self.burst),
+                               lambda: self.local.take(key))
+
+    async def take_async(self, key: str) -> float:
+        if self.guard.down:
+            return self.local.take(key)
+        store = self.guard.store
+        if hasattr(store, "take_async"):  # awaited on the loop (Redis)
+            return await self.guard.call_async(
+                lambda: store.take_async(f"{self.name} {key}", self.rate, self.burst), lambda: self.local.take(key))
+        return await self.guard.run(lambda: self.take(key))
+
+
+class Limits:
+    """The limits of one deployment: where they are kept (`store`: None for this process alone)."""
+
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
+        self.guard = Guard(store) if store is not None else None
+
+    def buckets(self, name: str, per_minute: float, burst: float) -> Limiter:
+        """Token buckets for the limit called `name`: `per_minute` per key, in bursts of up to `burst`."""
+        if self.guard is None:
+            return TokenBuckets(per_minute, max(1.0, burst))
+        return SharedBuckets(self.guard, name, per_minute, burst)
+
+    def close(self) -> None:
+        if self.guard is not None:
+            self.guard.close()
+
+
+def open_store(engine: Engine) -> Store | None:
+    """Redis when VOC_REDIS_URL is set, PostgreSQL when it is the database, else None (this process)."""
+    url = get_settings().redis_url
+    if url:
+        from voc.limits.redis_store import RedisStore
+
+        return RedisStore(url)
+    if engine.dialect.name == "postgresql":
+        from voc.limits.postgres import PostgresStore
+
+        return PostgresStore(engine.url)
+    return None
+
+
+_limits: dict[Engine, Limits] = {}
+_limits_lock = threading.Lock()
+
+
+def limits_for(engine: Engine) -> Limits:
+    """The limits of the database behind `engine` (made on first use; closed when the engine is disposed)."""
+    limits = _limits.get(engine)
+    if limits is None:
+        with _limits_lock:
+            limits = _limits.get(engine)
+            if limits is None:
+                limits = _limits[engine] = Limits(open_store(engine))
+                event.listen(engine, "engine_disposed", _close)
+    return limits
+
+
+def _close(engine: Engine) -> None:
+    limits = _limits.pop(engine, None)
+    if limits is not None:
+        limits.close()

@@ -1,0 +1,25 @@
+"""The rate_limit table: token buckets and sign-in failure counts shared by every process on PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class RateLimit(SQLModel, table=True):
+    """One bucket (`tokens` left) or one sign-in key (`tokens` counts its failures), by key.
+
+    Times are seconds since the epoch on the database's clock, not `_at` datetimes: the statements in
+    voc.limits.postgres do their arithmetic on them in SQL, one round trip per decision, and every process
+    shares that one clock. A row whose `expires_epoch` has passed says nothing any more (a full bucket, a
+    forgotten failure): the worker's housekeeping deletes it. UNLOGGED on PostgreSQL (migration 0015): a
+    crash forgets the limits, which costs nothing worth the WAL."""
+
+    __tablename__ = "rate_limit"
+    __table_args__ = (Index("ix_rate_limit_expires_epoch", "expires_epoch"),)
+    key: str = Field(primary_key=True, max_length=512)
+    tokens: float
+    updated_epoch: float
+    expires_epoch: float
+    # The wait the last request to this bucket was told (0: it took a token): what the upsert returns.
+    last_wait: float = 0.0

@@ -1,0 +1,53 @@
+"""Request latency for /metrics, by method, route template and status class, as plain ASGI middleware.
+
+The route is the template the request matched (`/s/{token}`, `/api/v1/responses/{response_id}`), never
+the path itself, so the number of series stays that of the routes. Since FastAPI 0.16x the route set in
+scope["route"] carries the path inside its router (`/responses/{response_id}`); the full template is in
+FastAPI's scope entry for the matched route, read here when it is there. A request no route matched (a
+404, a 429 of the public limits before routing) counts under route="none"."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from voc.telemetry import REQUEST_SECONDS
+
+_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
+
+def route_template(scope: Scope) -> str:
+    """The path template of the route that answered, or "none"."""
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(context, "path", None)
+    if isinstance(path, str):
+        return path
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "none"
+
+
+class RequestMetrics:
+    """Times every HTTP request from its arrival to the end of its answer into voc_http_request_duration_seconds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # an exception before any answer: the server's error handler answers 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            REQUEST_SECONDS.observe(time.perf_counter() - started, scope.get("method", ""), route_template(scope),
+                                    _CLASSES.get(status // 100, "other"))
