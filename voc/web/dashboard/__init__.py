@@ -11,10 +11,8 @@ PAGES = ("overview", "journey", "experience", "responses", "contacts", "themes",
          "audit")
 
 
-def dashboard_router() -> APIRouter:
-    """All dashboard pages (each module routes under /dashboard)."""
-    router = APIRouter(include_in_schema=False)
-    for name in PAGES:
-        module = importlib.import_module(f"voc.web.dashboard.{name}")
-        router.include_router(module.router)
-    return router
+def dashboard_routers() -> list[APIRouter]:
+    """Every dashboard page's router (each module routes under /dashboard; a package of pages lists its
+    routers in `routers`)."""
+    modules = [importlib.import_module(f"voc.web.dashboard.{name}") for name in PAGES]
+    return [router for module in modules for router in getattr(module, "routers", [module.router])]
