@@ -259,3 +259,60 @@ def test_canary_sqlalchemys_compiler_still_gives_prepared_what_it_reads():
         assert {c.key for c in compiled.insert_prefetch} == {"tries", "stamp"}  # defaults of unnamed columns
         if compiled.positional:
             assert list(compiled.positiontup) == [n for n in compiled.positiontup if n in compiled.binds]
+
+
+def test_sqlite_writers_of_one_process_take_turns_and_every_ending_passes_the_turn_on(tmp_path, monkeypatch):
+    """Writers queue on the process's own turn (no busy-handler sleeps); a commit, a rollback and a closed
+    connection each pass it on, and a writer that waits past the lock timeout is told the database is busy."""
+    import threading
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from voc.config import get_settings
+    from voc.db import make_engine
+
+    monkeypatch.setenv("VOC_DB_LOCK_TIMEOUT_SECONDS", "0.5")
+    get_settings.cache_clear()
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
+    finally:
+        get_settings.cache_clear()
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER)"))
+
+    # A rollback (an error inside the transaction) passes the turn on.
+    with pytest.raises(RuntimeError), engine.begin() as connection:
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        raise RuntimeError("the handler failed")
+    # So does a connection closed (invalidated) while it held the turn.
+    connection = engine.connect()
+    connection.begin()
+    connection.execute(text("INSERT INTO t VALUES (2)"))
+    connection.invalidate()
+    connection.close()
+
+    # While one writer holds the turn, another waits for it, and is refused once the lock timeout passes.
+    holding, release, order = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (3)"))
+            holding.set()
+            release.wait(10)
+            order.append("first committed")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(10)
+    with pytest.raises(OperationalError, match="database is locked"), engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (4)"))  # waits 0.5 s for the turn, then is refused
+    release.set()
+    thread.join(10)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (5)"))
+        order.append("second began")
+    assert order == ["first committed", "second began"]
+    with engine.connect() as conn:
+        assert [n for (n,) in conn.execute(text("SELECT n FROM t ORDER BY n"))] == [3, 5]
+    engine.dispose()

@@ -79,3 +79,56 @@ def test_a_slow_endpoint_does_not_hold_up_another(engine):
     finally:
         slow.stop()
         fast.stop()
+
+
+def test_the_jobs_behind_a_slow_lane_are_claimed_while_it_is_backlogged(engine):
+    from voc.jobs.queue import claim_due_jobs, enqueue
+    from voc.jobs.worker import Lanes
+
+    with Session(engine) as session:
+        for n in range(6):
+            enqueue(session, "webhook.deliver", {"message_id": n, "endpoint": 1}, lane="webhook-endpoint:1")
+        enqueue(session, "webhook.deliver", {"message_id": 9, "endpoint": 2}, lane="webhook-endpoint:2")
+        session.commit()
+    lanes, blocked = Lanes(size=4, per_lane=1), threading.Event()
+    first = claim_due_jobs(engine, "w", 2)  # two of endpoint 1's: one runs (and hangs), one waits
+    for job in first:
+        lanes.start(job.lane, job, blocked.wait)
+    try:
+        assert lanes.backlogged() == ["webhook-endpoint:1"]
+        # The next claim skips endpoint 1's four queued jobs and takes endpoint 2's, published after them.
+        assert [job.payload["endpoint"] for job in claim_due_jobs(engine, "w", 2, full_lanes=lanes.backlogged())] == [2]
+    finally:
+        blocked.set()
+        lanes.close()
+
+
+def test_a_job_waiting_only_for_a_free_thread_starts_when_any_lane_job_ends(engine):
+    from voc.jobs.worker import Lanes
+
+    lanes, release, started = Lanes(size=2, per_lane=2), threading.Event(), threading.Event()
+    lanes.start("a", None, release.wait)
+    lanes.start("a", None, release.wait)
+    lanes.start("b", None, started.set)  # both threads are busy with lane a: b waits with none of its own running
+    assert not started.wait(0.2)
+    release.set()  # lane a's jobs end and a has nothing waiting: b's job starts
+    assert started.wait(10)
+    lanes.close()
+
+
+def test_deliveries_to_one_endpoint_never_hand_claimed_jobs_back(engine, monkeypatch):
+    import voc.jobs.worker as worker_module
+
+    receiver = Receiver().start()
+    handed_back = []
+    real_release = worker_module.release_jobs
+    monkeypatch.setattr(worker_module, "release_jobs",
+                        lambda *args, **kwargs: handed_back.append(args[2]) or real_release(*args, **kwargs))
+    try:
+        _endpoint(engine, receiver)
+        _publish(engine, [f"crm-{n}" for n in range(40)])
+        Worker(engine).run_until_idle()
+        assert len({r.msg_id for r in receiver.received}) == 40
+        assert handed_back == []  # each claimed delivery ran: no write spent on giving one back
+    finally:
+        receiver.stop()

@@ -23,6 +23,8 @@ class Job(SQLModel, table=True):
     __table_args__ = (Index("ix_job_status_run_at", "status", "run_at"),)
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=64)
+    # The lane it runs on (one webhook endpoint): a worker whose lane is full claims none of its jobs.
+    lane: str | None = Field(default=None, max_length=160)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     status: str = Field(default=JobStatus.queued, max_length=16)
     attempts: int = Field(default=0)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, insert, or_, select, update
+from sqlalchemy import bindparam, delete, event, insert, or_, select, true, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
@@ -78,11 +78,12 @@ _INSERT_JOB = Prepared(insert(Job.__table__).returning(Job.__table__.c.id))
 
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None,
-            max_attempts: int | None = None) -> int:
-    """Add a job to the caller's transaction (it runs only if that commits); returns its id."""
+            max_attempts: int | None = None, lane: str | None = None) -> int:
+    """Add a job to the caller's transaction (it runs only if that commits); returns its id. A job on a
+    `lane` (one webhook endpoint) is claimed only by a worker with room on that lane."""
     now = utcnow()
     job_id = _INSERT_JOB.first(session.connection(), {
-        "kind": kind, "payload": payload, "status": JobStatus.queued.value, "attempts": 0,
+        "kind": kind, "payload": payload, "lane": lane, "status": JobStatus.queued.value, "attempts": 0,
         "max_attempts": max_attempts or get_settings().job_max_attempts, "run_at": run_at or now,
         "created_at": now,
     })[0]
@@ -137,8 +138,9 @@ def _wake_worker(session: OrmSession) -> None:
         wakeup.set()
 
 
-def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10) -> list[Job]:
-    """Atomically take up to `limit` due jobs for this worker (SKIP LOCKED on PostgreSQL).
+def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10, *, full_lanes: Collection[str] = ()) -> list[Job]:
+    """Atomically take up to `limit` due jobs for this worker (SKIP LOCKED on PostgreSQL), none on
+    `full_lanes` (those wait in the queue, not in the worker: the jobs behind them go first).
 
     A running worker renews its lease (renew_leases, every third of VOC_JOB_LEASE_SECONDS); a job whose
     worker died mid-run is due again once its lease has expired, and runs again (at least once)."""
@@ -150,6 +152,7 @@ def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10) -> list[Job]
             (Job.status == JobStatus.queued) & (Job.run_at <= now),
             (Job.status == JobStatus.running) & (Job.locked_at < stale),
         ))
+        .where(or_(Job.lane.is_(None), Job.lane.not_in(sorted(full_lanes))) if full_lanes else true())
         .order_by(Job.run_at, Job.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -38,6 +38,7 @@ def load_handlers() -> None:
     """Import every module that registers job handlers."""
     import voc.contacts.tasks  # noqa: F401
     import voc.email.tasks  # noqa: F401
+    import voc.limits.tasks  # noqa: F401
     import voc.sentiment.tasks  # noqa: F401
     import voc.surveys.tasks  # noqa: F401
     import voc.webhooks.tasks  # noqa: F401
@@ -103,8 +104,9 @@ class Lanes:
     worker's loop, `size` at once in all and `per_lane` at once per lane (one webhook endpoint), and
     each lane at most `per_second` jobs a second when that is set: a CRM that takes 300 ms a call, or
     times out, holds up its own lane, not the other endpoints nor the worker's other jobs. Claimed jobs
-    whose lane is busy wait here, in claim order, and start as soon as their lane has room (up to
-    `size` of them: the worker claims no more while they wait)."""
+    whose lane is busy wait here, in claim order, and start as soon as their lane has room; while a lane
+    has jobs waiting, the worker claims no more of its jobs (`backlogged`), so the jobs queued behind a
+    slow lane's are claimed and run meanwhile, and no claimed job is handed back for want of room."""
 
     def __init__(self, size: int, per_lane: int, per_second: float = 0.0) -> None:
         self.size, self.per_lane = max(1, size), max(1, per_lane)
@@ -116,10 +118,14 @@ class Lanes:
         self._changed = threading.Condition()
 
     def room(self) -> int:
-        """How many more jobs the lanes surely take now: as many as may wait (all of them may be for
-        one busy lane), so a claimed job is never handed back for want of room."""
+        """How many more jobs the worker may hold for its lanes (running or waiting for their lane)."""
         with self._changed:
-            return self.size - self._queued
+            return 2 * self.size - self._in_flight - self._queued
+
+    def backlogged(self) -> list[str]:
+        """The lanes with jobs waiting: claim none of theirs until those have started."""
+        with self._changed:
+            return list(self._waiting)
 
     def wait(self, seconds: float) -> None:
         """Until a lane job ends (or `seconds` pass)."""
@@ -133,17 +139,15 @@ class Lanes:
 
     def start(self, lane: str, job: Job, work: Callable[[], None]) -> float:
         """Run `work` on the lane now, or keep it until the lane has room; returns 0, or the seconds to
-        wait when the lane is over its rate or too much is waiting already (then nothing is kept)."""
+        wait when the lane is over its rate (then nothing is kept)."""
         with self._changed:
             if self._rate and (wait := self._rate.take(lane)):
                 return wait
             if self._running.get(lane, 0) < self.per_lane and self._in_flight < self.size:
                 self._submit(lane, work)
-            elif self._queued < self.size:
+            else:
                 self._waiting.setdefault(lane, deque()).append((job, work))
                 self._queued += 1
-            else:
-                return 0.2
         return 0.0
 
     def _submit(self, lane: str, work: Callable[[], None]) -> None:  # (holding _changed)
@@ -162,16 +166,24 @@ class Lanes:
             with self._changed:
                 self._running[lane] -= 1
                 self._in_flight -= 1
-                waiting = self._waiting.get(lane)
-                if waiting:
-                    self._queued -= 1
-                    self._submit(lane, waiting.popleft()[1])
-                    if not waiting:
-                        del self._waiting[lane]
                 if not self._running[lane]:
                     del self._running[lane]
+                self._start_waiting(first=lane)
                 self._changed.notify_all()
             wakeup.set()  # the loop may claim more
+
+    def _start_waiting(self, first: str) -> None:  # (holding _changed)
+        """Start waiting jobs wherever there is room: this lane's first, then any other's (one that
+        waited only because all `size` threads were busy has none of its own running to start it)."""
+        for lane in sorted(self._waiting, key=lambda name: name != first):
+            waiting = self._waiting[lane]
+            while waiting and self._running.get(lane, 0) < self.per_lane and self._in_flight < self.size:
+                self._queued -= 1
+                self._submit(lane, waiting.popleft()[1])
+            if not waiting:
+                del self._waiting[lane]
+            if self._in_flight >= self.size:
+                return
 
     def take_waiting(self) -> list[Job]:
         """The claimed jobs still waiting for their lane (a stopping worker gives them back)."""
@@ -203,6 +215,7 @@ class Worker:
         self._owed = 0.0  # seconds to give way before the next job
         self.heartbeat = Heartbeat(self.engine, self.id)
         self._deferred_until = 0.0  # when the jobs this worker put back for a moment are due again
+        self._passed_over = False  # the last claim left out backlogged lanes' jobs
         settings = get_settings()
         self.lanes = Lanes(settings.webhook_concurrency, settings.webhook_endpoint_concurrency,
                            settings.webhook_endpoint_rate)
@@ -227,12 +240,12 @@ class Worker:
         worker is stopping, something failed between claiming and running them, their lane is full) are
         given back at once, not left waiting for their lease to run out, and that claim is not an attempt."""
         room = self.lanes.room()
-        if room < min(self.batch, self.lanes.size // 2 or 1):
-            # Lanes nearly full: wait for them to drain a little, rather than claim what cannot start
-            # (handing jobs back costs a write each) or claim one job at a time.
+        if room <= 0:  # the lanes hold all they may: wait for one of their jobs to end
             self.lanes.wait(get_settings().job_poll_seconds)
             return 0
-        jobs = claim_due_jobs(self.engine, self.id, min(self.batch, room))
+        full = self.lanes.backlogged()
+        jobs = claim_due_jobs(self.engine, self.id, min(self.batch, room), full_lanes=full)
+        self._passed_over = bool(full)  # none claimed may still mean jobs are due, on those lanes
         if not jobs:
             return 0
         handled = ran = 0
@@ -245,7 +258,7 @@ class Worker:
                 if lane is not None:
                     wait = self.lanes.start(lane(job.payload), job, partial(self._run_on_lane, job))
                     handled += 1
-                    if wait:  # its lane is full or over its rate: back in the queue for a moment
+                    if wait:  # its lane is over its rate: back in the queue for a moment
                         release_jobs(self.engine, self.id, [job.id], delay=wait)
                         self._deferred(wait)
                         self.heartbeat.release()
@@ -286,6 +299,8 @@ class Worker:
                 continue
             if self.lanes.busy():
                 self.lanes.wait(1.0)  # jobs on lanes may queue more (a retry, the next message)
+            elif self._passed_over:
+                continue  # a lane's jobs were left in the queue while it was backlogged; it is free now
             elif time.monotonic() < self._deferred_until:
                 time.sleep(0.02)  # jobs put back for a moment (their turn had not come) are due soon
             else:

@@ -13,11 +13,11 @@ from voc.config import get_settings
 from voc.db import Prepared, utcnow
 from voc.errors import Conflict
 from voc.jobs.queue import enqueue
+from voc.surveys.experience import iso
 from voc.surveys.models import Contact, Invitation, Response
 from voc.webhooks import payloads
 from voc.webhooks.alerts import wants_event
 from voc.webhooks.endpoints import get_endpoint
-from voc.webhooks.experience import iso
 from voc.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
 from voc.webhooks.samples import EVENT_TYPES, sample_event
 from voc.webhooks.signing import new_message_id
@@ -83,8 +83,14 @@ def schedule_delivery(session: Session, message: WebhookMessage, *, attempt: int
                       run_at: datetime | None = None) -> None:
     """Queue a deliver job expecting `attempt` earlier attempts in this round (a stale job then does nothing).
     It carries its endpoint: the worker delivers to each endpoint on a lane of its own."""
-    enqueue(session, DELIVER_JOB, {"message_id": message.id, "attempt": attempt, "endpoint": message.endpoint_id},
-            run_at=run_at, max_attempts=len(get_settings().webhook_retry_schedule) + 1)
+    payload = {"message_id": message.id, "attempt": attempt, "endpoint": message.endpoint_id}
+    enqueue(session, DELIVER_JOB, payload, run_at=run_at, max_attempts=len(get_settings().webhook_retry_schedule) + 1,
+            lane=endpoint_lane(payload))
+
+
+def endpoint_lane(payload: dict[str, Any]) -> str:
+    """Deliveries to one endpoint share a lane: a slow CRM holds up only its own messages."""
+    return f"webhook-endpoint:{payload.get('endpoint', 'unknown')}"
 
 
 def send_test_event(session: Session, endpoint_id: int, event_type: str | None = None, *,

@@ -12,12 +12,7 @@ from voc.config import get_settings
 from voc.jobs.queue import housekeeper, job_handler, prune
 from voc.webhooks.delivery import attempt, load_delivery, settle
 from voc.webhooks.models import MessageStatus, WebhookMessage
-from voc.webhooks.outbox import DELIVER_JOB
-
-
-def endpoint_lane(payload: dict[str, Any]) -> str:
-    """Deliveries to one endpoint share a lane: a slow CRM holds up only its own messages."""
-    return f"webhook-endpoint:{payload.get('endpoint', 'unknown')}"
+from voc.webhooks.outbox import DELIVER_JOB, endpoint_lane
 
 
 @job_handler(DELIVER_JOB, lane=endpoint_lane)
