@@ -11,7 +11,8 @@ from sqlmodel import Session
 from tests.aio import run_async
 from voc.jobs.queue import enqueue, job_handler
 from voc.jobs.worker import Worker
-from voc.web.activity import Activity, TrackActivity
+from voc.web.activity import Activity
+from voc.web.metrics import RequestMetrics
 
 
 class Requests:
@@ -115,7 +116,7 @@ def test_the_middleware_counts_requests_in_flight():
         if scope.get("path") == "/fails":
             raise RuntimeError("handler failed")
 
-    tracked = TrackActivity(app, activity)
+    tracked = RequestMetrics(app, activity)
     run_async(tracked({"type": "http", "path": "/"}, None, None))
     with pytest.raises(RuntimeError):
         run_async(tracked({"type": "http", "path": "/fails"}, None, None))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 QUIET_SECONDS = 0.005  # no request for this long: the server is idle (a keep-alive client's next
 #                        request usually follows within a millisecond or two)
 
@@ -45,21 +43,3 @@ class Activity:
             if quiet_for >= QUIET_SECONDS:
                 return
             time.sleep(max(0.0, min(QUIET_SECONDS - quiet_for, deadline - time.monotonic())))
-
-
-class TrackActivity:
-    """Plain ASGI middleware keeping an Activity up to date."""
-
-    def __init__(self, app: ASGIApp, activity: Activity) -> None:
-        self.app = app
-        self.activity = activity
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        self.activity.started()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.activity.ended()
