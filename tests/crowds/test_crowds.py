@@ -18,7 +18,7 @@ from voc.config import get_settings
 from voc.db import session_scope
 from voc.surveys.models import PartialResponse, Response, Survey
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 QUESTIONS = f.NPS_QUESTIONS
 
 
