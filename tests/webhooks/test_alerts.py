@@ -86,7 +86,9 @@ def test_followup_alerts_read_the_score_and_comment_from_the_response(engine, re
     fields = [f["text"] for f in followup["blocks"][1]["fields"]]
     assert fields[:2] == ["*Score*\nNPS 3", "*Touchpoint*\norder_delivered"]
     assert followup["blocks"][2]["text"]["text"] == ">Late &amp; rude &lt;b&gt;driver&lt;/b&gt;."
-    assert followup["blocks"][3]["elements"][0]["url"].startswith("http://testserver/dashboard/followups#case-")
+    case_link = followup["blocks"][3]["elements"][0]["url"]
+    assert case_link.startswith("http://testserver/dashboard/followups/")
+    assert case_link.rsplit("/", 1)[-1].isdigit()  # the case's own page (GET /dashboard/followups/{id})
 
 
 def test_alert_presets_take_only_followups_and_responses(client, admin_headers, receiver):

@@ -88,7 +88,8 @@ def alert_facts(event: dict[str, Any], context: dict[str, Any] | None = None) ->
             title=f"New follow-up: {REASON_LABELS.get(reason, reason or 'needs attention')}",
             score=_score(context.get("scores") or {}), touchpoint=str(context.get("touchpoint") or "—"),
             contact=f"{external_id} ({crm})" if crm else external_id, comment=context.get("comment"),
-            link=f"{base}/dashboard/followups#case-{quote(str(followup.get('id') or ''), safe='')}",
+            # The case's own page: in a queue of thousands it may be on any page of the list.
+            link=f"{base}/dashboard/followups/{quote(str(followup.get('id') or ''), safe='')}",
             link_label="Open the follow-up")
     response = data.get("response") or {}
     answers = response.get("answers") or []
