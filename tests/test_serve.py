@@ -41,7 +41,8 @@ def test_serve_answers_health_and_lists_the_contract(tmp_path):
             except httpx.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
                     process.terminate()  # first: reading the error output of a live process never ends
-                    raise AssertionError(f"voc serve did not answer: {process.communicate(timeout=10)[1].decode()}")
+                    errors = process.communicate(timeout=10)[1].decode()
+                    raise AssertionError(f"voc serve did not answer: {errors}") from None
                 time.sleep(0.1)
         assert health.status_code == 200
         assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}

@@ -73,6 +73,12 @@ def get_scorer() -> ClauseScorer:
     return _scorer
 
 
+def themes_of(text: str) -> tuple[str, ...]:
+    """The themes the analyser reads in `text` (one sentence, say: the explorer highlights where a theme is named)."""
+    scorer = _scorer or get_scorer()
+    return extract_themes(tokenize(clean_text(text), scorer.emojis))
+
+
 def analyse(text: str) -> Analysis:
     """Analyse one comment; never raises, returns a neutral empty analysis for no content."""
     try:

@@ -142,3 +142,13 @@ def test_times_are_shown_in_the_workspace_time_zone(client, login, data, monkeyp
     moment = datetime.fromisoformat(stamp.group(1))
     assert stamp.group(2) == moment.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%d %H:%M") + " Asia/Kolkata"
     assert "whole days in Asia/Kolkata, today included" in page
+
+
+def test_filtered_by_a_theme_the_sentence_naming_it_is_highlighted(client, login, data):
+    login("viewer")
+    page = client.get("/dashboard/responses", params={"theme": "parcel"})
+    marks = re.findall(r'<mark class="hl hl-\w+ tone-\w+">([^<]*)</mark><small class="hl-tag">\[([^\]]*)\]', page.text)
+    # Every piece of the sentence naming the parcel is marked with the theme (beside any dimension's mark).
+    assert "".join(text for text, tags in marks if "theme: parcel" in tags) == \
+        "The driver was rude and the parcel was damaged."
+    assert "theme: " not in client.get("/dashboard/responses").text  # no theme filter: no theme highlight

@@ -39,7 +39,7 @@ def responses_page(request: Request, user: Viewer, session: SessionDep, cursor: 
     context = {"title": "Responses", "filters": filters, "params": params, "page": found, "link": link,
                "next_href": link(cursor=found.next_cursor) if found.next_cursor else None,
                "csv_href": f"{request.url_for('dashboard_responses_csv').path}?{urlencode(params)}",
-               "views": response_views(session, found.items, filters.dimension), "cursor": cursor,
+               "views": response_views(session, found.items, filters.dimension, filters.theme), "cursor": cursor,
                "period": bounds.key, "bounds": bounds, "local_time": local_time, "dimensions": DIMENSIONS,
                "answer_label": service.answer_label(session, filters), "sentiments": service.SENTIMENTS,
                "contact_href": contact_href, **service.filter_choices(session)}
