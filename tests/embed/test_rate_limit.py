@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 
 from tests.embed.conftest import ORIGIN
 from voc.config import get_settings
-from voc.embed.ratelimit import TokenBuckets, retry_after
+from voc.limits.memory import TokenBuckets, retry_after
 from voc.surveys.models import Contact
 
 

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 
 from voc.config import get_settings
 from voc.db import get_engine
-from voc.embed.ratelimit import TokenBuckets
 from voc.jobs.models import Job
 from voc.jobs.queue import (
     DEFERRED,
@@ -30,6 +29,7 @@ from voc.jobs.queue import (
     run_job,
     wakeup,
 )
+from voc.limits.memory import TokenBuckets
 
 log = logging.getLogger(__name__)
 
