@@ -109,12 +109,13 @@ def add_routes(app: FastAPI, router: APIRouter, prefix: str = "", *, in_schema: 
         app.router.add_api_route(prefix + route.path, route.endpoint, **options)
 
 
-# Everything a route was declared with (its router's tags, responses and dependencies already merged in).
+# Everything a route was declared with (its router's tags, responses and dependencies already merged in);
+# include_in_schema is set by add_routes itself.
 _ROUTE_OPTIONS = ("response_model", "status_code", "tags", "dependencies", "summary", "description",
                   "response_description", "responses", "deprecated", "methods", "operation_id",
                   "response_model_include", "response_model_exclude", "response_model_by_alias",
                   "response_model_exclude_unset", "response_model_exclude_defaults", "response_model_exclude_none",
-                  "include_in_schema", "response_class", "name", "callbacks", "openapi_extra",
+                  "response_class", "name", "callbacks", "openapi_extra",
                   "generate_unique_id_function", "strict_content_type", "max_body_size")
 
 
