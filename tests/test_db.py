@@ -266,7 +266,7 @@ def test_sqlite_writers_of_one_process_take_turns_and_every_ending_passes_the_tu
     connection each pass it on, and a writer that waits past the lock timeout is told the database is busy."""
     import threading
 
-    from sqlalchemy import text
+    from sqlalchemy import event, text
     from sqlalchemy.exc import OperationalError
 
     from voc.config import get_settings
@@ -305,8 +305,18 @@ def test_sqlite_writers_of_one_process_take_turns_and_every_ending_passes_the_tu
     thread = threading.Thread(target=first)
     thread.start()
     assert holding.wait(10)
+    begun: list[str] = []  # BEGINs that reached SQLite on this thread
+
+    @event.listens_for(engine, "connect")
+    def _trace(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.set_trace_callback(
+            lambda sql: begun.append(sql) if sql.startswith("BEGIN") and threading.current_thread() is main else None)
+
+    main = threading.current_thread()
+    engine.pool.dispose()  # new connections, traced
     with pytest.raises(OperationalError, match="database is locked"), engine.begin() as conn:
         conn.execute(text("INSERT INTO t VALUES (4)"))  # waits 0.5 s for the turn, then is refused
+    assert begun == []  # it waited on the process's turn, never in SQLite's busy handler
     release.set()
     thread.join(10)
     with engine.begin() as conn:
