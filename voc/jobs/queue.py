@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, insert, or_, select, true, update
+from sqlalchemy import Integer, and_, bindparam, delete, event, insert, or_, select, true, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
@@ -146,28 +146,43 @@ def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10, *, full_lane
     worker died mid-run is due again once its lease has expired, and runs again (at least once)."""
     now = utcnow()
     stale = now - timedelta(seconds=get_settings().job_lease_seconds)
-    due = (
-        select(Job.id)
-        .where(or_(
-            (Job.status == JobStatus.queued) & (Job.run_at <= now),
-            (Job.status == JobStatus.running) & (Job.locked_at < stale),
-        ))
-        .where(or_(Job.lane.is_(None), Job.lane.not_in(sorted(full_lanes))) if full_lanes else true())
-        .order_by(Job.run_at, Job.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claim = (
-        update(Job)
-        .where(Job.id.in_(due.scalar_subquery()))
-        .values(status=JobStatus.running, locked_at=now, locked_by=worker_id, attempts=Job.attempts + 1)
-        .returning(Job)
-        .execution_options(synchronize_session=False)
-    )
+    lanes = sorted(full_lanes)
+    params = {"now": now, "stale": stale, "worker": worker_id, "limit": limit,
+              **{f"lane{n}": lane for n, lane in enumerate(lanes)}}
     with session_scope(engine) as session:
-        jobs = list(session.scalars(claim))
-        session.expunge_all()
+        rows = _claim_statement(len(lanes)).all(session.connection(), params)
+    jobs = [Job(**dict(zip(_JOB_COLUMNS, row, strict=True))) for row in rows]
     return sorted(jobs, key=lambda job: (job.run_at, job.id))
+
+
+_JOB_COLUMNS = tuple(column.key for column in Job.__table__.columns)
+_claims: dict[int, Prepared] = {}
+
+
+def _claim_statement(full_lanes: int) -> Prepared:
+    """The claim, leaving out `full_lanes` lanes (parameters lane0, lane1 …): built once for each count, as
+    every claim runs it (a worker with deliveries in flight claims each time one of them ends)."""
+    claim = _claims.get(full_lanes)
+    if claim is None:
+        jobs = Job.__table__
+        due = (
+            select(jobs.c.id)
+            .where(or_(
+                (jobs.c.status == JobStatus.queued.value) & (jobs.c.run_at <= bindparam("now")),
+                (jobs.c.status == JobStatus.running.value) & (jobs.c.locked_at < bindparam("stale")),
+            ))
+            .where(or_(jobs.c.lane.is_(None), and_(*(
+                jobs.c.lane != bindparam(f"lane{n}") for n in range(full_lanes)))) if full_lanes else true())
+            .order_by(jobs.c.run_at, jobs.c.id)
+            .limit(bindparam("limit", type_=Integer))
+            .with_for_update(skip_locked=True)
+        )
+        claim = _claims[full_lanes] = Prepared(
+            update(jobs).where(jobs.c.id.in_(due.scalar_subquery()))
+            .values(status=JobStatus.running.value, locked_at=bindparam("now"), locked_by=bindparam("worker"),
+                    attempts=jobs.c.attempts + 1)
+            .returning(*jobs.c))
+    return claim
 
 
 def backoff_seconds(attempts: int) -> float:

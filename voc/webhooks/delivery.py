@@ -15,8 +15,10 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -25,7 +27,7 @@ from voc.config import get_settings
 from voc.crm import hubspot, salesforce
 from voc.crm.http import Verdict
 from voc.crm.models import CrmConnection
-from voc.db import reading, session_scope, utcnow
+from voc.db import Prepared, reading, session_scope, utcnow
 from voc.errors import VocError
 from voc.jobs.queue import Defer
 from voc.telemetry import WEBHOOK_ATTEMPTS, WEBHOOK_FAILURES, WEBHOOK_SECONDS
@@ -78,6 +80,7 @@ class Delivery:
     create_body: bytes = b""  # ...and with what
     oauth: OAuth | None = None
     credentials_as_of: datetime | None = None  # the endpoint's updated_at when read
+    credentials_rejected: bool = False  # the endpoint's deliveries were held when read (a test goes out anyway)
     problem: str | None = None  # cannot be sent at all: the message dies without a request
     disabled: str | None = None  # the endpoint is disabled: the message dies without an attempt
     held: str | None = None  # the CRM refused the endpoint's credentials: the message waits, unsent
@@ -102,21 +105,40 @@ def clock() -> float:
     return time.time()
 
 
+_M, _E, _A = WebhookMessage.__table__, WebhookEndpoint.__table__, WebhookAttempt.__table__
+_MESSAGE = ("id", "msg_id", "endpoint_id", "order_key", "test", "payload", "status", "attempts")
+_ENDPOINT = ("url", "method", "enabled", "disabled_reason", "headers", "preset", "template", "options",
+             "connection_id", "credentials_rejected_at", "credentials_rejected_reason", "secret",
+             "previous_secret", "previous_secret_expires_at", "updated_at")
+# Every delivery runs these: compiled once, run on the cursor (voc.db.Prepared), no ORM objects.
+_LOAD = Prepared(select(*(_M.c[name] for name in _MESSAGE), *(_E.c[name] for name in _ENDPOINT))
+                 .select_from(_M.join(_E, _E.c.id == _M.c.endpoint_id)).where(_M.c.id == bindparam("message")))
+_WAITING = (MessageStatus.pending.value, MessageStatus.failed.value, MessageStatus.held.value)
+_EARLIER = Prepared(select(_M.c.id, _M.c.next_attempt_at).where(
+    _M.c.endpoint_id == bindparam("endpoint"), _M.c.order_key == bindparam("order_key"),
+    _M.c.id < bindparam("message"), or_(*(_M.c.status == literal(status) for status in _WAITING)))
+    .order_by(_M.c.id).limit(1))
+
+
 def load_delivery(engine: Engine, message_id: int, expected_attempts: int) -> Delivery | None:
     """The message ready to send, or None when the job is stale (delivered, dead, replayed, deleted).
 
     Only reads: on SQLite it takes no write lock, so deliveries in flight never queue behind each other
     (or behind the answers being stored) to read what they send."""
     with session_scope(reading(engine)) as session:
-        message = session.get(WebhookMessage, message_id)
-        if message is None or message.status in (MessageStatus.delivered, MessageStatus.dead, MessageStatus.held):
+        row = _LOAD.first(session.connection(), {"message": message_id})
+        if row is None:
+            return None
+        message = SimpleNamespace(**dict(zip(_MESSAGE, row[:len(_MESSAGE)], strict=True)))
+        endpoint = SimpleNamespace(id=message.endpoint_id, **dict(zip(_ENDPOINT, row[len(_MESSAGE):], strict=True)))
+        if message.status in (MessageStatus.delivered, MessageStatus.dead, MessageStatus.held):
             return None
         if message.attempts != expected_attempts:
             return None
-        endpoint = session.get(WebhookEndpoint, message.endpoint_id)
         delivery = Delivery(message.id, message.msg_id, endpoint.id, message.attempts, method=endpoint.method,
                             url=endpoint.url, test=message.test, crm=preset_target(endpoint.preset).crm,
-                            credentials_as_of=endpoint.updated_at)
+                            credentials_as_of=endpoint.updated_at,
+                            credentials_rejected=endpoint.credentials_rejected_at is not None)
         if not endpoint.enabled and not message.test:
             delivery.disabled = endpoint.disabled_reason or "disabled"
             return delivery
@@ -136,25 +158,22 @@ def load_delivery(engine: Engine, message_id: int, expected_attempts: int) -> De
 
 
 ORDER_WAIT_SECONDS = (0.1, 60.0)  # shortest and longest wait for an earlier message
-_WAITING = (MessageStatus.pending.value, MessageStatus.failed.value, MessageStatus.held.value)
 
 
-def _wait_for_earlier(session: Session, message: WebhookMessage) -> float | None:
+def _wait_for_earlier(session: Session, message: Any) -> float | None:
     """Seconds to wait when an earlier message to the same endpoint about the same contact is not yet
     delivered (or given up): it must arrive first, so that an older contact.experience_updated never
     lands after a newer one. None when there is none. A wait lasts until the earlier one's next attempt."""
-    table = WebhookMessage.__table__
-    earlier = session.execute(select(table.c.id, table.c.next_attempt_at).where(
-        table.c.endpoint_id == message.endpoint_id, table.c.order_key == message.order_key,
-        table.c.id < message.id, table.c.status.in_(_WAITING)).order_by(table.c.id).limit(1)).first()
+    earlier = _EARLIER.first(session.connection(), {"endpoint": message.endpoint_id,
+                                                     "order_key": message.order_key, "message": message.id})
     if earlier is None:
         return None
     shortest, longest = ORDER_WAIT_SECONDS
-    due = (earlier.next_attempt_at - utcnow()).total_seconds() if earlier.next_attempt_at else 0.0
+    due = (earlier[1] - utcnow()).total_seconds() if earlier[1] else 0.0
     return min(longest, max(shortest, due + shortest))
 
 
-def _prepare(session: Session, endpoint: WebhookEndpoint, message: WebhookMessage, delivery: Delivery) -> None:
+def _prepare(session: Session, endpoint: Any, message: Any, delivery: Delivery) -> None:
     context = alert_context(session, message.payload) if endpoint.preset in ALERT_PRESETS else None
     delivery.body = render_payload(endpoint.template, endpoint.preset, message.payload, context)
     delivery.url = resolve_url(endpoint.url, message.payload)
@@ -319,22 +338,22 @@ def settle(session: Session, delivery: Delivery, outcome: Outcome | None) -> str
         values.update(status=MessageStatus.dead)
     else:
         values.update(status=MessageStatus.failed, next_attempt_at=now + timedelta(seconds=delay))
-    status = _set_state(session, delivery, **values)
+    connection = session.connection()
+    status = _settle_message(connection, delivery, values)
     # The attempt is logged even when a replay took the message over meanwhile; not when it was deleted.
-    if status is not None or session.get(WebhookMessage, delivery.message_id) is not None:
-        for sent in [*outcome.earlier, outcome]:
-            session.add(WebhookAttempt(
-                message_id=delivery.message_id, attempted_at=now, method=sent.method,
-                url=sent.url and sent.url[:4096], status_code=sent.status_code, latency_ms=sent.latency_ms,
-                response_snippet=sent.snippet, error=sent.error and sent.error[:1000]))
+    if status is not None or _EXISTS.first(connection, {"message": delivery.message_id}) is not None:
+        _INSERT_ATTEMPT.run(connection, [
+            {"message_id": delivery.message_id, "attempted_at": now, "method": sent.method,
+             "url": sent.url and sent.url[:4096], "status_code": sent.status_code, "latency_ms": sent.latency_ms,
+             "response_snippet": sent.snippet, "error": sent.error and sent.error[:1000]}
+            for sent in [*outcome.earlier, outcome]])
     if status == MessageStatus.delivered:
         # Conditional, so it writes (and locks the endpoint row) only when the endpoint was failing.
-        session.execute(update(WebhookEndpoint)
-                        .where(WebhookEndpoint.id == delivery.endpoint_id, WebhookEndpoint.failing_since.is_not(None))
-                        .values(failing_since=None).execution_options(synchronize_session=False))
-        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-        if endpoint is not None and endpoint.credentials_rejected_at is not None:
-            holds.release_held(session, endpoint)  # the credentials work (fixed on the CRM's side): send the rest
+        _RECOVERED.run(connection, {"endpoint": delivery.endpoint_id})
+        if delivery.credentials_rejected:  # a test went out while the deliveries were held, and went through
+            endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+            if endpoint is not None and endpoint.credentials_rejected_at is not None:
+                holds.release_held(session, endpoint)  # the credentials work (fixed on the CRM's side): send the rest
     elif status is not None:
         if status == MessageStatus.failed:
             schedule_delivery(session, session.get(WebhookMessage, delivery.message_id), attempt=attempts,
@@ -342,6 +361,27 @@ def settle(session: Session, delivery: Delivery, outcome: Outcome | None) -> str
         if kind in ("retry", "rejected", "gone"):  # a missing contact or refused credentials say nothing of the URL
             _note_failure(session, delivery.endpoint_id, Outcome(kind))
     return status
+
+
+_SETTLE = Prepared(
+    update(_M).where(_M.c.id == bindparam("message"), _M.c.attempts == bindparam("round"),
+                     or_(_M.c.status == MessageStatus.pending.value, _M.c.status == MessageStatus.failed.value))
+    .values(status=bindparam("status"), attempts=bindparam("attempts"), last_status_code=bindparam("code"),
+            last_error=bindparam("error"), next_attempt_at=bindparam("next_attempt_at"),
+            delivered_at=func.coalesce(bindparam("delivered_at", type_=_M.c.delivered_at.type), _M.c.delivered_at)))
+_EXISTS = Prepared(select(_M.c.id).where(_M.c.id == bindparam("message")))
+_INSERT_ATTEMPT = Prepared(_A.insert())
+_RECOVERED = Prepared(update(_E).where(_E.c.id == bindparam("endpoint"), _E.c.failing_since.is_not(None))
+                      .values(failing_since=None))
+
+
+def _settle_message(connection: Any, delivery: Delivery, values: dict[str, Any]) -> str | None:
+    """_set_state for an attempt's result, as one prepared statement (every delivery runs it)."""
+    changed = _SETTLE.run(connection, {
+        "message": delivery.message_id, "round": delivery.round_attempts, "status": str(values["status"]),
+        "attempts": values["attempts"], "code": values["last_status_code"], "error": values["last_error"],
+        "next_attempt_at": values.get("next_attempt_at"), "delivered_at": values.get("delivered_at")})
+    return str(values["status"]) if changed else None
 
 
 def _count_attempt(endpoint: str, outcome: Outcome) -> None:
