@@ -10,14 +10,22 @@ Sentiment: Pearson r with the mean human rating, and binary F1: texts rated
 exactly 0 are left out; the rest are positive (> 0) or negative (< 0); a
 prediction is positive at compound >= 0.05, negative at <= -0.05, otherwise
 neutral (a miss for either class); F1 is the mean of the two classes' F1.
-Dimensions: per dimension, precision/recall/F1 of "is it expressed" and, where
-both gold and prediction express it, whether the valence sign agrees (|v| < 0.05
-counts as 0).
+
+Dev and test by document: every line is assigned to its source document (NYT and
+Amazon ids "12_3" are document 12, snippet 3; a tweet or movie snippet is its own
+document, as its id carries no other), and a document to dev or test by the
+first byte of SHA-256("<set>/<document>"): even is dev, odd is test. Lines of
+one editorial or one review never straddle the halves. Every tuned choice of
+voc.sentiment (weights, word lists, the lexicon blend) is made on dev documents
+(bench/tune_sentiment.py); the tables report test documents only.
+Dimensions: bench/eval_dimensions.py (the held-out set first, the tuning sets
+beside it), printed after the sentiment tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
@@ -31,6 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
+from bench.eval_dimensions import evaluate_all as evaluate_dimension_sets  # noqa: E402
+from bench.eval_dimensions import format_markdown as format_dimensions_markdown  # noqa: E402
+from bench.eval_dimensions import format_text as format_dimensions_text  # noqa: E402
 from voc.sentiment import ANALYSER_VERSION, DIMENSIONS, analyse, analyse_batch  # noqa: E402
 from voc.sentiment.text import clear_token_cache  # noqa: E402
 
@@ -39,7 +50,6 @@ from voc.sentiment.text import clear_token_cache  # noqa: E402
 # run with empty caches.
 REPEATS = 5
 SETS = ("tweets", "movieReviewSnippets", "nytEditorialSnippets", "amazonReviewSnippets")
-DATA_DIR = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEMO_FRAGMENTS = Path(__file__).resolve().parents[1] / "voc" / "demo" / "fragments.json"
 
 
@@ -81,13 +91,37 @@ def find_ground_truth(root: Path) -> Path | None:
 
 def load_ground_truth(path: Path) -> tuple[list[float], list[str]]:
     """Read one *_GroundTruth.txt file into (ratings, texts)."""
-    ratings, texts = [], []
+    _ids, ratings, texts = load_rated_lines(path)
+    return ratings, texts
+
+
+def load_rated_lines(path: Path) -> tuple[list[str], list[float], list[str]]:
+    """Read one *_GroundTruth.txt file into (line ids, ratings, texts)."""
+    ids, ratings, texts = [], [], []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split("\t")
         if len(parts) >= 3:
+            ids.append(parts[0].strip())
             ratings.append(float(parts[1]))
             texts.append(parts[2])
-    return ratings, texts
+    return ids, ratings, texts
+
+
+def document_of(line_id: str) -> str:
+    """The source document of a line: "12" for NYT/Amazon "12_3"; a tweet or movie snippet is its own."""
+    return line_id.split("_", 1)[0]
+
+
+def split_of(set_name: str, document: str) -> str:
+    """"dev" or "test" for a document, fixed by a hash of set and document id (see module doc)."""
+    return "dev" if hashlib.sha256(f"{set_name}/{document}".encode()).digest()[0] % 2 == 0 else "test"
+
+
+def load_split(data_dir: Path, set_name: str, split: str) -> tuple[list[float], list[str]]:
+    """(ratings, texts) of one set's lines whose documents fall in split ("dev" or "test")."""
+    ids, ratings, texts = load_rated_lines(data_dir / f"{set_name}_GroundTruth.txt")
+    keep = [i for i, line_id in enumerate(ids) if split_of(set_name, document_of(line_id)) == split]
+    return [ratings[i] for i in keep], [texts[i] for i in keep]
 
 
 def pearson(xs: list[float], ys: list[float]) -> float:
@@ -133,54 +167,32 @@ def _timed_runs(vader, texts: list[str]) -> tuple[float, float, float, list[floa
 
 
 def evaluate_sentiment(data_dir: Path) -> list[dict]:
-    """Pearson r, binary F1 and texts/second for raw VADER and voc on each set."""
+    """Pearson r, binary F1 and texts/second for raw VADER and voc on each set's test documents.
+
+    Pearson r on the dev documents (what the tuning saw) is kept alongside, for the terminal.
+    """
     vader = SentimentIntensityAnalyzer()
     analyse("warm-up")  # load lexicons outside the timed runs
     rows = []
     for name in SETS:
-        gold, texts = load_ground_truth(data_dir / f"{name}_GroundTruth.txt")
+        gold, texts = load_split(data_dir, name, "test")
         vader_time, voc_time, warm_time, raw, ours = _timed_runs(vader, texts)
+        dev_gold, dev_texts = load_split(data_dir, name, "dev")
+        dev_raw = [vader.polarity_scores(t)["compound"] for t in dev_texts]
+        dev_ours = [a.compound for a in analyse_batch(dev_texts)]
         rows.append({
             "set": name, "n": len(texts),
             "vader_r": pearson(gold, raw), "voc_r": pearson(gold, ours),
             "vader_f1": binary_f1(gold, raw), "voc_f1": binary_f1(gold, ours),
             "vader_tps": len(texts) / vader_time, "voc_tps": len(texts) / voc_time,
             "voc_warm_tps": len(texts) / warm_time,
-            # tuning used only the even-numbered lines (0, 2, 4 ...); the odd half is held out
-            "halves": {half: (pearson(gold[k::2], raw[k::2]), pearson(gold[k::2], ours[k::2]))
-                       for k, half in enumerate(("even", "odd"))},
+            "dev": {"n": len(dev_texts), "vader_r": pearson(dev_gold, dev_raw), "voc_r": pearson(dev_gold, dev_ours)},
         })
     return rows
 
 
 def _sign(value: float) -> int:
     return 0 if abs(value) < 0.05 else (1 if value > 0 else -1)
-
-
-def evaluate_dimensions(path: Path) -> dict:
-    """Per-dimension precision, recall, F1 and valence-sign accuracy on a labelled JSONL set."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    results = analyse_batch([row["text"] for row in rows])
-    per_dim, signs_ok, signs_n = {}, 0, 0
-    for dim in DIMENSIONS:
-        tp = fp = fn = ok = both = 0
-        for row, result in zip(rows, results, strict=True):
-            gold, pred = row["dimensions"].get(dim), result.dimensions[dim]
-            tp += gold is not None and pred is not None
-            fp += gold is None and pred is not None
-            fn += gold is not None and pred is None
-            if gold is not None and pred is not None:
-                both += 1
-                ok += _sign(pred.valence) == gold
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_dim[dim] = {"precision": precision, "recall": recall, "f1": f1,
-                        "sign_acc": ok / both if both else 0.0, "support": tp + fn}
-        signs_ok, signs_n = signs_ok + ok, signs_n + both
-    return {"n": len(rows), "dimensions": per_dim,
-            "macro_f1": sum(d["f1"] for d in per_dim.values()) / len(DIMENSIONS),
-            "sign_acc": signs_ok / signs_n if signs_n else 0.0}
 
 
 def evaluate_demo_fragments(path: Path = DEMO_FRAGMENTS) -> dict | None:
@@ -220,7 +232,8 @@ def evaluate_demo_fragments(path: Path = DEMO_FRAGMENTS) -> dict | None:
 def format_text(sentiment: list[dict], dims: dict[str, dict], demo: dict | None = None) -> str:
     """Plain-text tables for the terminal."""
     head = ("set", "n", "r VADER", "r voc", "F1 VADER", "F1 voc", "VADER t/s", "voc t/s", "speed", "warm t/s", "speed")
-    out = [f"analyser {ANALYSER_VERSION}", "{:<22}{:>6}{:>9}{:>8}{:>10}{:>8}{:>11}{:>9}{:>7}{:>10}{:>7}".format(*head)]
+    out = [f"analyser {ANALYSER_VERSION}; sentiment on test documents only",
+           "{:<22}{:>6}{:>9}{:>8}{:>10}{:>8}{:>11}{:>9}{:>7}{:>10}{:>7}".format(*head)]
     for r in sentiment:
         cold, warm = r["voc_tps"] / r["vader_tps"], r["voc_warm_tps"] / r["vader_tps"]
         out.append(
@@ -228,19 +241,14 @@ def format_text(sentiment: list[dict], dims: dict[str, dict], demo: dict | None 
             f"{r['vader_tps']:>11.0f}{r['voc_tps']:>9.0f}{cold:>6.2f}x{r['voc_warm_tps']:>10.0f}{warm:>6.2f}x"
         )
     out.append("voc t/s: first pass with empty caches; warm t/s: the same texts again (a long-running worker).")
-    out += ["", "Pearson r by half (tuned on even lines only; odd lines held out)",
-            "{:<22}{:>9}{:>8}{:>8}{:>9}{:>8}{:>8}".format("set", "even V", "voc", "gain", "odd V", "voc", "gain")]
+    out += ["", "Pearson r on the dev documents (tuned on) and the test documents (held out)",
+            "{:<22}{:>6}{:>9}{:>8}{:>8}{:>6}{:>9}{:>8}{:>8}".format(
+                "set", "dev n", "dev V", "voc", "gain", "n", "test V", "voc", "gain")]
     for r in sentiment:
-        (ev, eo), (ov, oo) = r["halves"]["even"], r["halves"]["odd"]
-        out.append(f"{r['set']:<22}{ev:>9.4f}{eo:>8.4f}{eo - ev:>+8.4f}{ov:>9.4f}{oo:>8.4f}{oo - ov:>+8.4f}")
-    for name, result in dims.items():
-        out.append("")
-        out.append(f"dimensions: {name} (n={result['n']})")
-        out.append(f"{'dimension':<10}{'support':>8}{'P':>7}{'R':>7}{'F1':>7}{'sign':>7}")
-        for dim, d in result["dimensions"].items():
-            out.append(f"{dim:<10}{d['support']:>8}{d['precision']:>7.3f}{d['recall']:>7.3f}{d['f1']:>7.3f}"
-                       f"{d['sign_acc']:>7.3f}")
-        out.append(f"{'macro F1':<10}{'':>8}{'':>7}{'':>7}{result['macro_f1']:>7.3f}{result['sign_acc']:>7.3f}")
+        d = r["dev"]
+        out.append(f"{r['set']:<22}{d['n']:>6}{d['vader_r']:>9.4f}{d['voc_r']:>8.4f}{d['voc_r'] - d['vader_r']:>+8.4f}"
+                   f"{r['n']:>6}{r['vader_r']:>9.4f}{r['voc_r']:>8.4f}{r['voc_r'] - r['vader_r']:>+8.4f}")
+    out.append(format_dimensions_text(dims))
     if demo:
         out += ["", f"independent check: demo generator clauses (n={demo['n']}), intended dimension found",
                 f"{'dimension':<10}{'n':>8}{'recall':>8}{'sign':>7}"]
@@ -250,10 +258,11 @@ def format_text(sentiment: list[dict], dims: dict[str, dict], demo: dict | None 
     return "\n".join(out)
 
 
-def format_markdown(sentiment: list[dict], dims: dict[str, dict], demo: dict | None = None) -> str:
-    """The same results as Markdown tables, for README.md."""
+def format_sentiment_markdown(sentiment: list[dict]) -> list[str]:
+    """The sentiment table (test documents only) as Markdown lines."""
     out = [
-        f"Analyser `{ANALYSER_VERSION}`.",
+        f"Analyser `{ANALYSER_VERSION}`. VADER's sets: test documents only (split by source document, "
+        "see bench/eval_sentiment.py).",
         "",
         "| Set | n | Pearson r VADER | Pearson r voc | F1 VADER | F1 voc | VADER texts/s "
         "| voc texts/s (first pass / warm) |",
@@ -262,11 +271,13 @@ def format_markdown(sentiment: list[dict], dims: dict[str, dict], demo: dict | N
     for r in sentiment:
         out.append(f"| {r['set']} | {r['n']} | {r['vader_r']:.3f} | {r['voc_r']:.3f} | {r['vader_f1']:.3f} | "
                    f"{r['voc_f1']:.3f} | {r['vader_tps']:.0f} | {r['voc_tps']:.0f} / {r['voc_warm_tps']:.0f} |")
-    out += ["", "| Dimension set | " + " | ".join(f"{d} F1" for d in DIMENSIONS) + " | macro F1 | valence sign |",
-            "|---|" + "---:|" * (len(DIMENSIONS) + 2)]
-    for name, result in dims.items():
-        cells = " | ".join(f"{result['dimensions'][d]['f1']:.2f}" for d in DIMENSIONS)
-        out.append(f"| {name} (n={result['n']}) | {cells} | {result['macro_f1']:.2f} | {result['sign_acc']:.2f} |")
+    return out
+
+
+def format_markdown(sentiment: list[dict], dims: dict[str, dict], demo: dict | None = None) -> str:
+    """The same results as Markdown tables, for README.md."""
+    out = format_sentiment_markdown(sentiment)
+    out += ["", format_dimensions_markdown(dims)]
     if demo:
         cells = " | ".join(f"{demo['dimensions'][d]['recall']:.2f}" for d in DIMENSIONS)
         header = " | ".join(f"{d} recall" for d in DIMENSIONS)
@@ -288,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     if data_dir is None:
         parser.error(f"no *_GroundTruth.txt (or vaderSentiment sdist) under {args.data}")
     sentiment = evaluate_sentiment(data_dir)
-    dims = {split: evaluate_dimensions(DATA_DIR / f"dimensions_{split}.jsonl") for split in ("dev", "test")}
+    dims = evaluate_dimension_sets()
     demo = evaluate_demo_fragments()
     print(format_text(sentiment, dims, demo))
     if args.markdown:

@@ -130,9 +130,10 @@ def test_general_english_words_vader_lacks_carry_sentiment(vader, text, label):
 @pytest.mark.parametrize(
     ("text", "label"),
     [
-        ("The new app reduces the risk of mistakes.", "positive"),  # VADER: negative
-        ("The upgrade prevents errors at checkout.", "positive"),
-        ("It did not reduce the pain.", "negative"),
+        ("The new app eliminates the risk of mistakes.", "positive"),  # VADER: negative
+        ("The upgrade prevents errors at checkout.", "positive"),  # VADER: negative
+        ("They tackled the problem quickly.", "positive"),  # VADER: negative
+        ("It did not prevent the errors.", "negative"),  # VADER: positive
         ("The staff lacked courtesy.", "negative"),  # VADER: positive
         ("The reply was devoid of any warmth.", "negative"),
         ("Few guests liked it.", "negative"),
@@ -184,10 +185,9 @@ def test_a_word_both_lexicons_rate_takes_both_ratings_into_account(vader, text):
     assert analyse(text).label == "negative"
 
 
-@pytest.mark.parametrize(
-    "text", ["The report came from Amnesty International.", "The Justice Department filed the case."]
-)
-def test_words_inside_proper_names_voice_no_opinion(text):
+@pytest.mark.parametrize("text", ["We stayed at the Best Western.", "I bought it at Best Buy."])
+def test_words_inside_proper_names_voice_no_opinion(vader, text):
+    assert vader.polarity_scores(text)["compound"] > 0  # VADER: "Best" is praise
     assert analyse(text).label == "neutral"
 
 
@@ -212,7 +212,7 @@ def test_results_do_not_depend_on_what_was_analysed_before():
         "Great, great! GREAT service... but the Wi-Fi kept dropping.",
         "great service; the wifi kept dropping",
         "Waited 40 minutes, then “sorted” in 5 — no hassle.",
-        "The Justice Department's 3 rulings were fair, weren't they?",
+        "The Best Western's 3 refunds were fair, weren't they?",
         "Staff were polite, the political talk was dull.",
     ]
     first = analyse_batch(texts)
@@ -345,8 +345,8 @@ def _load(name: str) -> list[dict]:
     return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_dev_set_has_every_dimension_in_both_valences():
-    rows = _load("dimensions_dev.jsonl")
+def test_tuning_set_has_every_dimension_in_both_valences():
+    rows = _load("dimensions_tuning_1.jsonl")
     assert len(rows) >= 150
     for dimension in DIMENSIONS:
         values = {row["dimensions"][dimension] for row in rows}
@@ -354,11 +354,11 @@ def test_dev_set_has_every_dimension_in_both_valences():
     assert any(all(v is None for v in row["dimensions"].values()) for row in rows)
 
 
-def test_held_out_set_is_separate_and_big_enough():
-    dev = {row["text"] for row in _load("dimensions_dev.jsonl")}
-    test = _load("dimensions_test.jsonl")
-    assert len(test) >= 80
-    assert not dev & {row["text"] for row in test}
-    for row in test:
+def test_second_tuning_set_is_separate_and_big_enough():
+    first = {row["text"] for row in _load("dimensions_tuning_1.jsonl")}
+    second = _load("dimensions_tuning_2.jsonl")
+    assert len(second) >= 80
+    assert not first & {row["text"] for row in second}
+    for row in second:
         assert set(row["dimensions"]) == set(DIMENSIONS)
         assert all(v in (None, -1, 0, 1) for v in row["dimensions"].values())

@@ -9,7 +9,7 @@ and tags the Schmitt dimensions. Words are matched on Snowball stems, but a
 one-word valence holds only for the words written and their inflections:
 Snowball gives "thoughtful" and "thought" one stem, and only the first is
 praise. Polarity shifters then turn what a decrease verb or a privative word
-governs ("reduces the risk", "lacked courtesy"). A weak cue ("staff", "food")
+governs ("prevents errors", "lacked courtesy"). A weak cue ("staff", "food")
 tags its segment only when the segment carries sentiment and no stronger cue
 explains it.
 
@@ -47,7 +47,7 @@ from voc.sentiment.text import PAIR, PATTERN, SECOND, SENTIMENT, SHIFTER, clean_
 from voc.sentiment.themes import extract_themes
 from voc.sentiment.words import word_classifier
 
-ANALYSER_VERSION = "voc-1.5"
+ANALYSER_VERSION = "voc-1.6"
 
 logger = logging.getLogger(__name__)
 
