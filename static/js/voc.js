@@ -90,3 +90,20 @@
     if (form.requestSubmit) form.requestSubmit(next || undefined); else form.submit();
   });
 })();
+
+// --- survey-trial (issue 15): "Copy link" next to a survey's test link; without JavaScript the read-only
+// field is there to select and copy by hand, and the button stays hidden.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[data-copy-target]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!field) return;
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, function () {});
+    else if (document.execCommand && document.execCommand("copy")) done();
+  });
+  document.querySelectorAll("button[data-copy-target]").forEach(function (b) { b.hidden = false; });
+})();

@@ -123,8 +123,8 @@ def _sample(session: Session, f: Filters, measure: str) -> list[Any]:
     column = getattr(Response, measure)
     query = (select(Response.touchpoint_id, column, Response.analysis["themes"],
                     *[Response.analysis[("dimensions", name, "valence")].as_float() for name in DIMENSIONS])
-             .where(Response.status == "completed", Response.completed_at >= f.start, Response.completed_at < f.end,
-                    column.is_not(None)))
+             .where(Response.status == "completed", Response.is_test.is_(False), Response.completed_at >= f.start,
+                    Response.completed_at < f.end, column.is_not(None)))
     if f.survey_id:
         query = query.where(Response.survey_id == f.survey_id)
     if f.touchpoint_id:

@@ -226,7 +226,9 @@ def record_response(session: Session, response: Response, funnel: tuple[str, ...
 
     `funnel`: the steps its submit took ("opened", "started"), counted once on the same day and cell. The
     first time a response is counted, its choice answers are counted too (answers never change afterwards;
-    should the response move to another cell, they move with it)."""
+    should the response move to another cell, they move with it). A test response counts nowhere."""
+    if getattr(response, "is_test", False):
+        return
     if response.id is None:
         session.flush()
     connection = session.connection()
@@ -254,7 +256,9 @@ def invitation_cell(invitation: Invitation) -> Cell:
 
 
 def record_invitation(session: Session, invitation: Invitation) -> None:
-    """Count a new invitation (called once, where the invitation is created)."""
+    """Count a new invitation (called once, where the invitation is created); a test invitation counts nowhere."""
+    if invitation.is_test:
+        return
     _add(session, [(invitation_cell(invitation), {"invitations": 1})])
 
 
@@ -275,7 +279,7 @@ def _response_batches(session: Session, size: int = 5000) -> Iterator[list[Any]]
     """Every response's rolled-up columns, in id order, a batch at a time (rows, not ORM objects)."""
     last = 0
     while True:
-        rows = list(session.execute(select(*_RESPONSE_COLUMNS).where(Response.id > last)
+        rows = list(session.execute(select(*_RESPONSE_COLUMNS).where(Response.id > last, Response.is_test.is_(False))
                                     .order_by(Response.id).limit(size)))
         if not rows:
             return
@@ -336,9 +340,10 @@ def rebuild_rollups(session: Session) -> int:
     for table in (RollupEntry, Rollup, RollupTotal, ChoiceRollup):
         session.execute(delete(table))
     cells: dict[Cell, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
-    for day, survey_id, touchpoint_id, count in _counts_by_day(session, Invitation.invited_at):
+    real = Invitation.is_test.is_(False)  # test invitations and their answers count nowhere
+    for day, survey_id, touchpoint_id, count in _counts_by_day(session, Invitation.invited_at, real):
         cells[(day, survey_id, touchpoint_id or NO_TOUCHPOINT)]["invitations"] += count
-    for day, survey_id, touchpoint_id, count in _counts_by_day(session, Invitation.opened_at,
+    for day, survey_id, touchpoint_id, count in _counts_by_day(session, Invitation.opened_at, real,
                                                                Invitation.opened_at.is_not(None)):
         cells[(day, survey_id, touchpoint_id or NO_TOUCHPOINT)]["opened"] += count
     # Started: on the day of the first step left (a partial response holding answers), else on the day
@@ -347,7 +352,7 @@ def rebuild_rollups(session: Session) -> int:
     for invitation_id, survey_id, touchpoint_id, started_at, answers in session.execute(
             select(PartialResponse.invitation_id, PartialResponse.survey_id, Invitation.touchpoint_id,
                    PartialResponse.started_at, PartialResponse.answers)
-            .join(Invitation, Invitation.id == PartialResponse.invitation_id)):
+            .join(Invitation, Invitation.id == PartialResponse.invitation_id).where(real)):
         if answers:
             started_by_step.add(invitation_id)
             cells[(_day(started_at), survey_id, touchpoint_id or NO_TOUCHPOINT)]["started"] += 1

@@ -155,7 +155,7 @@ def dimension_sums(session: Session, f: Filters) -> dict[tuple[int, str], Weight
     """Per touchpoint and dimension, the salience-weighted sums of the view's comments (WeightedSums): what
     the cell's test needs beyond the rollups, which hold Σ salience·valence and Σ salience but not the spread."""
     query = (select(Response.touchpoint_id, Response.analysis)
-             .where(Response.status == "completed", Response.touchpoint_id.is_not(None),
+             .where(Response.status == "completed", Response.is_test.is_(False), Response.touchpoint_id.is_not(None),
                     Response.analysis.is_not(None), Response.completed_at >= f.start, Response.completed_at < f.end))
     if f.survey_id:
         query = query.where(Response.survey_id == f.survey_id)

@@ -48,10 +48,12 @@ def list_responses(
     to: AwareDatetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    test: Annotated[bool, Query(description="only the test responses (from the dashboard's test invitations), "
+                                            "which are otherwise left out")] = False,
 ) -> ResponsePage:
     """Responses newest first; pass `next_cursor` back as `cursor` for the next page."""
     return responses.list_responses(session, survey=survey, touchpoint=touchpoint, contact=contact,
-                                    since=from_, until=to, cursor=cursor, limit=limit)
+                                    since=from_, until=to, cursor=cursor, limit=limit, test=test)
 
 
 @router.get("/responses/{response_id}", response_model=ResponsePublic,

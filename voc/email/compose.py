@@ -42,6 +42,7 @@ class MailInput:
     questions: list[dict[str, Any]]
     language: str
     translations: dict[str, Any]
+    test: bool = False  # a test invitation from the dashboard: the subject says so
 
 
 def choose_language(wanted: Any, base: str, translations: dict[str, Any]) -> str:
@@ -104,6 +105,8 @@ def compose_message(mail: MailInput, *, reminder: bool = False) -> EmailMessage:
     subject = title[:200]
     if reminder:
         subject = words["reminder_subject"].format(title=subject)
+    if mail.test:
+        subject = f"[Test] {subject}"
 
     # Lines up to RFC 5322's 998: folding at 78 would turn the long unsubscribe URL in List-Unsubscribe into
     # an RFC 2047 encoded word, which mail clients do not read as a URL.

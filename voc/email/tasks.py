@@ -114,7 +114,7 @@ def _claim(engine: Engine, invitation_id: int, *, reminder: bool, emailed_at: st
             contact_id=contact.id, email=contact.email or "", contact_attributes=dict(contact.attributes or {}),
             event_attributes=dict(event.attributes or {}) if event else {}, title=version.title,
             questions=list(version.questions), language=version.language,
-            translations=dict(version.translations or {}))
+            translations=dict(version.translations or {}), test=invitation.is_test)
         try:
             message = compose_message(mail, reminder=reminder)
         except Undeliverable as exc:
@@ -126,7 +126,8 @@ def _claim(engine: Engine, invitation_id: int, *, reminder: bool, emailed_at: st
                               .values({column: now}).execution_options(synchronize_session=False)).rowcount
         if not won:
             return None
-        return _Claimed(message, mail.email, now, None if reminder else reminder_due(session, invitation, now))
+        no_reminder = reminder or invitation.is_test  # a test invitation is e-mailed once, never reminded
+        return _Claimed(message, mail.email, now, None if no_reminder else reminder_due(session, invitation, now))
 
 
 def _not_sendable(session: Session, invitation: Invitation | None, now: datetime, *, reminder: bool,

@@ -52,6 +52,8 @@ class ResponseFilters:
     q: str | None = None
     answer: str | None = None  # "<question_id>:<option>": the customer picked this option of a choice question
     sort: str | None = None
+    # Only the test responses (made through the dashboard's test invitations), which every other view leaves out.
+    test: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> ResponseFilters:
@@ -77,7 +79,8 @@ class ResponseFilters:
                    mismatch=(params.get("mismatch") or "").lower() in ("1", "true", "on", "yes"),
                    q=text("q", MAX_QUERY),
                    answer=answer if option and _QUESTION_ID.match(question_id) else None,
-                   sort=choice("sort", SORTS))
+                   sort=choice("sort", SORTS),
+                   test=(params.get("test") or "").lower() in ("1", "true", "on", "yes"))
 
     @property
     def answer_filter(self) -> tuple[str, str] | None:
@@ -155,7 +158,7 @@ def _base_query(session: Session, filters: ResponseFilters, now: datetime | None
     """Every filter but the theme, on completed responses within the period."""
     bounds = bounds_of(filters, now)
     query = select(Response).where(Response.status == "completed", Response.completed_at >= bounds.start,
-                                   Response.completed_at < bounds.end)
+                                   Response.completed_at < bounds.end, Response.is_test.is_(filters.test))
     if filters.survey:
         query = query.where(Response.survey_id.in_(select(Survey.id).where(Survey.key == filters.survey)))
     if filters.touchpoint:

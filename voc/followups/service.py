@@ -39,7 +39,9 @@ def followup_created_data(followup: Followup, contact: Contact) -> dict[str, Any
 
 def open_followup_if_needed(session: Session, response: Response, now: datetime | None = None) -> Followup | None:
     """Open a case for a response that the rules flag (once per response), ranked and given its due time
-    (voc.followups.priority), and publish followup.created."""
+    (voc.followups.priority), and publish followup.created. A test response opens none."""
+    if response.is_test:
+        return None
     reason = followup_reason(response)
     if reason is None:
         return None

@@ -85,7 +85,7 @@ def theme_report(session: Session, *, survey: str | None = None, touchpoint: str
     """The themes of analysed responses matching the filters, ranked (see rank_themes)."""
     query = (select(Response.analysis, Response.sentiment, Touchpoint.key)
              .outerjoin(Touchpoint, Touchpoint.id == Response.touchpoint_id)
-             .where(Response.analysis.is_not(None)))
+             .where(Response.analysis.is_not(None), Response.is_test.is_(False)))
     if survey:
         query = query.join(Survey, Survey.id == Response.survey_id).where(Survey.key == survey)
     if touchpoint:

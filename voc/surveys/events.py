@@ -74,7 +74,10 @@ def report_event(session: Session, body: EventIn) -> EventOutcome:
 def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_attrs: dict,
            occurred_at: datetime) -> Decision:
     """Which survey to invite to, or why none: opted out, no survey, condition, sample, quarantine, no e-mail
-    address, no mail server."""
+    address, no mail server.
+
+    Active surveys are tried oldest first (by id): of several on one touchpoint, the first whose trigger
+    admits the contact wins (voc.surveys.overlaps explains this on the dashboard)."""
     if contact.opted_out:
         return Decision("opted_out")
     surveys = session.scalars(select(Survey).where(Survey.status == SurveyStatus.active).order_by(Survey.id))
@@ -101,10 +104,11 @@ def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_att
 
 
 def is_quarantined(session: Session, contact: Contact, survey: Survey, at: datetime) -> bool:
-    """Invited to this survey within its recontact_days, or to any survey within the workspace cooldown."""
+    """Invited to this survey within its recontact_days, or to any survey within the workspace cooldown (test
+    invitations do not count: trying a survey quarantines nobody)."""
     cooldown = timedelta(days=get_settings().contact_cooldown_days)
     recontact = timedelta(days=survey.recontact_days)
-    recent = select(Invitation.id).where(Invitation.contact_id == contact.id)
+    recent = select(Invitation.id).where(Invitation.contact_id == contact.id, Invitation.is_test.is_(False))
     any_survey = exists(recent.where(Invitation.invited_at > at - cooldown))
     this_survey = exists(recent.where(Invitation.survey_id == survey.id, Invitation.invited_at > at - recontact))
     return bool(session.scalar(select(any_survey | this_survey)))

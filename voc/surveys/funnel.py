@@ -46,7 +46,7 @@ def survey_funnels(session: Session, surveys: list[Survey], since: datetime | No
         return []
     ids = [s.id for s in surveys]
     counts = _rolled_up(session, ids, since, until, touchpoint_id)
-    scope = [PartialResponse.survey_id.in_(ids)]
+    scope = [PartialResponse.survey_id.in_(ids), Invitation.is_test.is_(False)]
     if since:
         scope.append(PartialResponse.started_at >= datetime.combine(since.astimezone(UTC).date(), time(), UTC))
     if until:

@@ -175,7 +175,8 @@ def sentiment_metric(n: int, total: float, square_total: float) -> Metric:
 def score_counts(session: Session, column: Any, *, survey: str | None = None, touchpoint: str | None = None,
                  since: datetime | None = None, until: datetime | None = None) -> dict[int, int]:
     """How many completed responses gave each score of one column (nps, csat or ces)."""
-    query = select(column, func.count()).where(column.is_not(None), Response.status == "completed").group_by(column)
+    query = select(column, func.count()).where(column.is_not(None), Response.status == "completed",
+                                                 Response.is_test.is_(False)).group_by(column)
     if survey:
         query = query.join(Survey, Survey.id == Response.survey_id).where(Survey.key == survey)
     if touchpoint:

@@ -156,6 +156,8 @@ class Invitation(SQLModel, table=True):
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Embed channel: the site whose widget made the invitation.
     site_id: int | None = _fk("site.id", nullable=True)
+    # Made from the dashboard to try the survey: never quarantines anyone, never counts anywhere.
+    is_test: bool = Field(default=False)
     created_at: datetime = _created()
 
 
@@ -203,6 +205,8 @@ class Response(SQLModel, table=True):
     sentiment: float | None = Field(default=None)
     mismatch: bool | None = Field(default=None)
     analyzed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Answered through a test invitation: left out of every figure, follow-up and webhook.
+    is_test: bool = Field(default=False)
     created_at: datetime = _created()
 
 

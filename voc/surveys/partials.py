@@ -46,7 +46,7 @@ def _write(session: Session, opened: OpenInvitation, answers: dict[str, Any], la
            last_question_id: str | None, now: datetime) -> None:
     """Insert the invitation's partial response or update it (one statement: safe when two saves race)."""
     first_step = bool(answers) and not opened.saved
-    if first_step:  # the first step left: the response starts now, not at a language choice
+    if first_step and not opened.is_test:  # the first step left: the response starts now, not at a language choice
         record_funnel_step(session, ("started",), opened.survey_id, opened.touchpoint_id, now)
     connection = session.connection()
     connection.execute(_save_statement(connection.dialect.name), {

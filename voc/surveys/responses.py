@@ -56,6 +56,7 @@ class OpenInvitation:
     event_attributes: dict[str, Any] = field(default_factory=dict)
     site_id: int | None = None  # the embed widget's site, whose origins may frame the page
     partial: SavedAnswers | None = None  # what the customer saved step by step, if anything
+    is_test: bool = False  # a test invitation from the dashboard: its response counts nowhere
 
     @property
     def saved(self) -> dict[str, Any]:
@@ -96,7 +97,7 @@ _LOAD = Prepared(
     select(_I.c.id, _I.c.completed_at, _I.c.expires_at, _I.c.invited_at, _I.c.opened_at, _I.c.survey_id,
            _I.c.survey_version_id, _I.c.touchpoint_id, _I.c.contact_id, _S.c.status, _C.c.attributes,
            _E.c.attributes, _V.c.title, _V.c.questions, _V.c.thank_you, _V.c.layout, _V.c.language,
-           _V.c.translations, _I.c.site_id, _P.c.id, _P.c.answers, _P.c.language)
+           _V.c.translations, _I.c.site_id, _P.c.id, _P.c.answers, _P.c.language, _I.c.is_test)
     .join(_S, _S.c.id == _I.c.survey_id)
     .join(_C, _C.c.id == _I.c.contact_id)
     .join(_V, _V.c.id == _I.c.survey_version_id)
@@ -126,7 +127,7 @@ def load_invitation(session: Session, token: str, now: datetime | None = None) -
         raise NotFound("This survey link is not valid.", code="token_invalid")
     (invitation_id, completed_at, expires_at, invited_at, opened_at, survey_id, version_id, touchpoint_id,
      contact_id, status, contact_attributes, event_attributes, title, questions, thank_you, layout, language,
-     translations, site_id, partial_id, saved, saved_language) = row
+     translations, site_id, partial_id, saved, saved_language, is_test) = row
     if completed_at is not None:
         raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
     if now >= expires_at:
@@ -141,7 +142,8 @@ def load_invitation(session: Session, token: str, now: datetime | None = None) -
                                         translations or {}),
                           answer_rules.prefilled_answers(questions, known), contact_attributes or {},
                           event_attributes or {}, site_id,
-                          SavedAnswers(saved or {}, saved_language) if partial_id is not None else None)
+                          SavedAnswers(saved or {}, saved_language) if partial_id is not None else None,
+                          bool(is_test))
 
 
 def mark_opened(session: Session, opened: OpenInvitation, now: datetime | None = None) -> None:
@@ -149,7 +151,7 @@ def mark_opened(session: Session, opened: OpenInvitation, now: datetime | None =
     if opened.opened_at is None:
         now = now or utcnow()
         first = _OPEN.run(session.connection(), {"invitation": opened.invitation_id, "now": now})
-        if first == 1:
+        if first == 1 and not opened.is_test:
             record_funnel_step(session, ("opened",), opened.survey_id, opened.touchpoint_id, now)
         opened.opened_at = now
 
@@ -189,7 +191,8 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
         "invitation_id": opened.invitation_id, "survey_id": opened.survey_id,
         "survey_version_id": opened.survey_version_id, "touchpoint_id": opened.touchpoint_id,
         "contact_id": opened.contact_id, "status": "completed", "started_at": opened.opened_at or now,
-        "completed_at": now, "created_at": now, "comment": comment, **scores, **_NO_ANALYSIS,
+        "completed_at": now, "created_at": now, "comment": comment, "is_test": opened.is_test, **scores,
+        **_NO_ANALYSIS,
     })[0]
     _INSERT_ANSWER.run(connection, [
         {"response_id": response_id, "question_id": a.question_id, "type": a.type, "number": a.number,
@@ -214,9 +217,10 @@ def get_response(session: Session, response_id: int) -> ResponsePublic:
 
 def list_responses(session: Session, *, survey: str | None = None, touchpoint: str | None = None,
                    contact: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                   cursor: str | None = None, limit: int = 50) -> ResponsePage:
-    """Responses, newest first, filtered; `next_cursor` continues where this page ended."""
-    query = select(Response).order_by(Response.id.desc()).limit(limit + 1)
+                   cursor: str | None = None, limit: int = 50, test: bool = False) -> ResponsePage:
+    """Responses, newest first, filtered; `next_cursor` continues where this page ended. Test responses (from
+    test invitations) only when `test` asks for them, and then only they."""
+    query = select(Response).where(Response.is_test.is_(test)).order_by(Response.id.desc()).limit(limit + 1)
     if survey:
         query = query.join(Survey, Survey.id == Response.survey_id).where(Survey.key == survey)
     if touchpoint:
@@ -259,7 +263,7 @@ def responses_public(session: Session, responses: list[Response]) -> list[Respon
             answers=[AnswerOut(question_id=a.question_id, type=a.type, value=a.value, source=a.source)
                      for a in answers[r.id]],
             scores={"nps": r.nps, "csat": r.csat, "ces": r.ces},
-            started_at=r.started_at, completed_at=r.completed_at, analysis=r.analysis,
+            started_at=r.started_at, completed_at=r.completed_at, analysis=r.analysis, is_test=r.is_test,
         )
         for r in responses
     ]

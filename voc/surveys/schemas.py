@@ -15,6 +15,7 @@ KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
 QuestionType = Literal["nps", "csat", "ces", "rating", "single_choice", "multi_choice", "text"]
 ConditionOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists"]
 SCALE_BOUNDS: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+SCALE_TYPES = ("nps", "csat", "ces", "rating")
 MAX_TEXT_ANSWER = 10_000
 
 
@@ -92,6 +93,9 @@ LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 class QuestionTranslation(Strict):
     prompt: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     options: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+    # A scale question's end labels (lowest, highest) in this language, instead of the catalog's.
+    anchors: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]],
+                       Field(min_length=2, max_length=2)] | None = None
 
 
 class SurveyTranslation(Strict):
@@ -118,6 +122,9 @@ def check_translations(questions: list[Question] | None, translations: Translati
             if text.options is not None and len(text.options) != len(question.options or []):
                 raise ValueError(f"translations.{language}.questions.{question_id}.options must translate "
                                  f"each of the {len(question.options or [])} options")
+            if text.anchors is not None and question.type not in SCALE_TYPES:
+                raise ValueError(f"translations.{language}.questions.{question_id}.anchors: only scale questions "
+                                 "have end labels")
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -350,6 +357,7 @@ class ResponsePublic(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     analysis: dict[str, Any] | None
+    is_test: bool = Field(default=False, description="answered through a test invitation: counted in no figure")
 
 
 class ResponsePage(BaseModel):

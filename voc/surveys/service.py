@@ -190,7 +190,9 @@ def survey_public(survey: Survey) -> SurveyPublic:
 
 
 def count_responses(session: Session, survey: Survey) -> int:
-    return session.scalar(select(func.count(Response.id)).where(Response.survey_id == survey.id)) or 0
+    """The survey's responses, test responses left out."""
+    return session.scalar(select(func.count(Response.id)).where(Response.survey_id == survey.id,
+                                                               Response.is_test.is_(False))) or 0
 
 
 def upsert_contact(session: Session, ref: ContactRef) -> Contact:
@@ -228,3 +230,18 @@ def get_contact(session: Session, external_id: str, crm: str | None = None) -> C
     if contact is None:
         raise NotFound(f"no contact {external_id!r}", code="contact_not_found")
     return contact
+
+
+def set_translation(session: Session, key: str, language: str, translation: SurveyTranslation) -> Survey:
+    """Replace the survey's texts in one more language (an empty translation removes it); a change makes a new
+    version, as any change customers see does. What is left out falls back to the survey's own language."""
+    survey = get_survey(session, key)
+    if language == survey.language:
+        raise Invalid(f"{language!r} is the survey's own language: edit the survey itself",
+                      code="validation_error", details=[{"path": ["language"], "message": "the survey's own language"}])
+    translations = {lang: SurveyTranslation.model_validate(text) for lang, text in (survey.translations or {}).items()}
+    if translation.model_dump(exclude_none=True, exclude_defaults=True):
+        translations[language] = translation
+    else:
+        translations.pop(language, None)
+    return update_survey(session, key, SurveyUpdate(translations=translations))

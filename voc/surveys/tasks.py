@@ -41,9 +41,16 @@ def follow_completed_response(session: Session, payload: dict[str, Any]) -> None
     open a follow-up case if it needs one. One job and one rollup change per answer.
 
     Should the analyser fail, the response is still counted and announced, and a response.analyse
-    job of its own retries the reading (keeping the error, as every job does)."""
+    job of its own retries the reading (keeping the error, as every job does).
+
+    A test response (from a test invitation) is read, so the explorer's "test responses" filter shows
+    what voc made of it, and nothing else: it is not counted, no webhook tells the CRM (a write-back
+    would put a dashboard user's test answer on a customer record) and no follow-up case is opened."""
     response = session.get(Response, payload["response_id"])
     if response is None:
+        return
+    if response.is_test:
+        read_response(response)
         return
     try:
         read_response(response)

@@ -63,6 +63,8 @@ def localized_questions(questions: list[dict], translations: dict[str, Any], lan
         if question.get("options"):
             labels = text.get("options") or question["options"]
             item["labels"] = labels if len(labels) == len(question["options"]) else question["options"]
+        if len(text.get("anchors") or []) == 2:  # the scale's end labels as the translator wrote them
+            item["anchors"] = list(text["anchors"])
         shown.append(item)
     return shown
 

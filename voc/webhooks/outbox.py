@@ -130,13 +130,18 @@ def replay(session: Session, message: WebhookMessage) -> None:
 
 
 def publish_invitation_created(session: Session, invitation: Invitation) -> list[WebhookMessage]:
-    """invitation.created, with the survey link (once per invitation, however often its job runs)."""
+    """invitation.created, with the survey link (once per invitation, however often its job runs); never for a
+    test invitation, which is no customer's."""
+    if invitation.is_test:
+        return []
     return publish(session, "invitation.created", lambda: payloads.invitation_created_data(session, invitation),
                    dedupe_key=f"invitation.created:{invitation.id}")
 
 
 def publish_response_completed(session: Session, response: Response) -> list[WebhookMessage]:
-    """response.completed for a stored response (once, however often its job runs)."""
+    """response.completed for a stored response (once, however often its job runs); never for a test response."""
+    if response.is_test:
+        return []
     return publish(session, "response.completed", lambda: payloads.response_completed_data(session, response),
                    dedupe_key=f"response.completed:{response.id}")
 
@@ -146,7 +151,9 @@ def publish_analysis_events(session: Session, response: Response) -> list[Webhoo
 
     Call it in the analysis job's session, after setting the analysis, for every response (one without
     text too: the CRM still gets the new summary). A job that runs twice publishes once per analyser
-    version; a new analyser version publishes again."""
+    version; a new analyser version publishes again. A test response publishes nothing."""
+    if response.is_test:
+        return []
     version = f"{response.id}:{response.analyser_version or ''}"
     analyzed = publish(session, "response.analyzed", lambda: payloads.response_analyzed_data(session, response),
                        dedupe_key=f"response.analyzed:{version}")

@@ -20,13 +20,16 @@ from voc.analytics.choices import choice_charts
 from voc.analytics.service import resolve_filters
 from voc.api.deps import SessionDep
 from voc.auth.models import User
+from voc.config import get_settings
 from voc.errors import VocError
-from voc.surveys import service
+from voc.surveys import overlaps, service, trial
 from voc.surveys.answers import scale_bounds
 from voc.surveys.metrics import SMALL_SAMPLE
 from voc.surveys.models import Survey, SurveyStatus
 from voc.surveys.schemas import SurveyCreate, SurveyUpdate
+from voc.surveys.texts import localized_questions, localized_text, pipe, translation_for
 from voc.web.auth import Admin, CsrfChecked, Viewer
+from voc.web.dashboard import survey_translations, survey_trial
 from voc.web.dashboard.common import page
 from voc.web.forms import FormDep
 from voc.web.i18n import DEFAULT_LANGUAGE, gettext_functions
@@ -239,7 +242,8 @@ def surveys_page(request: Request, user: Viewer, session: SessionDep, saved: str
     """Every survey with its status, version and number of responses."""
     rows = [(s, service.count_responses(session, s)) for s in service.list_surveys(session)]
     touchpoint_names = {t.key: t.name for t in service.list_touchpoints(session)}
-    return page(request, user, LIST, {"rows": rows, "saved": saved, "touchpoint_names": touchpoint_names})
+    return page(request, user, LIST, {"rows": rows, "saved": saved, "touchpoint_names": touchpoint_names,
+                                      "shared": overlaps.shared_touchpoints(session)})
 
 
 def field_error_helpers(errors: dict[str, str]) -> dict[str, Any]:
@@ -270,6 +274,10 @@ def _editor(request: Request, user: User, session: SessionDep, draft: dict[str, 
     return page(request, user, EDIT, {"draft": draft, "survey": survey, "errors": errors or {}, "action": action,
                                       "question_types": QUESTION_TYPES, "ops": OPS, "channels": CHANNELS,
                                       "touchpoints": touchpoints,
+                                      "shared": overlaps.shared_touchpoints(session, survey) if survey else [],
+                                      "sample": _sample_note(draft),
+                                      # The preview frame opens on the draft's questions: no blank box to click.
+                                      "preview_html": _read_only_page(request, draft_preview_context(draft)),
                                       **field_error_helpers(errors or {})}, block=block, status_code=status_code)
 
 
@@ -327,15 +335,29 @@ def change_survey_status(request: Request, key: str, form: FormDep, user: Admin,
     changed = service.update_survey(session, key, SurveyUpdate(status=status))
     audit.record(session, audit.actor_from_request(request, user=user), "survey.updated", "survey", key,
                  before=before, after=service.survey_public(changed))
+    if status == SurveyStatus.active:
+        # Live now: the survey's page opens on a test link for the admin, ready to try as a customer would.
+        if survey_trial.test_link(session, changed, user) is None:
+            survey_trial.make_test_invitation(request, session, changed, user, "link")
+        target = request.url_for("dashboard_survey", key=key).include_query_params(activated="1")
+        return RedirectResponse(f"{target}#try-it", status_code=303)
     return RedirectResponse(str(request.url_for("dashboard_surveys")), status_code=303)
 
 
 # --- previews: the customer's survey page --------------------------------------------------------------
 
-def _customer_context(title: str, questions: list[dict[str, Any]], action: str) -> dict[str, Any]:
-    """What the customer's survey template needs to show these questions: all at once, nothing prefilled."""
-    words = gettext_functions(DEFAULT_LANGUAGE)
-    return {**words, "lang": DEFAULT_LANGUAGE, "state": "form", "title": title, "questions": questions,
+def _customer_context(title: str, questions: list[dict[str, Any]], action: str,
+                      translations: dict[str, Any] | None = None, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """What the customer's survey template needs to show these questions: all at once, nothing prefilled, sample
+    attributes (voc.surveys.trial) piped into their {{ placeholders }}, named in `sample` for the label."""
+    words = gettext_functions(language)
+    title = localized_text(title, translations or {}, language, "title")
+    translated = translation_for(translations or {}, language).get("questions", {})
+    prompts = [{"prompt": text.get("prompt") or ""} for text in translated.values()]
+    sample = trial.sample_attributes(trial.survey_texts(title, [*questions, *prompts]))
+    shown = localized_questions(questions, translations or {}, language, sample, {})
+    return {**words, "lang": language, "state": "form", "title": pipe(title, sample, {}), "questions": shown,
+            "sample": sample,
             "values": {}, "errors": {}, "action": action,
             "anchors": {kind: (words["_"](low), words["_"](high)) for kind, (low, high) in ANCHORS.items()},
             "bounds": {q["id"]: scale_bounds(q) for q in questions if q["type"] in ("nps", "csat", "ces", "rating")}}
@@ -347,8 +369,11 @@ def _preview(request: Request, session: SessionDep, key: str, thanks: bool) -> H
         context = {**gettext_functions(DEFAULT_LANGUAGE), "lang": DEFAULT_LANGUAGE, "state": "thanks",
                    "title": survey.title, "message": survey.thank_you}
     else:
-        context = _customer_context(survey.title, survey.questions,
-                                    request.url_for("survey_preview", key=key).path)
+        # ?lang= shows the survey's texts in that language (voc's own words too), as a customer's link would.
+        wanted = request.query_params.get("lang")
+        language = wanted if wanted in {survey.language, *(survey.translations or {})} else DEFAULT_LANGUAGE
+        context = _customer_context(survey.title, survey.questions, request.url_for("survey_preview", key=key).path,
+                                    survey.translations, language)
     return render(request, CUSTOMER_PAGE, context, block="survey" if is_htmx(request) else None)
 
 
@@ -364,16 +389,39 @@ def preview_survey_sent(request: Request, key: str, user: Viewer, session: Sessi
     return _preview(request, session, key, thanks=True)
 
 
-def _read_only(request: Request, context: dict[str, Any]) -> HTMLResponse:
+def _read_only_page(request: Request, context: dict[str, Any]) -> str:
     """The customer's survey card, in a page of its own for the editor's preview frame.
 
     The card is the customer template's own block; the page around it has no scripts, and the frame
-    is sandboxed (no scripts, no forms), so the preview cannot send anything. Only this site may frame it."""
+    is sandboxed (no scripts, no forms), so the preview cannot send anything."""
     template = templates.get_template(CUSTOMER_PAGE)
     # Rendered (and escaped) by the customer template itself: markup, not text anyone typed.
     card = Markup("".join(template.blocks["survey"](template.new_context({"request": request, **context}))))  # noqa: S704
+    return templates.get_template(PREVIEW).render({"request": request, "card": card, "title": context["title"],
+                                                   "lang": context.get("lang"), "sample": context.get("sample")})
+
+
+def _read_only(request: Request, context: dict[str, Any]) -> HTMLResponse:
+    """The read-only preview page as an answer; only this site may frame it."""
     allow_framing(request, ["'self'"])
-    return render(request, PREVIEW, {"card": card, "title": context["title"], "lang": context.get("lang")})
+    return HTMLResponse(_read_only_page(request, context))
+
+
+def draft_preview_context(draft: dict[str, Any]) -> dict[str, Any]:
+    """What the preview frame shows for a draft: its questions (sample data piped in), or what keeps them from
+    showing."""
+    questions, problems = draft_questions(draft)
+    title = draft["title"].strip() or "Untitled survey"
+    if problems:
+        message = "Fix these and preview again: " + "; ".join(f"{path}: {text}" for path, text in problems.items())
+        return {**gettext_functions(DEFAULT_LANGUAGE), "state": "problem", "title": title,
+                "heading": "Nothing to preview yet", "message": message}
+    return _customer_context(title, questions, "#")
+
+
+def _sample_note(draft: dict[str, Any]) -> dict[str, Any]:
+    questions = [{"prompt": q["prompt"]} for q in draft["questions"]]
+    return trial.sample_attributes(trial.survey_texts(draft["title"], questions, draft["thank_you"]))
 
 
 def draft_questions(draft: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -398,14 +446,7 @@ def preview_draft(request: Request, form: FormDep, user: Admin) -> HTMLResponse:
     """The editor's unsaved questions as the customer will see them: read-only, nothing is stored.
 
     The editor's "Preview changes" posts the whole form here, into the preview frame: no JavaScript needed."""
-    draft = draft_from_form(form)
-    questions, problems = draft_questions(draft)
-    title = draft["title"].strip() or "Untitled survey"
-    if problems:
-        message = "Fix these and preview again: " + "; ".join(f"{path}: {text}" for path, text in problems.items())
-        return _read_only(request, {**gettext_functions(DEFAULT_LANGUAGE), "state": "problem", "title": title,
-                                    "heading": "Nothing to preview yet", "message": message})
-    return _read_only(request, _customer_context(title, questions, "#"))
+    return _read_only(request, draft_preview_context(draft_from_form(form)))
 
 
 # --- a survey's own page: how its customers answered ----------------------------------------------------
@@ -413,8 +454,21 @@ def preview_draft(request: Request, form: FormDep, user: Admin) -> HTMLResponse:
 @router.get("/dashboard/surveys/{key}", name="dashboard_survey")
 def survey_page(request: Request, key: str, user: Viewer, session: SessionDep,
                 period: str | None = None) -> HTMLResponse:
-    """One survey's answers over the period: a distribution per choice question (declared after /new)."""
+    """One survey's answers over the period: a distribution per choice question (declared after /new); once
+    active, a test link and "Send me a test invitation"; a warning when another active survey shares a
+    touchpoint."""
     survey = service.get_survey(session, key)
     filters = resolve_filters(session, survey.key, None, period)
+    query = request.query_params
     return page(request, user, SURVEY, {"survey": survey, "filters": filters, "small_sample": SMALL_SAMPLE,
-                                        "choices": choice_charts(session, filters)}, block="results")
+                                        "choices": choice_charts(session, filters),
+                                        "shared": overlaps.shared_touchpoints(session, survey),
+                                        "test_link": survey_trial.test_link(session, survey, user),
+                                        "test_sent": query.get("test"), "test_error": query.get("test_error"),
+                                        "activated": query.get("activated") == "1",
+                                        "can_email": bool(get_settings().smtp_url),
+                                        "translation_languages": survey_translations.languages_of(survey)},
+                block="results")
+
+
+routers = [router, survey_trial.router, survey_translations.router]
