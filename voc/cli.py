@@ -360,8 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=_restore)
 
     from voc.crm.cli import add_crm_commands
+    from voc.digest.cli import add_digest_commands
 
     add_crm_commands(commands)
+    add_digest_commands(commands)
     return parser
 
 

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from voc.analytics.models import Rollup, RollupEntry  # noqa: F401
 from voc.audit.models import AuditEntry
 from voc.auth.models import ApiKey, User
+from voc.digest.models import DigestSend  # noqa: F401
 from voc.embed.models import Site
 from voc.followups.models import Followup, FollowupNote  # noqa: F401
 from voc.jobs.models import Job

@@ -46,3 +46,5 @@ class User(SQLModel, table=True):
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Chosen on Settings › Users: the worker e-mails this user the weekly digest (voc.digest).
+    weekly_digest: bool = Field(default=False)

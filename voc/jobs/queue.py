@@ -101,6 +101,33 @@ def housekeeper(name: str) -> Callable[[Housekeeper], Housekeeper]:
     return register
 
 
+# Tasks that queue work falling due by the clock rather than after a change (the weekly digest): fn(session,
+# now) -> jobs queued. Workers run them with the housekeeping, each in a transaction of its own; several
+# workers run them, so each must queue a piece of work once however often it runs (a unique key decides).
+Planner = Callable[[Session, datetime], int]
+PLANNERS: dict[str, Planner] = {}
+
+
+def planner(name: str) -> Callable[[Planner], Planner]:
+    """Register `fn(session, now)` to be run by workers every VOC_HOUSEKEEPING_INTERVAL_SECONDS (and at start)."""
+
+    def register(fn: Planner) -> Planner:
+        PLANNERS[name] = fn
+        return fn
+
+    return register
+
+
+def run_planners(engine: Engine, now: datetime | None = None) -> dict[str, int]:
+    """Run every planner once; returns the jobs each queued."""
+    now = now or utcnow()
+    queued: dict[str, int] = {}
+    for name, fn in PLANNERS.items():
+        with session_scope(engine) as session:
+            queued[name] = fn(session, now)
+    return queued
+
+
 def prune(session: Session, table: Any, condition: Any) -> int:
     """Delete the rows matching `condition` in batches, so no transaction holds a lock for long."""
     ids = session.scalars(select(table.c.id).where(condition).limit(PRUNE_BATCH)).all()

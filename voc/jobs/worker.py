@@ -27,6 +27,7 @@ from voc.jobs.queue import (
     renew_leases,
     run_housekeeping,
     run_job,
+    run_planners,
     wakeup,
 )
 from voc.limits.memory import TokenBuckets
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 def load_handlers() -> None:
     """Import every module that registers job handlers."""
     import voc.contacts.tasks  # noqa: F401
+    import voc.digest.tasks  # noqa: F401
     import voc.email.tasks  # noqa: F401
     import voc.limits.tasks  # noqa: F401
     import voc.sentiment.tasks  # noqa: F401
@@ -308,14 +310,26 @@ class Worker:
         return total
 
     def housekeep(self) -> None:
-        """Delete what has outlived its retention (old finished jobs, delivered webhook messages)."""
+        """Delete what has outlived its retention (old finished jobs, delivered webhook messages), then queue
+        the work that has fallen due by the clock (plan)."""
         try:
             deleted = run_housekeeping(self.engine)
         except Exception:
             log.exception("worker %s: housekeeping failed; it runs again next interval", self.id)
+        else:
+            if any(deleted.values()):
+                log.info("worker %s: housekeeping deleted %s", self.id, deleted)
+        self.plan()
+
+    def plan(self) -> None:
+        """Queue the work that has fallen due by the clock (the weekly digest: voc.jobs.queue.PLANNERS)."""
+        try:
+            queued = run_planners(self.engine)
+        except Exception:
+            log.exception("worker %s: planning failed; it runs again next interval", self.id)
             return
-        if any(deleted.values()):
-            log.info("worker %s: housekeeping deleted %s", self.id, deleted)
+        if any(queued.values()):
+            log.info("worker %s: queued %s", self.id, queued)
 
     def run_forever(self) -> None:
         """Poll for jobs until `stop()`; an enqueue in this process wakes it at once."""

@@ -43,6 +43,8 @@ NOTICES = {
     "user_disabled": "The user is disabled: they were signed out and cannot sign in.",
     "user_enabled": "The user can sign in again.",
     "user_deleted": "The user was deleted.",
+    "digest_on": "The weekly digest is on: it is e-mailed every Monday with the week before's figures.",
+    "digest_off": "The weekly digest is off.",
     "site_created": "The site was created.",
     "site_updated": "The site was saved.",
     "site_secret_rotated": "The site has a new secret: signatures made with the old one fail from now on.",

@@ -15,6 +15,7 @@ from voc.api.deps import SessionDep
 from voc.auth import users
 from voc.auth.models import Role, User
 from voc.config import get_settings
+from voc.digest.recipients import set_weekly_digest
 from voc.errors import Invalid, VocError
 from voc.ids import UserId
 from voc.web.auth import Admin, CsrfChecked, Viewer
@@ -99,3 +100,18 @@ def delete_user(request: Request, user_id: UserId, user: Admin, session: Session
         return refused(session, exc, _again(request, user, session))
     audit.record(session, acting(request, user), "user.deleted", "user", user_id, before=before)
     return done(request, "settings_users", notice="user_deleted")
+
+
+@router.post("/dashboard/settings/users/{user_id}/digest", name="settings_user_digest", dependencies=[CsrfChecked])
+def set_user_digest(request: Request, user_id: UserId, user: Viewer, session: SessionDep,
+                    weekly_digest: Annotated[str, Form()] = "") -> Response:
+    """Choose the weekly digest e-mail: anyone for themselves, an admin for anyone."""
+    try:
+        target = set_weekly_digest(session, user_id, weekly_digest == "true", actor=user)
+    except VocError as exc:
+        return refused(session, exc, _again(request, user, session))
+    action = "user.digest_chosen" if target.weekly_digest else "user.digest_dropped"
+    audit.record(session, acting(request, user), action, "user", user_id,
+                 after={"id": target.id, "email": target.email, "weekly_digest": target.weekly_digest})
+    return done(request, "settings_users", notice="digest_on" if weekly_digest == "true" else "digest_off",
+                anchor=f"#user-{user_id}")
