@@ -100,17 +100,54 @@ def uvicorn_log_config() -> dict[str, Any]:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from voc.app import create_app
-    from voc.db import migrate
+    from voc.db import dispose_engines, migrate
 
     settings = get_settings()
-    migrate()
-    app = create_app(run_worker=not args.no_worker, serving=True)
-    # The client address (for rate limits) comes from X-Forwarded-For only when the peer is a trusted proxy:
-    # uvicorn trusts FORWARDED_ALLOW_IPS (default 127.0.0.1,::1: a proxy on the same host).
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
-                log_level=settings.log_level.lower(), proxy_headers=True, log_config=uvicorn_log_config())
+    if args.workers < 1:
+        return _fail("--workers must be at least 1", 2)
+    if args.workers > 1 and settings.database_url.startswith("sqlite"):
+        return _fail("--workers needs PostgreSQL (VOC_DATABASE_URL=postgresql+psycopg://...): SQLite is one "
+                     "writer inside one process, so run one voc serve on it", 2)
+    migrate()  # once, here, before any process serves
+    factory = serving_app_without_worker if args.no_worker else serving_app
+    # One process: the app is built here, so a failure to build it is told like any other. Several: uvicorn
+    # starts each process afresh (spawn) and builds the app in it from an import string; each process runs
+    # its own job worker unless --no-worker (workers claim jobs with SKIP LOCKED, so any number may run).
+    options: dict[str, Any] = {
+        "host": args.host or settings.host, "port": args.port or settings.port,
+        "log_level": settings.log_level.lower(), "log_config": uvicorn_log_config(),
+        # The client address (for rate limits) comes from X-Forwarded-For only when the peer is a trusted
+        # proxy: uvicorn trusts FORWARDED_ALLOW_IPS (default 127.0.0.1,::1: a proxy on the same host).
+        "proxy_headers": True}
+    if args.workers == 1:
+        uvicorn.run(factory(), **options)
+        return 0
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    dispose_engines()  # the serving processes have pools of their own; this one only watches them
+    config = uvicorn.Config(f"voc.cli:{factory.__name__}", factory=True, workers=args.workers, **options)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        return _fail("a serving process could not start (its error is logged above); all were stopped")
     return 0
+
+
+def serving_app() -> Any:
+    """The app `voc serve` runs in each of its processes, with an in-process job worker."""
+    from voc.app import create_app
+
+    configure_logging()  # a process started by `voc serve --workers N` has not run main()
+    return create_app(run_worker=True, serving=True)
+
+
+def serving_app_without_worker() -> Any:
+    """The app `voc serve --no-worker` runs in each of its processes."""
+    from voc.app import create_app
+
+    configure_logging()
+    return create_app(run_worker=False, serving=True)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -295,7 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the web app and API (with a worker unless --no-worker)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--no-worker", action="store_true", help="run no job worker in this process")
+    serve.add_argument("--no-worker", action="store_true", help="run no job worker in the serving processes")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="serve from N processes sharing the port (PostgreSQL only); each runs its own job "
+                            "worker unless --no-worker")
     serve.set_defaults(func=_serve)
 
     worker = commands.add_parser("worker", help="run a job worker")
@@ -453,12 +493,9 @@ def explain_failure(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        level = get_settings().log_level.upper()
-    except Exception as exc:  # noqa: BLE001 - bad settings are told in one line
-        return _fail(*(explain_failure(exc) or (f"invalid settings: {type(exc).__name__}", 1)))
+def configure_logging(level: str | None = None) -> None:
+    """Log lines with a time and the logger's name, every handler filtered through RedactSecrets."""
+    level = (level or get_settings().log_level).upper()
     logging.basicConfig(level=level if level in logging.getLevelNamesMapping() else "INFO",
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
@@ -467,6 +504,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # httpx logs every request URL at INFO; a CRM's URL may carry a token in its query string.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        level = get_settings().log_level.upper()
+    except Exception as exc:  # noqa: BLE001 - bad settings are told in one line
+        return _fail(*(explain_failure(exc) or (f"invalid settings: {type(exc).__name__}", 1)))
+    configure_logging(level)
     try:
         return args.func(args)
     except KeyboardInterrupt:
