@@ -1,18 +1,19 @@
-"""The explorer's CSV: exactly the filtered responses, streamed in keyset-paged batches."""
+"""The explorer's CSV: exactly the filtered responses, streamed from one query in batches."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy import func
+from sqlalchemy.engine import Engine, Row
 from sqlmodel import Session
 
 from voc.db import reading
-from voc.explore.service import ResponseFilters, iter_batches, rows_by_id
+from voc.explore.service import ResponseFilters, filtered_query, rows_by_id
 from voc.sentiment.model import DIMENSIONS, sentiment_label
 from voc.surveys.models import Contact, Response, Survey, Touchpoint
 
@@ -35,29 +36,68 @@ def _number(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def csv_row(response: Response, survey: Survey | None, touchpoint: Touchpoint | None,
-            contact: Contact | None) -> list[str]:
-    """One response as CSV cells; text from customers and CRMs is guarded, numbers are written as numbers."""
-    analysis = response.analysis or {}
-    sentiment = response.sentiment
-    label = (analysis.get("sentiment") or {}).get("label") or (sentiment_label(sentiment)
-                                                               if sentiment is not None else None)
-    dimensions = analysis.get("dimensions") or {}
+def _valence_cell(value: float | str | None) -> str:
+    """A dimension's valence as the analysis holds it: SQLite extracts the JSON number as a number (an int stays
+    an int), PostgreSQL as its text, written as decoding the JSON would write it."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and any(mark in value for mark in ".eE"):
+        return str(float(value))
+    return str(value)
+
+
+def _exported(dialect: str) -> tuple[Any, ...]:
+    """What the CSV reads of a response and its contact, in csv_row's order: columns alone (no ORM objects),
+    and of the analysis only the parts it shows (decoding each analysis whole, spans and all, was most of an
+    export's time)."""
+    if dialect == "postgresql":
+        valences = [Response.analysis[("dimensions", name, "valence")].as_string() for name in DIMENSIONS]
+    else:
+        valences = [func.json_extract(Response.analysis, f"$.dimensions.{name}.valence") for name in DIMENSIONS]
+    return (Response.id, Response.completed_at, Response.survey_id, Response.touchpoint_id, Contact.external_id,
+            Contact.crm, Response.nps, Response.csat, Response.ces, Response.comment, Response.sentiment,
+            Response.analysis[("sentiment", "label")].as_string(), Response.analysis["themes"], Response.mismatch,
+            *valences)
+
+
+def csv_row(row: Sequence[Any], survey_key: str | None, touchpoint_key: str | None) -> list[str]:
+    """One exported row (_exported's columns) as CSV cells; text from customers and CRMs is guarded, numbers
+    are written as numbers."""
+    (ident, completed_at, _survey_id, _touchpoint_id, external_id, crm, nps, csat, ces, comment, sentiment, label,
+     themes, mismatch, *valences) = row
+    if not label and sentiment is not None:
+        label = sentiment_label(sentiment)
     return [
-        str(response.id),
-        response.completed_at.isoformat() if response.completed_at else "",
-        safe_cell(survey.key if survey else None),
-        safe_cell(touchpoint.key if touchpoint else None),
-        safe_cell(contact.external_id if contact else None),
-        safe_cell(contact.crm if contact else None),
-        _number(response.nps), _number(response.csat), _number(response.ces),
-        safe_cell(response.comment),
+        str(ident),
+        completed_at.isoformat() if completed_at else "",
+        safe_cell(survey_key),
+        safe_cell(touchpoint_key),
+        safe_cell(external_id),
+        safe_cell(crm),
+        _number(nps), _number(csat), _number(ces),
+        safe_cell(comment),
         _number(sentiment),
         safe_cell(label),
-        safe_cell(";".join(t for t in analysis.get("themes") or [] if isinstance(t, str))),
-        "" if response.mismatch is None else ("true" if response.mismatch else "false"),
-        *(_number((dimensions.get(name) or {}).get("valence")) for name in DIMENSIONS),
+        safe_cell(";".join(t for t in themes or [] if isinstance(t, str))),
+        "" if mismatch is None else ("true" if mismatch else "false"),
+        *map(_valence_cell, valences),
     ]
+
+
+def exported_batches(session: Session, filters: ResponseFilters, *, batch_size: int = BATCH_SIZE,
+                     now: datetime | None = None) -> Iterator[Sequence[Row]]:
+    """The matching responses with their contacts, newest first (as the explorer lists them), from one query
+    read `batch_size` rows at a time.
+
+    One sort whatever the size (a keyset query per batch sorted the whole table again for every batch):
+    PostgreSQL sends the rows through a server-side cursor and SQLite steps its statement as rows are
+    fetched, so memory stays flat. The session's read transaction lasts as long as the export."""
+    exported = _exported(session.get_bind().dialect.name)
+    query = (filtered_query(session, filters, now).with_only_columns(*exported, maintain_column_froms=True)
+             .outerjoin(Contact, Contact.id == Response.contact_id)
+             .order_by(Response.completed_at.desc(), Response.id.desc())
+             .execution_options(yield_per=batch_size))
+    yield from session.execute(query).partitions()
 
 
 def csv_chunks(engine: Engine, filters: ResponseFilters, *, now: datetime | None = None,
@@ -74,15 +114,18 @@ def csv_chunks(engine: Engine, filters: ResponseFilters, *, now: datetime | None
 
     writer.writerow(COLUMNS)
     yield drain()
-    with Session(reading(engine), expire_on_commit=False) as session:
-        surveys: dict[int, Survey] = {}
-        touchpoints: dict[int, Touchpoint] = {}
-        for batch in iter_batches(session, filters, batch_size=batch_size, now=now):
-            # Surveys and touchpoints are few: keep them; contacts are many: load per batch.
-            surveys.update(rows_by_id(session, Survey, {r.survey_id for r in batch} - surveys.keys()))
-            touchpoints.update(rows_by_id(session, Touchpoint, {r.touchpoint_id for r in batch} - touchpoints.keys()))
-            contacts = rows_by_id(session, Contact, {r.contact_id for r in batch})
-            for response in batch:
-                writer.writerow(csv_row(response, surveys.get(response.survey_id),
-                                        touchpoints.get(response.touchpoint_id), contacts.get(response.contact_id)))
+    with Session(reading(engine)) as session:
+        # Surveys and touchpoints are few: their keys are kept, looked up as new ids appear.
+        surveys: dict[int, str] = {}
+        touchpoints: dict[int, str] = {}
+        for batch in exported_batches(session, filters, batch_size=batch_size, now=now):
+            surveys.update(_keys(session, Survey, {r.survey_id for r in batch} - surveys.keys()))
+            touchpoints.update(_keys(session, Touchpoint, {r.touchpoint_id for r in batch} - touchpoints.keys()))
+            writer.writerows(csv_row(row, surveys.get(row.survey_id), touchpoints.get(row.touchpoint_id))
+                             for row in batch)
             yield drain()
+
+
+def _keys(session: Session, model: Any, ids: set[int | None]) -> dict[int, str]:
+    """The keys of the `model` rows with these ids, by id."""
+    return {row.id: row.key for row in rows_by_id(session, model, ids).values()}

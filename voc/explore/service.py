@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -248,23 +248,6 @@ def list_responses(session: Session, filters: ResponseFilters, *, cursor: str | 
     page_query = _newest_first(query if after is None else query.where(after)).limit(limit + 1)
     items, next_cursor = keyset_page(list(session.scalars(page_query)), limit, encode_cursor)
     return ResponsePage(items=items, next_cursor=next_cursor, total=total)
-
-
-def iter_batches(session: Session, filters: ResponseFilters, *, batch_size: int = 1000,
-                 now: datetime | None = None) -> Iterator[list[Response]]:
-    """Every matching response, newest first, one keyset-paged query per batch (memory stays flat)."""
-    query = filtered_query(session, filters, now)
-    cursor: str | None = None
-    while True:
-        after = _after(cursor)
-        rows = list(session.scalars(_newest_first(query if after is None else query.where(after)).limit(batch_size)))
-        if not rows:
-            return
-        yield rows
-        session.expunge_all()  # the identity map would otherwise keep every row seen
-        if len(rows) < batch_size:
-            return
-        cursor = encode_cursor(rows[-1])
 
 
 def rows_by_id(session: Session, model: Any, ids: set[int | None]) -> dict[int, Any]:

@@ -87,7 +87,10 @@ def set_token_classifier(classify: Callable[[str], tuple[str, int, str]], sentim
 # Both are caches of word forms, never of texts: a first pass classifies every new word.
 _FORMS: dict[str, tuple[str, str, str, str, int, str]] = {}
 _WORD_FORMS: dict[str, tuple[str, int, str]] = {}  # normalised word -> (lexicon stem, flags, singular)
-_FORMS_MAX = 200_000
+# About 400 bytes a token (its forms, and its word's): 50,000 tokens hold a large vocabulary with its typos
+# in ~20 MB. At 200,000, order numbers and names (a new token in most comments) grew `voc serve` by ~80 MB
+# before the first clear: past the 300 MB a process may take (bench/bench_memory.py).
+_FORMS_MAX = 50_000
 
 
 def clear_token_cache() -> None:
