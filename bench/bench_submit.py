@@ -13,11 +13,12 @@ from bench.common import ROOT, free_port, measured_load, post_load, python, serv
 ANSWERS = [{"question_id": "nps", "value": 8}, {"question_id": "why", "value": "Quick delivery but the box was dented"}]
 
 
-def prepare(database: Path, count: int) -> list[str]:
-    """A database with `count` open invitations, made through the service functions; returns tokens."""
+def prepare(database: Path | str, count: int) -> list[str]:
+    """A database (an SQLite file, or a database URL) with `count` open invitations, made through the
+    service functions; returns their tokens."""
     import os
 
-    os.environ["VOC_DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["VOC_DATABASE_URL"] = database if isinstance(database, str) else f"sqlite:///{database}"
     from voc.config import get_settings
 
     get_settings.cache_clear()

@@ -11,6 +11,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +37,13 @@ def wait_for(port: int, path: str = "/healthz", timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def server(args: list[str], port: int, env: dict[str, str] | None = None, health: str = "/healthz"):
-    """Run a server command in a subprocess until the block ends."""
+def server(args: list[str], port: int, env: dict[str, str] | None = None, health: str = "/healthz",
+           timeout: float = 30.0):
+    """Run a server command in a subprocess until the block ends (it must answer within `timeout` s)."""
     process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for(port, health)
+        wait_for(port, health, timeout)
         yield process
     finally:
         process.terminate()
@@ -94,15 +96,65 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of process `pid` and of every process it started (a server with several processes)."""
+    total = cpu_seconds(pid)
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            total += sum(tree_cpu_seconds(int(child)) for child in children.read().split())
+    return total
+
+
 def measured_load(process: subprocess.Popen, port: int, path: str, bodies: list[dict],
                   concurrency: int = 8) -> dict[str, float]:
-    """post_load, plus the server's CPU milliseconds per request: on a shared machine that figure moves
-    far less with the neighbours' load than requests per second do."""
-    before = cpu_seconds(process.pid)
+    """post_load, plus the server's CPU milliseconds per request (all its processes'): on a shared machine
+    that figure moves far less with the neighbours' load than requests per second do."""
+    before = tree_cpu_seconds(process.pid)
     figures = post_load(port, path, bodies, concurrency)
-    figures["cpu_ms"] = 1000 * (cpu_seconds(process.pid) - before) / len(bodies)
+    figures["cpu_ms"] = 1000 * (tree_cpu_seconds(process.pid) - before) / len(bodies)
     return figures
 
 
 def python() -> str:
     return sys.executable
+
+
+def open_invitations(url: str, count: int, secret_key: str) -> list[str]:
+    """Migrate `url`; one active survey (NPS, then why) and `count` open invitations for as many contacts,
+    bulk-inserted (report_event takes milliseconds each: 100,000 would take minutes); returns the tokens,
+    valid for a server started with `secret_key`."""
+    from sqlalchemy import insert, select
+    from sqlmodel import Session
+
+    from voc.db import dispose_engines, make_engine, migrate, utcnow
+    from voc.surveys import service
+    from voc.surveys.models import Contact, Invitation
+    from voc.surveys.schemas import SurveyCreate, TouchpointCreate
+    from voc.surveys.tokens import hash_token, new_nonce, token_for
+
+    migrate(url)
+    dispose_engines()
+    engine = make_engine(url)
+    now = utcnow()
+    nonces = [new_nonce() for _ in range(count)]
+    with Session(engine) as session:
+        touchpoint = service.create_touchpoint(session, TouchpointCreate(key="delivered", name="Delivered",
+                                                                         stage="delivery"))
+        survey = service.create_survey(session, SurveyCreate.model_validate({
+            "key": "bench", "title": "Bench", "status": "active", "recontact_days": 0,
+            "triggers": [{"touchpoint": "delivered"}],
+            "questions": [{"id": "nps", "type": "nps", "prompt": "Recommend?", "required": True},
+                          {"id": "why", "type": "text", "prompt": "Why?"}]}))
+        version = service.current_version(session, survey).id
+        session.execute(insert(Contact), [{"crm": "default", "external_id": f"bench-{n}", "attributes": {},
+                                           "created_at": now, "updated_at": now} for n in range(count)])
+        contacts = session.scalars(select(Contact.id).where(Contact.external_id.startswith("bench-"))
+                                   .order_by(Contact.id)).all()
+        session.execute(insert(Invitation), [
+            {"token_hash": hash_token(token_for(nonce, secret_key)), "token_nonce": nonce, "survey_id": survey.id,
+             "survey_version_id": version, "touchpoint_id": touchpoint.id, "contact_id": contact,
+             "channel": "link", "status": "pending", "invited_at": now, "expires_at": now + timedelta(days=30),
+             "created_at": now} for nonce, contact in zip(nonces, contacts, strict=True)])
+        session.commit()
+    engine.dispose()
+    return [token_for(nonce, secret_key) for nonce in nonces]

@@ -1,0 +1,345 @@
+"""What one answer costs on PostgreSQL, for the capacity model in docs/scaling.md: CPU seconds of the app
+process (`voc serve --no-worker`), of the worker process (`voc worker`) and of the database's backends;
+statements and round trips each process sends (counted on the wire by a pass-through proxy: the server has no
+pg_stat_statements); transactions and rows written (pg_stat_database); WAL bytes (pg_current_wal_lsn(), and
+the part of it that is this database's own when pg_walinspect is there); webhook deliveries (an endpoint
+subscribed to every event type, at a local receiver).
+
+Scale: `python bench/bench_capacity.py [ANSWERS]` or VOC_BENCH_CAPACITY_ANSWERS (default 5,000)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+ANSWERS = int(os.environ.get("VOC_BENCH_CAPACITY_ANSWERS", "5000"))
+WARM_UP = 300
+SECRET_KEY = secrets.token_urlsafe(32)
+
+
+class WireCounter:
+    """A pass-through TCP proxy to PostgreSQL that counts the messages clients send, by type: 'E' (Execute:
+    one statement of the extended protocol), 'Q:BEGIN', 'Q:COMMIT', 'Q:ROLLBACK', 'Q:other' (simple queries),
+    'S' (Sync: with each simple query, one round trip)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def snapshot(self) -> Counter[str]:
+        with self.lock:
+            return Counter(self.counts)
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self.listener.accept()
+            upstream = socket.create_connection(self.target)
+            for sock in (client, upstream):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._client_to_server, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._copy, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _copy(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                sock.close()
+
+    def _client_to_server(self, client: socket.socket, upstream: socket.socket) -> None:
+        buffer, started, seen = b"", False, Counter()
+        try:
+            while data := client.recv(65536):
+                upstream.sendall(data)
+                buffer += data
+                while True:
+                    if not started:  # the startup message has a length and no type byte
+                        if len(buffer) < 4 or len(buffer) < struct.unpack("!I", buffer[:4])[0]:
+                            break
+                        buffer, started = buffer[struct.unpack("!I", buffer[:4])[0]:], True
+                        continue
+                    if len(buffer) < 5:
+                        break
+                    size = struct.unpack("!I", buffer[1:5])[0]
+                    if len(buffer) < 1 + size:
+                        break
+                    kind = chr(buffer[0])
+                    if kind == "Q":  # a simple query: psycopg sends BEGIN, COMMIT and ROLLBACK so
+                        word = buffer[5:15].split(maxsplit=1)[0].upper().rstrip(b";\0")
+                        kind = "Q:" + (word.decode() if word in (b"BEGIN", b"COMMIT", b"ROLLBACK") else "other")
+                    seen[kind] += 1
+                    buffer = buffer[1 + size:]
+                if seen:
+                    with self.lock:
+                        self.counts.update(seen)
+                    seen.clear()
+        except OSError:
+            pass
+        finally:
+            for sock in (client, upstream):
+                sock.close()
+
+
+def _through(url: str, proxy: WireCounter) -> str:
+    """`url` by way of the proxy, in plain text (the proxy reads the messages)."""
+    from sqlalchemy.engine import make_url
+
+    return (make_url(url).set(host="127.0.0.1", port=proxy.port)
+            .update_query_dict({"sslmode": "disable", "gssencmode": "disable"})
+            .render_as_string(hide_password=False))
+
+
+class Database:
+    """The bench database's counters, read from an admin connection of its own."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with self.engine.connect() as connection:
+            self.oid = connection.exec_driver_sql("SELECT oid FROM pg_database WHERE datname = current_database()"
+                                                  ).scalar()
+            try:
+                connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+                self.walinspect = True
+            except Exception:  # not installed, or not a superuser: the cluster's WAL only
+                self.walinspect = False
+
+    @contextmanager
+    def keeping_wal(self) -> Iterator[None]:
+        """Keep the WAL written meanwhile for wal_bytes (a checkpoint would recycle it): a temporary replication
+        slot, dropped by the server when this connection ends, whatever happens to the bench."""
+        name = f"voc_bench_{secrets.token_hex(4)}"
+        with self.engine.connect() as connection:
+            try:
+                connection.exec_driver_sql("SELECT pg_create_physical_replication_slot(%(name)s, true, true)",
+                                           {"name": name})
+            except Exception as exc:  # not allowed here: wal_bytes may find the range recycled, and says so
+                print(f"  (no replication slot to keep the WAL: {str(exc).splitlines()[0][:200]})")
+                yield
+                return
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql("SELECT pg_drop_replication_slot(%(name)s)", {"name": name})
+
+    def snapshot(self) -> dict[str, Any]:
+        from bench.common import cpu_seconds
+
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            stats = connection.exec_driver_sql(
+                "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted, tup_fetched, "
+                "tup_returned FROM pg_stat_database WHERE datname = current_database()").mappings().one()
+            lsn = connection.exec_driver_sql("SELECT pg_current_wal_lsn()::text").scalar()
+            backends = connection.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).scalars().all()
+            jobs = connection.exec_driver_sql(
+                "SELECT count(*) FROM job WHERE status IN ('queued', 'running') AND run_at <= now()").scalar()
+        cpu = {}
+        for pid in backends:
+            with suppress(OSError):  # gone, or another user's process this bench may not read
+                cpu[pid] = cpu_seconds(pid)
+        return {**stats, "lsn": lsn, "backend_cpu": cpu, "jobs": jobs}
+
+    def wal_bytes(self, start: str, end: str) -> tuple[int, int | None]:
+        """WAL bytes between two positions: the cluster's, and this database's own records (with the commits
+        of the transactions that wrote them) when pg_walinspect can tell."""
+        with self.engine.connect() as connection:
+            total = int(connection.exec_driver_sql(f"SELECT pg_wal_lsn_diff('{end}', '{start}')").scalar())
+            if not self.walinspect:
+                return total, None
+            try:
+                own = connection.exec_driver_sql(
+                    "WITH record AS (SELECT xid, record_length, block_ref FROM pg_get_wal_records_info(%(start)s, "
+                    "%(end)s)), ours AS (SELECT DISTINCT xid FROM record WHERE block_ref LIKE %(rel)s "
+                    "AND xid <> '0') SELECT coalesce(sum(record_length), 0) FROM record "
+                    "WHERE block_ref LIKE %(rel)s OR xid IN (SELECT xid FROM ours)",
+                    {"start": start, "end": end, "rel": f"%/{self.oid}/%"}).scalar()
+            except Exception as exc:  # the segments were recycled already: the cluster's figure only
+                print(f"  (pg_walinspect could not read the range: {str(exc).splitlines()[0][:200]})")
+                return total, None
+        return total, int(own)
+
+
+def _wait_until_done(database: Database, receiver: Any, expected: int, timeout: float = 600.0) -> None:
+    """Until no job is due and `expected` webhooks have arrived (then a moment more for stragglers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if database.snapshot()["jobs"] == 0 and len(receiver.arrivals) >= expected:
+            time.sleep(1.0)
+            if database.snapshot()["jobs"] == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"not done: {database.snapshot()['jobs']} jobs due, {len(receiver.arrivals)} webhooks")
+
+
+def _setup(url: str, count: int, receiver: Any | None) -> list[str]:
+    """Migrate; `count` open invitations; a webhook endpoint for every event type at `receiver` (if any)."""
+    from sqlmodel import Session
+
+    from bench.common import open_invitations
+    from voc.config import get_settings
+    from voc.db import make_engine
+    from voc.webhooks.endpoints import create_endpoint
+    from voc.webhooks.samples import EVENT_TYPES
+    from voc.webhooks.schemas import EndpointCreate
+
+    tokens = open_invitations(url, count, SECRET_KEY)
+    if receiver is None:
+        return tokens
+    # The receiver listens on loopback; the endpoint's secret is sealed with the servers' key.
+    os.environ.update(VOC_WEBHOOK_ALLOW_PRIVATE="true", VOC_SECRET_KEY=SECRET_KEY)
+    get_settings.cache_clear()
+    engine = make_engine(url)
+    with Session(engine) as session:
+        _, secret = create_endpoint(session, EndpointCreate(
+            url=receiver.url, event_types=list(EVENT_TYPES), description="capacity bench"))
+        session.commit()
+    engine.dispose()
+    receiver.secret = secret
+    return tokens
+
+
+def measure(url: str, count: int, webhooks: bool = True) -> dict[str, Any]:
+    """Run the app and a worker on `url` through counting proxies; per-answer costs of `count` answers, with
+    an endpoint subscribed to every event type or none."""
+    from sqlalchemy.engine import make_url
+
+    from bench.bench_submit import ANSWERS as BODY
+    from bench.bench_webhooks import Receiver
+    from bench.common import cpu_seconds, free_port, post_load, python, server
+
+    receiver = Receiver()
+    tokens = _setup(url, WARM_UP + count, receiver if webhooks else None)
+    bodies = [{"token": t, "answers": [BODY[0], {"question_id": "why", "value": f"{BODY[1]['value']} ({n})"}]}
+              for n, t in enumerate(tokens)]
+    target = make_url(url)
+    app_proxy, worker_proxy = (WireCounter(target.host or "127.0.0.1", target.port or 5432) for _ in range(2))
+    env = {"VOC_SECRET_KEY": SECRET_KEY, "VOC_LOG_LEVEL": "WARNING", "VOC_WEBHOOK_ALLOW_PRIVATE": "true",
+           # One client address sends every answer here: lift the per-address limit on public routes.
+           "VOC_PUBLIC_REQUESTS_PER_MINUTE": "1000000000", "VOC_PUBLIC_BURST": "1000000"}
+    database = Database(url)
+    port = free_port()
+    with database.keeping_wal():
+        worker = subprocess.Popen([python(), "-m", "voc.cli", "worker"], env={
+            **os.environ, **env, "VOC_DATABASE_URL": _through(url, worker_proxy)}, stdout=subprocess.DEVNULL)
+        try:
+            with server([python(), "-m", "voc.cli", "serve", "--no-worker", "--port", str(port)], port,
+                        env={**env, "VOC_DATABASE_URL": _through(url, app_proxy)}, timeout=120) as app:
+                warm = post_load(port, "/api/v1/responses", bodies[:WARM_UP])
+                if warm["failures"]:
+                    raise RuntimeError(f"{warm['failures']:.0f} answers refused")
+                _wait_until_done(database, receiver, WARM_UP * webhooks)
+                before = (cpu_seconds(app.pid), cpu_seconds(worker.pid), app_proxy.snapshot(),
+                          worker_proxy.snapshot(), database.snapshot(), len(receiver.arrivals), time.perf_counter())
+                load = post_load(port, "/api/v1/responses", bodies[WARM_UP:])
+                answered = time.perf_counter()
+                _wait_until_done(database, receiver, before[5] + count * webhooks)
+                after = (cpu_seconds(app.pid), cpu_seconds(worker.pid), app_proxy.snapshot(),
+                         worker_proxy.snapshot(), database.snapshot(), len(receiver.arrivals), time.perf_counter())
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+            receiver.server.shutdown()
+        if load["failures"]:
+            raise RuntimeError(f"{load['failures']:.0f} answers refused")
+        wal_total, wal_own = database.wal_bytes(before[4]["lsn"], after[4]["lsn"])
+    backend_cpu = sum(cpu - before[4]["backend_cpu"].get(pid, 0.0) for pid, cpu in after[4]["backend_cpu"].items())
+    database.engine.dispose()
+    app_wire, worker_wire = after[2] - before[2], after[3] - before[3]
+    db_before, db_after = before[4], after[4]
+    kinds = Counter(body["type"] for _, body in list(receiver.arrivals.values())[before[5]:])
+    return {
+        "webhooks_on": webhooks, "answers": count, "answers_per_second": load["per_second"],
+        "drained_seconds": after[6] - answered,
+        "app_cpu_ms": 1000 * (after[0] - before[0]) / count, "worker_cpu_ms": 1000 * (after[1] - before[1]) / count,
+        "db_cpu_ms": 1000 * backend_cpu / count,
+        "app_statements": _statements(app_wire) / count, "app_round_trips": _round_trips(app_wire) / count,
+        "worker_statements": _statements(worker_wire) / count,
+        "worker_round_trips": _round_trips(worker_wire) / count,
+        "transactions": (db_after["xact_commit"] - db_before["xact_commit"]) / count,
+        "rollbacks": (db_after["xact_rollback"] - db_before["xact_rollback"]) / count,
+        "rows_written": sum(db_after[k] - db_before[k] for k in ("tup_inserted", "tup_updated", "tup_deleted")) / count,
+        "wal_bytes": wal_total / count, "wal_own_bytes": wal_own / count if wal_own is not None else float("nan"),
+        "webhooks": (after[5] - before[5]) / count, "webhook_kinds": {k: v / count for k, v in sorted(kinds.items())},
+    }
+
+
+def _statements(wire: Counter[str]) -> int:
+    """Statements sent, BEGIN, COMMIT and ROLLBACK left out (counted as transactions)."""
+    return wire["E"] + wire["Q:other"]
+
+
+def _round_trips(wire: Counter[str]) -> int:
+    return wire["S"] + sum(count for kind, count in wire.items() if kind.startswith("Q:"))
+
+
+def report(figures: dict[str, Any]) -> None:
+    endpoint = "an endpoint for every event type" if figures["webhooks_on"] else "no webhook endpoint"
+    print(f"{figures['answers']:,} answers through `voc serve --no-worker` ({figures['answers_per_second']:.0f} "
+          f"answers/s over 8 connections), one `voc worker`, {endpoint} (the worker was done "
+          f"{figures['drained_seconds']:.1f} s after the last answer); per answer:")
+    print(f"  CPU: app {figures['app_cpu_ms']:.2f} ms, worker {figures['worker_cpu_ms']:.2f} ms, "
+          f"PostgreSQL backends {figures['db_cpu_ms']:.2f} ms")
+    print(f"  statements: app {figures['app_statements']:.1f} in {figures['app_round_trips']:.1f} round trips, "
+          f"worker {figures['worker_statements']:.1f} in {figures['worker_round_trips']:.1f}; "
+          f"{figures['transactions']:.1f} commits ({figures['rollbacks']:.2f} rollbacks), "
+          f"{figures['rows_written']:.1f} rows written")
+    own = figures["wal_own_bytes"]
+    print(f"  WAL: {figures['wal_bytes'] / 1024:.1f} KiB in the whole cluster"
+          + (f", {own / 1024:.1f} KiB of them this database's own records" if own == own else ""))
+    kinds = ", ".join(f"{kind} {share:.2f}" for kind, share in figures["webhook_kinds"].items())
+    print(f"  webhook deliveries: {figures['webhooks']:.2f}" + (f" ({kinds})" if kinds else ""), flush=True)
+
+
+def report_delivery(with_hooks: dict[str, Any], without: dict[str, Any]) -> None:
+    """What one webhook delivery adds: the difference between the two runs, per delivery."""
+    deliveries = with_hooks["webhooks"]
+    if not deliveries:
+        return
+    cost = {key: (with_hooks[key] - without[key]) / deliveries for key in (
+        "worker_cpu_ms", "db_cpu_ms", "worker_statements", "transactions", "wal_own_bytes")}
+    print(f"one webhook delivery adds: worker CPU {cost['worker_cpu_ms']:.2f} ms, PostgreSQL CPU "
+          f"{cost['db_cpu_ms']:.2f} ms, {cost['worker_statements']:.1f} statements, "
+          f"{cost['transactions']:.1f} commits, {cost['wal_own_bytes'] / 1024:.1f} KiB WAL")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.bench_memory import postgres_database
+
+    count = int(argv[0]) if argv else ANSWERS
+    runs = {}
+    for webhooks in (True, False):
+        with postgres_database("voc_bench_capacity") as url:
+            if not url:
+                return 0
+            runs[webhooks] = measure(url, count, webhooks)
+            report(runs[webhooks])
+    report_delivery(runs[True], runs[False])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.exit(main(sys.argv[1:]))
