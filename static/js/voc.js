@@ -81,6 +81,50 @@
     report();
   }
 
+  // On a narrow screen the dashboard's links fold behind the Menu button (static/css/voc.css); without
+  // this script the button stays hidden and the links show. Escape folds them again.
+  var toggle = document.querySelector(".topbar .nav-toggle");
+  if (toggle) {
+    var bar = toggle.parentNode;
+    var fold = function (open) {
+      toggle.setAttribute("aria-expanded", String(open));
+      bar.classList.toggle("nav-open", open);
+    };
+    bar.classList.add("nav-folds");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () { fold(toggle.getAttribute("aria-expanded") !== "true"); });
+    bar.addEventListener("keydown", function (e) {
+      if ((e.key === "Escape" || e.key === "Esc") && bar.classList.contains("nav-open")) { fold(false); toggle.focus(); }
+    });
+  }
+
+  // A table or chart wider than the screen scrolls sideways inside the page (static/css/voc.css): while it
+  // does, it takes focus, so that a keyboard can scroll it too.
+  var markScrolling = function () {
+    var boxes = document.querySelectorAll("main table, .chart-scroll");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i], scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("data-voc-scrolls", "");
+      } else if (!scrolls && box.hasAttribute("data-voc-scrolls")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-voc-scrolls");
+      }
+    }
+  };
+  var remarking = false;
+  var remark = function () {
+    if (remarking) return;
+    remarking = true;
+    window.requestAnimationFrame(function () { remarking = false; markScrolling(); });
+  };
+  if (document.querySelector(".dashboard")) {
+    markScrolling();
+    window.addEventListener("resize", remark);
+    document.addEventListener("htmx:afterSettle", remark);
+  }
+
   // A one-click answer from an e-mail arrives as a step with the score selected but not stored (mail
   // scanners open every link): send it at once, as if the customer had pressed Next.
   whenHtmxSettled(function () {

@@ -25,6 +25,7 @@ CHROMIUM_ARGS = [
 # timeout would cost seconds), and their failure is expected, so it is not a console error.
 BLOCKED_ORIGINS = ("https://unpkg.com/",)
 SERIOUS_IMPACTS = ("serious", "critical")
+DEFAULT_TIMEOUT_MS = 5_000  # a page here answers in milliseconds: fail fast rather than wait 30 s
 # Run in every page before its own scripts: notes when htmx has set the page up (its `htmx:load` on <body>),
 # which is later than `window.htmx` appearing when the vendored copy is loaded as the fallback.
 HTMX_STARTED_SCRIPT = ("document.addEventListener('htmx:load', function (e) {"
@@ -38,14 +39,15 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """`voc serve --no-worker` on a free loopback port and its own SQLite file, which it migrates on start.
+    """`voc serve --no-worker` on a free loopback port and its own database (an SQLite file in `directory`
+    unless `database_url` is given), which it migrates on start.
 
     Starting does not wait: the server boots while the browser launches; `wait_until_ready` waits."""
 
-    def __init__(self, directory: Path, env: dict[str, str]) -> None:
+    def __init__(self, directory: Path, env: dict[str, str], database_url: str | None = None) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.database_url = f"sqlite:///{directory / 'voc.db'}"
+        self.database_url = database_url or f"sqlite:///{directory / 'voc.db'}"
         self.log = directory / "server.log"
         server_env = {**os.environ, **env, "VOC_DATABASE_URL": self.database_url, "VOC_BASE_URL": self.url,
                       "VOC_LOG_LEVEL": "WARNING"}
@@ -111,6 +113,17 @@ class PageLog:
     def problems(self) -> list[str]:
         return ([f"console error: {e}" for e in self.console_errors]
                 + [f"uncaught page error: {e}" for e in self.page_errors])
+
+
+def open_context(browser: Any, **context_options: Any) -> Any:
+    """A browser context (options as for `browser.new_context`) whose pages fail fast, note when htmx has
+    started and never reach third-party origins (aborted at once)."""
+    context = browser.new_context(**context_options)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context.add_init_script(HTMX_STARTED_SCRIPT)  # see wait_for_htmx_started
+    for origin in BLOCKED_ORIGINS:
+        context.route(f"{origin}**", lambda route: route.abort())
+    return context
 
 
 def serious_a11y_violations(page: Any) -> list[dict]:

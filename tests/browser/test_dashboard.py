@@ -50,8 +50,10 @@ def count_of(text: str) -> int:
     return int(found.group())
 
 
-def test_an_admin_signs_in_and_every_page_shows_the_demo_data(new_page, live_server, demo: DemoWorkspace,
+@pytest.mark.live_postgres
+def test_an_admin_signs_in_and_every_page_shows_the_demo_data(new_page, live_server, live_demo: DemoWorkspace,
                                                               live_engine, page_log: PageLog):
+    demo = live_demo
     page = new_page()
     page.goto(f"{live_server.url}/dashboard")
     expect(page).to_have_url(re.compile(r"/login\?next=/dashboard$"))  # anonymous: sent to sign in first
@@ -192,6 +194,10 @@ def test_a_survey_built_in_the_editor_is_answered_and_counted_on_the_overview(si
     row = admin.locator(f"#survey-{key}")
     expect(row.locator(".badge")).to_have_text("Draft")
     row.get_by_role("button", name=f"Activate {title}").click()
+    # Activation leads to the survey's own page: it says the survey is live and offers a test link.
+    expect(admin.locator("p.notice[role=status]")).to_contain_text(f"“{title}” is live")
+    expect(admin.locator("#try-it")).to_be_visible()
+    admin.goto(f"{live_server.url}/dashboard/surveys")
     expect(admin.locator(f"#survey-{key} .badge")).to_have_text("Active")
     with Session(reading(live_engine)) as session:
         survey = session.scalar(select(Survey).where(Survey.key == key))

@@ -130,6 +130,7 @@ def shop_still_works(page: Any) -> None:
     assert page.evaluate("() => window.shopErrors") == []
 
 
+@pytest.mark.live_postgres
 def test_a_signed_customer_answers_in_the_widget_and_the_answer_is_theirs(
         page: Any, page_log: PageLog, live_server: Any, live_engine: Engine, shop: Shop, widget: Widget) -> None:
     contact = f"crm-{uuid.uuid4().hex[:8]}"

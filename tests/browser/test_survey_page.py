@@ -97,6 +97,7 @@ def answer_by_keyboard(page: Any, score: int, reason: str) -> None:
     expect(page.get_by_role("button", name="Send")).to_be_focused()
 
 
+@pytest.mark.live_postgres
 def test_a_customer_answers_step_by_step_by_keyboard_and_htmx_swaps_the_card_in_place(page, page_log: PageLog,
                                                                                       invite, live_engine):
     url = invite()

@@ -152,14 +152,22 @@ def share_bar(parts: Sequence[tuple[str, str, int]], width: int = 600) -> list[S
     return segments
 
 
+def _relative_luminance(rgb: Sequence[int]) -> float:
+    """WCAG 2's relative luminance of an sRGB colour."""
+    linear = [c / 255 / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
 def diverging_colour(valence: float | None, strength: float = 1.0) -> tuple[str, str]:
     """Fill and text colour for a value in -1..1 (orange negative, purple positive, grey middle);
-    a strength below 1 fades the fill towards white."""
+    a strength below 1 fades the fill towards white. The text is black or white, whichever contrasts more
+    (WCAG 2): one of the two always reaches 4.5:1."""
     if valence is None:
-        return "#ffffff", "#1a1a1a"
+        return "#ffffff", "#000000"
     v = min(max(valence, -1.0), 1.0)
     end = _POSITIVE if v >= 0 else _NEGATIVE
     full = [m + (e - m) * abs(v) for m, e in zip(_MIDDLE, end, strict=True)]
     rgb = tuple(round(255 + (c - 255) * min(max(strength, 0.0), 1.0)) for c in full)
-    luminance = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255
-    return "#{:02x}{:02x}{:02x}".format(*rgb), "#1a1a1a" if luminance > 0.55 else "#ffffff"
+    luminance = _relative_luminance(rgb)
+    on_black, on_white = (luminance + 0.05) / 0.05, 1.05 / (luminance + 0.05)
+    return "#{:02x}{:02x}{:02x}".format(*rgb), "#000000" if on_black >= on_white else "#ffffff"
