@@ -181,6 +181,8 @@ def test_the_slide_in_closes_on_escape_from_its_own_controls_and_from_inside_the
 
     page.evaluate(f'() => voc("show", "{widget.survey}")')
     survey = page.frame_locator("iframe")
+    # The frame's script is running (it marks the page framed): until then nobody listens for Escape there.
+    expect(survey.locator("html.framed")).to_have_count(1)
     survey.get_by_role("radio", name="7", exact=True).focus()  # focus inside the survey's frame
     expect(survey.get_by_role("radio", name="7", exact=True)).to_be_focused()
     page.keyboard.press("Escape")
