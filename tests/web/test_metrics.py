@@ -59,6 +59,14 @@ def test_requests_are_timed_by_route_template_and_status_class(client):
     assert "/s/not-a-token" not in after
 
 
+def test_a_made_up_method_counts_as_other_not_as_a_series_of_its_own(client):
+    for method in ("BREW", "PROPFIND", "X-EVIL-1", "X-EVIL-2"):
+        client.request(method, "/s/not-a-token")
+    after = client.get("/metrics").text
+    assert 'method="other"' in after
+    assert not any(f'method="{method}"' in after for method in ("BREW", "PROPFIND", "X-EVIL-1", "X-EVIL-2"))
+
+
 def test_answers_accepted_count_once_committed(client, engine):
     first, second = _invitations(engine, 2)
     before = value(client.get("/metrics").text, "voc_responses_total")

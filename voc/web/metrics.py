@@ -16,6 +16,8 @@ from voc.telemetry import REQUEST_SECONDS
 from voc.web.activity import Activity
 
 _CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+# Any method a client makes up would otherwise be a series of its own, without bound.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(scope: Scope) -> str:
@@ -55,5 +57,7 @@ class RequestMetrics:
             await self.app(scope, receive, send_and_note)
         finally:
             self.activity.ended()
-            REQUEST_SECONDS.observe(time.perf_counter() - started, scope.get("method", ""), route_template(scope),
+            method = scope.get("method", "")
+            REQUEST_SECONDS.observe(time.perf_counter() - started, method if method in _METHODS else "other",
+                                    route_template(scope),
                                     _CLASSES.get(status // 100, "other"))
