@@ -326,7 +326,7 @@ def report_delivery(with_hooks: dict[str, Any], without: dict[str, Any]) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.bench_memory import postgres_database
+    from bench.common import postgres_database
 
     count = int(argv[0]) if argv else ANSWERS
     runs = {}

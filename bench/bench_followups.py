@@ -10,7 +10,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,6 @@ TARGET_MS = 200.0
 ROUNDS, MIN_ROUNDS, BUDGET_SECONDS = 40, 10, 90.0
 STAGES = ("awareness", "consideration", "purchase", "delivery", "onboarding", "usage", "support", "billing",
           "renewal", "advocacy")
-POSTGRES = os.environ.get("VOC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 QUESTIONS = [{"id": "nps", "type": "nps", "prompt": "How likely are you to recommend us?", "required": True},
              {"id": "why", "type": "text", "prompt": "What is the main reason for your score?"}]
 COMMENTS = ("Late again and nobody called back.", "The courier left the parcel in the rain.",
@@ -195,35 +193,10 @@ def _report(label: str, times: dict[str, tuple[list[float], list[float]]]) -> tu
     return slow, missed
 
 
-@contextmanager
-def _postgres_database() -> Iterator[str | None]:
-    """A new, empty PostgreSQL database (dropped afterwards), or None when the server is not there."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    name = f"voc_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # no server: say so rather than leave the backend out silently
-        print(f"\nPostgreSQL not measured: {POSTGRES} is not reachable ({type(exc).__name__})")
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    finally:
-        from voc.db import dispose_engines
-
-        dispose_engines()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Build each database, time the queue's views, print median and p95 against the 200 ms target."""
+    from bench.common import postgres_database
+
     os.environ.setdefault("VOC_SECRET_KEY", "bench-secret-key-0123456789abcdef0123456789")
     os.environ.setdefault("VOC_ENV", "test")
     slow: list[str] = []
@@ -234,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         for found, add in zip(_report("SQLite", measure(url)), (slow, missed), strict=True):
             add += found
     if "--sqlite-only" not in (argv or []):
-        with _postgres_database() as url:
+        with postgres_database("voc_bench") as url:
             if url:
                 print(f"\nbuilt PostgreSQL with {CASES:,} cases in {build(url):.1f} s", flush=True)
                 for found, add in zip(_report("PostgreSQL", measure(url)), (slow, missed), strict=True):

@@ -13,7 +13,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import Any
 ANSWERS = int(os.environ.get("VOC_BENCH_MEMORY_ANSWERS", "100000"))
 ROWS = int(os.environ.get("VOC_BENCH_MEMORY_ROWS", "1000000"))
 RSS_AIM_MB, GROWTH_AIM_MB, ROWS_PER_SECOND_AIM = 300, 50, 20_000
-POSTGRES = os.environ.get("VOC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 EMAIL, PASSWORD = "bench@example.com", "correct horse battery"
 DAYS = 80  # every response inside the export's 365-day period
 # What the analyser makes of COMMENT (`voc analyze`), spans and all, as the worker stores it.
@@ -214,33 +212,6 @@ def export(url: str, rows: int) -> dict[str, float]:
     return figures
 
 
-@contextmanager
-def postgres_database(prefix: str) -> Iterator[str | None]:
-    """A fresh PostgreSQL database for the bench, dropped afterwards; None when the server is unreachable."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # no server: say so rather than print a figure for one backend only
-        print(f"PostgreSQL not measured: {POSTGRES} is not reachable ({type(exc).__name__})")
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    finally:
-        from voc.db import dispose_engines
-
-        dispose_engines()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def _report_export(label: str, seconds_to_fill: float, figures: dict[str, float]) -> bool:
     rate, growth = figures["rows"] / figures["seconds"], figures["rss_peak"] - figures["rss_before"]
     met = rate >= ROWS_PER_SECOND_AIM and growth < GROWTH_AIM_MB
@@ -254,6 +225,8 @@ def _report_export(label: str, seconds_to_fill: float, figures: dict[str, float]
 
 def main(argv: list[str] | None = None) -> int:
     """RSS after ANSWERS answers, then the export of ROWS responses on SQLite and PostgreSQL."""
+    from bench.common import postgres_database
+
     args = [int(a) for a in argv or []]
     answers, rows = (args + [ANSWERS, ROWS][len(args):])[:2]
     print(f"voc serve (SQLite, worker in the process), {answers:,} answers through POST /api/v1/responses:",

@@ -12,49 +12,28 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
-
 from bench.bench_submit import ANSWERS, ROUNDS, _median, _ratios, _summary, prepare
 from bench.bench_webhooks import Receiver, _percentile
-from bench.common import ROOT, free_port, measured_load, post_load, python, server, tree_cpu_seconds
+from bench.common import (
+    ROOT,
+    free_port,
+    measured_load,
+    post_load,
+    postgres_database,
+    python,
+    server,
+    tree_cpu_seconds,
+)
 
-POSTGRES = os.environ.get("VOC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PROCESSES = (1, 2)
 WARM_UP = 200  # answers sent (at the same rate) and delivered before the measured ones
 STARTUP = 120.0  # seconds: each of several processes imports and warms up voc afresh, slow on a loaded machine
 # One client address sends every answer here: lift the per-address limit on public routes.
 UNLIMITED = {"VOC_PUBLIC_REQUESTS_PER_MINUTE": "1000000000", "VOC_PUBLIC_BURST": "1000000"}
-
-
-@contextmanager
-def bench_database() -> Iterator[str | None]:
-    """A PostgreSQL database of this run's own (None when the server is not there), dropped at the end."""
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    name = f"voc_bench_pg_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - no server: the caller says so instead of printing figures
-        print(f"PostgreSQL not measured: {make_url(POSTGRES).render_as_string()} is not reachable "
-              f"({type(exc).__name__})")
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    finally:
-        from voc.db import dispose_engines
-
-        dispose_engines()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def submission(url: str, count: int) -> dict[str, float]:
@@ -196,11 +175,11 @@ def main(count: int = 4800, answers: int = 2000) -> dict[str, float]:
     saved = dict(os.environ)
     figures: dict[str, float] = {}
     try:
-        with bench_database() as url:
+        with postgres_database("voc_bench_pg") as url:
             if url:
                 figures |= submission(url, count)
         get_settings.cache_clear()
-        with bench_database() as url:
+        with postgres_database("voc_bench_pg") as url:
             if url:
                 figures |= webhook_latency(url, answers)
     finally:

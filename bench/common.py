@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
@@ -113,6 +115,38 @@ def measured_load(process: subprocess.Popen, port: int, path: str, bodies: list[
     figures = post_load(port, path, bodies, concurrency)
     figures["cpu_ms"] = 1000 * (tree_cpu_seconds(process.pid) - before) / len(bodies)
     return figures
+
+
+POSTGRES = os.environ.get("VOC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str | None]:
+    """A fresh PostgreSQL database of this run's own on VOC_BENCH_POSTGRES_URL's server, dropped afterwards;
+    None (and a line saying so) when the server is unreachable, so no figure is printed for it."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - no server: say so rather than leave the backend out silently
+        print(f"\nPostgreSQL not measured: {make_url(POSTGRES).render_as_string()} is not reachable "
+              f"({type(exc).__name__})")
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    finally:
+        from voc.db import dispose_engines
+
+        dispose_engines()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def python() -> str:
