@@ -34,6 +34,18 @@ def make_test_invitation(request: Request, session: SessionDep, survey: Survey, 
                  "survey", survey.key, after={"invitation_id": invitation.id, "channel": channel})
 
 
+def _make_and_go_back(request: Request, session: SessionDep, key: str, user: User, channel: str) -> RedirectResponse:
+    """make_test_invitation, then back to the survey's page, which shows the link or the e-mail sent, or why
+    nothing was made."""
+    survey = service.get_survey(session, key)
+    try:
+        make_test_invitation(request, session, survey, user, channel)
+    except VocError as exc:
+        session.rollback()
+        return _back(request, key, test_error=exc.code)
+    return _back(request, key, test=channel)
+
+
 def _back(request: Request, key: str, **params: str) -> RedirectResponse:
     target = request.url_for("dashboard_survey", key=key).include_query_params(**params)
     return RedirectResponse(f"{target}#try-it", status_code=303)
@@ -42,22 +54,10 @@ def _back(request: Request, key: str, **params: str) -> RedirectResponse:
 @router.post("/dashboard/surveys/{key}/test-link", name="survey_test_link", dependencies=[CsrfChecked])
 def new_test_link(request: Request, key: str, user: Admin, session: SessionDep) -> RedirectResponse:
     """A fresh test link for the signed-in user (each link answers once)."""
-    survey = service.get_survey(session, key)
-    try:
-        make_test_invitation(request, session, survey, user, "link")
-    except VocError as exc:
-        session.rollback()
-        return _back(request, key, test_error=exc.code)
-    return _back(request, key, test="link")
+    return _make_and_go_back(request, session, key, user, "link")
 
 
 @router.post("/dashboard/surveys/{key}/test-email", name="survey_test_email", dependencies=[CsrfChecked])
 def send_test_invitation(request: Request, key: str, user: Admin, session: SessionDep) -> RedirectResponse:
     """E-mail the signed-in user a test invitation, through the worker like a customer's."""
-    survey = service.get_survey(session, key)
-    try:
-        make_test_invitation(request, session, survey, user, "email")
-    except VocError as exc:
-        session.rollback()
-        return _back(request, key, test_error=exc.code)
-    return _back(request, key, test="email")
+    return _make_and_go_back(request, session, key, user, "email")
