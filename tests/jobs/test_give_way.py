@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
 
 from tests.aio import run_async
+from voc.db import utcnow
 from voc.jobs.queue import enqueue, job_handler
-from voc.jobs.worker import Worker
-from voc.web.activity import Activity
+from voc.jobs.worker import QUIET_MOMENT_WAIT, Worker
+from voc.web.activity import QUIET_SECONDS, Activity
 from voc.web.metrics import RequestMetrics
 
 
@@ -25,10 +28,11 @@ class Requests:
         self.log.append(("gave way", timeout))
 
 
-def _jobs(engine, count: int) -> None:
+def _jobs(engine, count: int, due_for: float = 60.0) -> None:
+    """`count` jobs that fell due `due_for` seconds ago (by default a backlog long past its quiet-moment wait)."""
     with Session(engine) as session:
         for n in range(count):
-            enqueue(session, "test.step", {"n": n})
+            enqueue(session, "test.step", {"n": n}, run_at=utcnow() - timedelta(seconds=due_for))
         session.commit()
 
 
@@ -64,6 +68,24 @@ def test_between_jobs_the_worker_gives_way_nine_times_as_long_as_its_last_job_to
     assert log[1][1] == pytest.approx(0.18) and log[3][1] == pytest.approx(0.36)
 
 
+def test_a_job_that_fell_due_a_moment_ago_first_waits_for_a_quiet_moment_until_it_is_a_second_old(
+        engine, handlers, monkeypatch):
+    log: list = []
+    monkeypatch.setattr("voc.jobs.worker.time", FakeClock())  # jobs take no time: no share is owed
+
+    @job_handler("test.step")
+    def step(session, payload):
+        log.append(f"job {payload['n']}")
+
+    _jobs(engine, 1, due_for=0.25)  # a burst's answer: its jobs wait for the burst to end, 0.75 s at most
+    _jobs(engine, 1, due_for=5.0)  # the backlog of a long burst: no more waiting than its share
+    Worker(engine, give_way_to=Requests(log)).run_until_idle()
+    assert [entry if isinstance(entry, str) else entry[0] for entry in log] == ["job 0", "gave way", "job 0"]
+    # The job due 5 s ago runs first (oldest first) without a wait; the one due 0.25 s ago waits for a
+    # quiet moment until it is QUIET_MOMENT_WAIT old.
+    assert 0.5 < log[1][1] <= QUIET_MOMENT_WAIT - 0.25 + 0.01
+
+
 def test_without_a_web_server_the_worker_never_waits(engine, handlers):
     log: list[str] = []
 
@@ -90,7 +112,34 @@ def test_waiting_for_quiet_ends_with_the_last_request_or_the_timeout():
     started = time.monotonic()
     activity.wait_quiet(60)  # woken when the request ends
     assert time.monotonic() - started < 30
-    assert not activity.in_flight and activity.idle.is_set()
+    assert not activity.in_flight and activity.quiet.is_set()
+
+
+def test_a_waiting_worker_is_woken_once_the_stream_of_requests_pauses_not_between_requests():
+    """Under load the last request in flight ends many times a millisecond; a worker woken each time would
+    take the GIL from the loop over and over. It is woken when no request has been in flight for
+    QUIET_SECONDS, however many ended before."""
+    activity = Activity()
+    activity.started()  # a stream of requests, one after the other, each 1 ms with 1 ms between them
+    woken: list[float] = []
+    waiter = threading.Thread(target=lambda: (activity.wait_quiet(60), woken.append(time.monotonic())))
+    waiter.start()
+
+    async def stream() -> float:
+        activity.ended()
+        for _ in range(100):
+            await asyncio.sleep(0.001)
+            activity.started()
+            await asyncio.sleep(0.001)
+            activity.ended()
+        last = time.monotonic()
+        await asyncio.sleep(0.5)  # the server runs on (its loop looks for the pause)
+        return last
+
+    last_ended = run_async(stream())
+    waiter.join(30)
+    assert woken and woken[0] >= last_ended + QUIET_SECONDS  # not before the pause
+    assert woken[0] < last_ended + 5  # and not the 60 s timeout either
 
 
 def test_under_requests_that_never_stop_every_job_still_runs(engine, handlers):
@@ -112,15 +161,22 @@ def test_the_middleware_counts_requests_in_flight():
     seen: list[bool] = []
 
     async def app(scope, receive, send):
-        seen.append((activity.in_flight, activity.idle.is_set()))
+        seen.append((activity.in_flight, activity.quiet.is_set()))
         if scope.get("path") == "/fails":
             raise RuntimeError("handler failed")
 
     tracked = RequestMetrics(app, activity)
-    run_async(tracked({"type": "http", "path": "/"}, None, None))
+
+    async def serve(path: str) -> None:
+        try:
+            await tracked({"type": "http", "path": path}, None, None)
+        finally:
+            await asyncio.sleep(0.1)  # the server runs on (its loop looks for the pause)
+
+    run_async(serve("/"))
     with pytest.raises(RuntimeError):
-        run_async(tracked({"type": "http", "path": "/fails"}, None, None))
+        run_async(serve("/fails"))
     assert seen == [(1, False), (1, False)]
-    assert activity.in_flight == 0 and activity.idle.is_set()  # a failing request is counted out too
+    assert activity.in_flight == 0 and activity.quiet.is_set()  # a failing request is counted out too
     run_async(tracked({"type": "lifespan"}, None, None))
     assert seen[-1] == (0, True)  # not a request: not counted

@@ -16,7 +16,7 @@ from voc.jobs.models import Job
 from voc.jobs.queue import claim_due_jobs, enqueue, job_handler, run_job
 from voc.jobs.worker import Worker
 from voc.surveys.models import Touchpoint
-from voc.web.activity import Activity
+from voc.web.activity import QUIET_SECONDS, Activity
 
 
 def _add(engine, kind, count=1):
@@ -94,7 +94,7 @@ def test_a_failure_between_claiming_and_running_gives_the_rest_of_the_batch_back
     worker = Worker(engine, batch=5)
     calls = {"n": 0}
 
-    def give_way_that_fails():
+    def give_way_that_fails(job):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("between two jobs")
@@ -132,15 +132,17 @@ def test_the_heartbeat_renews_every_third_of_the_lease(engine, short_lease, monk
 
 
 def test_waiting_for_quiet_survives_a_request_starting_as_it_looks():
-    """The race seen in a run: the last request ended (idle set) and, before the worker looked, a new
-    one began; the old code computed a negative sleep and raised ValueError, stranding its batch."""
+    """The race seen in a run: the last request ended and, before the worker looked, a new one began; the
+    old code computed a negative sleep and raised ValueError, stranding its batch. Now the look is the
+    server's own, QUIET_SECONDS after the last request ended, and a request begun since keeps it busy."""
     activity = Activity()
     activity.started()
-    activity.last_end = time.monotonic() - 1  # the previous request ended long ago
-    activity.idle.set()  # as ended() left it a moment before started() ran again
-    timer = threading.Timer(0.05, activity.idle.clear)  # started() clears it just after
-    timer.start()
+    activity.ended()  # the look is due QUIET_SECONDS from now ...
+    activity.started()  # ... and a new request begins before it
     started = time.monotonic()
     activity.wait_quiet(0.2)  # no ValueError; waits for the request in flight until the timeout
     assert 0.2 <= time.monotonic() - started < 5
-    timer.join()
+    assert not activity.quiet.is_set()
+    activity.ended()
+    activity.wait_quiet(30)
+    assert activity.quiet.is_set() and time.monotonic() - activity.last_end >= QUIET_SECONDS

@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from voc.config import get_settings
-from voc.db import get_engine
+from voc.db import get_engine, utcnow
 from voc.jobs.models import Job
 from voc.jobs.queue import (
     DEFERRED,
@@ -54,6 +54,10 @@ class Busy(Protocol):
 # requests keep coming, and all of it when they stop: customers' pages come first, and the queue
 # (durable) absorbs a burst instead of every answer waiting on the analysis of the one before.
 SHARE_UNDER_LOAD = 0.1
+# ... but a job that fell due less than this long ago waits for a quiet moment first (at most until it is
+# this old): a burst shorter than that is answered at full speed and its jobs run right after it, while a
+# longer one still gives the worker its share (a job waiting for a quiet moment never waits longer).
+QUIET_MOMENT_WAIT = 1.0
 # run_until_idle waits at most this long for jobs it put back for a moment (an earlier message first).
 ORDER_DEFER_BOUND = 2.0
 
@@ -206,7 +210,8 @@ class Worker:
     """Runs jobs until stopped; any number may run at once against one database.
 
     With `give_way_to` (the web server's Activity, for the worker inside `voc serve`), it waits
-    between jobs while requests are being served, up to nine times as long as its last job took."""
+    between jobs while requests are being served, up to nine times as long as its last job took, and
+    a job that fell due under QUIET_MOMENT_WAIT ago waits for a quiet moment until it is that old."""
 
     def __init__(self, engine: Engine | None = None, *, batch: int = 10, give_way_to: Busy | None = None) -> None:
         self.engine = engine or get_engine()
@@ -223,11 +228,14 @@ class Worker:
                            settings.webhook_endpoint_rate)
         load_handlers()
 
-    def _give_way(self) -> None:
-        if self.give_way_to is None or self._owed <= 0:
+    def _give_way(self, job: Job) -> None:
+        if self.give_way_to is None:
             return
-        self.give_way_to.wait_quiet(self._owed)
+        due_for = (utcnow() - job.run_at).total_seconds()
+        wait = max(self._owed, min(QUIET_MOMENT_WAIT, QUIET_MOMENT_WAIT - due_for))
         self._owed = 0.0
+        if wait > 0:
+            self.give_way_to.wait_quiet(wait)
 
     def _run(self, job: Job) -> None:
         started = time.monotonic()
@@ -267,7 +275,7 @@ class Worker:
                     else:
                         ran += 1
                     continue
-                self._give_way()
+                self._give_way(job)
                 handled += 1
                 try:
                     self._run(job)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -10,36 +11,50 @@ QUIET_SECONDS = 0.005  # no request for this long: the server is idle (a keep-al
 
 
 class Activity:
-    """HTTP requests in flight and when the last one ended (written by the event loop, read by the worker)."""
+    """HTTP requests in flight and when the last one ended (written by the event loop, read by the worker).
+
+    The loop itself notices a quiet moment: when the last request in flight ends it looks again
+    QUIET_SECONDS later (one timer at a time), and only then wakes a waiting worker. A worker woken
+    at every moment with no request in flight (many times a millisecond under load) would take the
+    GIL from the loop over and over, and the requests would pay for the time given to them."""
 
     def __init__(self) -> None:
         self.in_flight = 0
         self.last_end = 0.0
-        self.idle = threading.Event()  # set while no request is in flight
-        self.idle.set()
+        self.quiet = threading.Event()  # set once no request has been in flight for QUIET_SECONDS
+        self.quiet.set()
+        self._looking = False  # a look QUIET_SECONDS after the last request ended is due
 
     def started(self) -> None:
         self.in_flight += 1
-        self.idle.clear()
+        if self.quiet.is_set():
+            self.quiet.clear()
 
     def ended(self) -> None:
         self.in_flight -= 1
         self.last_end = time.monotonic()
-        if not self.in_flight:
-            self.idle.set()
+        if not self.in_flight and not self._looking:
+            self._looking = True
+            self._look_later(QUIET_SECONDS)
+
+    def _look_later(self, delay: float) -> None:
+        try:
+            asyncio.get_running_loop().call_later(delay, self._look)
+        except RuntimeError:  # ended outside an event loop (a test, a thread): a timer looks instead
+            threading.Timer(delay, self._look).start()
+
+    def _look(self) -> None:
+        if self.in_flight:  # busy again: the request that ends last looks again
+            self._looking = False
+            return
+        quiet_for = time.monotonic() - self.last_end
+        if quiet_for >= QUIET_SECONDS:
+            self._looking = False
+            self.quiet.set()
+        else:  # another request came and went meanwhile
+            self._look_later(QUIET_SECONDS - quiet_for)
 
     def wait_quiet(self, timeout: float) -> None:
-        """Block until no request has been in flight for QUIET_SECONDS, or `timeout` seconds have passed.
-
-        Woken by the last request ending, not by polling: a waiting thread that wakes needs the GIL,
-        and taking it from the event loop over and over costs the requests the time given to them."""
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not self.idle.wait(remaining):
-                return
-            if self.in_flight:  # a request began between the wake-up and this look: wait for it again
-                continue
-            quiet_for = time.monotonic() - self.last_end
-            if quiet_for >= QUIET_SECONDS:
-                return
-            time.sleep(max(0.0, min(QUIET_SECONDS - quiet_for, deadline - time.monotonic())))
+        """Block until no request has been in flight for QUIET_SECONDS, or `timeout` seconds have passed."""
+        if timeout > 0:
+            self.quiet.wait(timeout)
