@@ -39,7 +39,7 @@ test: install
 	$(BIN)/python -m pytest -m alone
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --readme README.md
 
 eval: install
 	$(BIN)/python bench/eval_sentiment.py --fetch .cache/vader --markdown

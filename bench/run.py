@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib
+import io
+import os
+import platform
+import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 # (module, title, arguments): each module's main() prints its own figures and ratios.
 BENCHMARKS = [
@@ -27,18 +35,74 @@ BENCHMARKS = [
 ]
 
 
-def main() -> int:
-    for module_name, title, argv in BENCHMARKS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        print(f"\n== {title} ==", flush=True)
-        started = time.perf_counter()
-        module.main(*([argv] if argv is not None else []))
-        print(f"({time.perf_counter() - started:.0f} s)", flush=True)
+START, END = "<!-- bench-output -->", "<!-- /bench-output -->"
+
+
+class Tee:
+    """Prints as usual and keeps a copy of everything printed."""
+
+    def __init__(self, stream) -> None:  # noqa: ANN001
+        self.stream, self.copy = stream, io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.copy.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _describe_run() -> str:
+    """When, on what and on which commit the figures were measured."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = " with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"`make bench` on {when}, commit {commit}{dirty}, {os.cpu_count()} cores, load average "
+            f"{os.getloadavg()[0]:.2f} when it began, Python {platform.python_version()}:")
+
+
+def write_readme(path: Path, header: str, output: str) -> None:
+    """Put this run's output, exactly as printed, between the markers in README (figures there are
+    never typed by hand)."""
+    text = path.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"{path} has no {START} ... {END} block for the figures")
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    block = f"{START}\n{header}\n\n```text\n{output.strip()}\n```\n{END}"
+    path.write_text(before + block + after, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--readme", type=Path, help="write the whole run's output into this README's "
+                        f"{START} block (only when every benchmark ran)")
+    parser.add_argument("only", nargs="*", help="run only these modules (e.g. bench.bench_submit)")
+    args = parser.parse_args(argv)
+    header = _describe_run()
+    tee = Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        print(header)
+        for module_name, title, module_argv in BENCHMARKS:
+            if args.only and module_name not in args.only:
+                continue
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                continue
+            print(f"\n== {title} ==", flush=True)
+            started = time.perf_counter()
+            module.main(*([module_argv] if module_argv is not None else []))
+            print(f"({time.perf_counter() - started:.0f} s)", flush=True)
+    if args.readme and not args.only:
+        output = tee.copy.getvalue().split("\n", 1)[1]
+        write_readme(args.readme, header, output)
+        print(f"\nwritten into {args.readme}")
     return 0
 
 
