@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from voc.config import get_settings
 from voc.db import deferred, dispose_engines, make_engine, migrate
+from voc.models import metadata
 
 POSTGRES_URL = os.environ.get("VOC_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -80,16 +81,37 @@ def postgres_database(worker_id: str) -> Iterator[str]:
     url = base.set(database=name).render_as_string(hide_password=False)
     migrate(url)
     yield url
+    if url in _emptiers:
+        _emptiers.pop(url)[0].dispose()
     dispose_engines()
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
 
 
-def _truncate_all(engine: Engine) -> None:
-    tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+_emptiers: dict[str, tuple[Engine, str]] = {}
+
+
+def _empty_all(url: str) -> None:
+    """Empty every table and restart every sequence, as a freshly migrated database has them.
+
+    DELETE, children before parents, in one round trip: about 1 ms for tables a test filled with a few
+    rows, where TRUNCATE (new files for every table and index) took about 100 ms, for each of the
+    suite's PostgreSQL tests."""
+    if url not in _emptiers:
+        engine = make_engine(url)
+        tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        ordered = [table.name for table in reversed(metadata.sorted_tables) if table.name in tables]
+        assert set(ordered) == tables, f"tables the models do not know: {tables - set(ordered)}"
+        with engine.connect() as connection:
+            sequences = connection.exec_driver_sql(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences").scalars()
+            restarts = ", ".join(f"setval('{name}', 1, false)" for name in sequences)
+        deletes = [f'DELETE FROM "{name}"' for name in ordered]  # noqa: S608 - names from the catalogue
+        _emptiers[url] = engine, "; ".join([*deletes, f"SELECT {restarts}"])
+    engine, sql = _emptiers[url]
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        connection.exec_driver_sql(sql)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -113,7 +135,7 @@ def _empty_postgres(request: pytest.FixtureRequest) -> str:
     url = request.getfixturevalue("postgres_database")
     if url.startswith("unavailable"):
         skip_or_fail(f"PostgreSQL at VOC_TEST_POSTGRES_URL is {url}")
-    _truncate_all(make_engine(url))
+    _empty_all(url)
     return url
 
 
