@@ -3,6 +3,7 @@ unstarted jobs given back at once, and the in-process worker's wait for quiet ne
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from tests.aio import run_async
 from voc.config import get_settings
 from voc.jobs import worker as worker_module
 from voc.jobs.models import Job
@@ -136,13 +138,18 @@ def test_waiting_for_quiet_survives_a_request_starting_as_it_looks():
     old code computed a negative sleep and raised ValueError, stranding its batch. Now the look is the
     server's own, QUIET_SECONDS after the last request ended, and a request begun since keeps it busy."""
     activity = Activity()
-    activity.started()
-    activity.ended()  # the look is due QUIET_SECONDS from now ...
-    activity.started()  # ... and a new request begins before it
-    started = time.monotonic()
-    activity.wait_quiet(0.2)  # no ValueError; waits for the request in flight until the timeout
-    assert 0.2 <= time.monotonic() - started < 5
-    assert not activity.quiet.is_set()
-    activity.ended()
-    activity.wait_quiet(30)
+
+    async def server() -> float:  # the requests, on an event loop of their own as in `voc serve`
+        activity.started()
+        activity.ended()  # the look is due QUIET_SECONDS from now ...
+        activity.started()  # ... and a new request begins before it
+        started = time.monotonic()
+        await asyncio.to_thread(activity.wait_quiet, 0.2)  # no ValueError; waits for the request in flight
+        waited = time.monotonic() - started
+        assert not activity.quiet.is_set()
+        activity.ended()
+        await asyncio.to_thread(activity.wait_quiet, 30)
+        return waited
+
+    assert 0.2 <= run_async(server()) < 5
     assert activity.quiet.is_set() and time.monotonic() - activity.last_end >= QUIET_SECONDS
