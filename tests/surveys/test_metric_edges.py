@@ -60,21 +60,30 @@ def test_csat_of_one_answer():
 
 def test_ces_of_three_answers_by_hand():
     # 1, 2 and 4: mean 7/3 = 2.333; s² = (1.7778 + 0.1111 + 2.7778)/2 = 2.3333; SE = √(2.3333/3) = 0.88192;
-    # half = 4.3027 · 0.88192 = 3.7946.
+    # half = 4.3027 · 0.88192 = 3.7946: 2.333 − 3.795 = −1.461 is below the scale, so the interval starts at 1.
     metric = ces_metric({1: 1, 2: 1, 4: 1})
     assert metric.value == 2.333 and metric.n == 3 and metric.small_sample
     half = T_TABLE[2] * math.sqrt((7 / 3) / 3)
-    assert metric.ci_low == pytest.approx(7 / 3 - half, abs=1e-3)
+    assert metric.ci_low == 1.0
     assert metric.ci_high == pytest.approx(7 / 3 + half, abs=1e-3)
 
 
 def test_ces_of_four_answers_rounds_to_three_places():
-    # 5, 6, 6, 7 … mean 6, s² = (1 + 0 + 0 + 1)/3 = 0.6667, SE = √(0.6667/4) = 0.40825; half = 3.1824 · 0.40825.
+    # 5, 6, 6, 7 … mean 6, s² = (1 + 0 + 0 + 1)/3 = 0.6667, SE = √(0.6667/4) = 0.40825; half = 3.1824 · 0.40825
+    # = 1.2992: 4.701 to 7.299, and no CES is above 7, so the interval ends at 7.
     metric = ces_metric({5: 1, 6: 2, 7: 1})
     half = T_TABLE[3] * math.sqrt((2 / 3) / 4)
     assert metric.value == 6.0
-    assert (metric.ci_low, metric.ci_high) == pytest.approx((6 - half, 6 + half), abs=1e-3)
-    assert metric.ci_low == round(metric.ci_low, 3) and metric.ci_high == round(metric.ci_high, 3)
+    assert (metric.ci_low, metric.ci_high) == (pytest.approx(6 - half, abs=1e-3), 7.0)
+    assert metric.ci_low == round(metric.ci_low, 3)
+
+
+def test_a_ces_interval_stays_on_the_1_to_7_scale():
+    # 1 and 7: mean 4, s² = 18, SE = √(18/2) = 3, half = 12.706 · 3 = 38.1: every value the scale has.
+    assert (ces_metric({1: 1, 7: 1}).ci_low, ces_metric({1: 1, 7: 1}).ci_high) == (1.0, 7.0)
+    # 6, 7, 7: mean 6.667, s² = 1/3, SE = 1/3, half = 4.3027/3 = 1.4342: 5.232 to 8.101, cut at 7.
+    metric = ces_metric({6: 1, 7: 2})
+    assert (metric.ci_low, metric.ci_high) == (5.232, 7.0)
 
 
 def test_ces_of_one_answer_has_a_value_but_no_interval():

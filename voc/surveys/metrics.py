@@ -154,13 +154,13 @@ def _mean_metric(mean: float, variance: float, n: int, low: float = -math.inf, h
 
 
 def ces_metric(counts: Mapping[int, int]) -> Metric:
-    """CES = mean of the 1–7 answers (higher is easier), with a t interval."""
+    """CES = mean of the 1–7 answers (higher is easier), with a t interval kept within the scale."""
     n = sum(counts.values())
     if not n:
         return _empty()
     mean = sum(s * c for s, c in counts.items()) / n
     variance = sum(c * (s - mean) ** 2 for s, c in counts.items()) / (n - 1) if n > 1 else 0.0
-    return _mean_metric(mean, variance, n)
+    return _mean_metric(mean, variance, n, 1.0, 7.0)
 
 
 def sentiment_metric(n: int, total: float, square_total: float) -> Metric:
