@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, Row
 from sqlmodel import Session
 
 from voc.db import reading
-from voc.explore.service import ResponseFilters, filtered_query, rows_by_id
+from voc.explore.service import ResponseFilters, filtered_query, in_explorer_order, rows_by_id
 from voc.sentiment.model import DIMENSIONS, sentiment_label
 from voc.surveys.models import Contact, Response, Survey, Touchpoint
 
@@ -86,17 +86,17 @@ def csv_row(row: Sequence[Any], survey_key: str | None, touchpoint_key: str | No
 
 def exported_batches(session: Session, filters: ResponseFilters, *, batch_size: int = BATCH_SIZE,
                      now: datetime | None = None) -> Iterator[Sequence[Row]]:
-    """The matching responses with their contacts, newest first (as the explorer lists them), from one query
-    read `batch_size` rows at a time.
+    """The matching responses with their contacts, in the explorer's order (newest first, or most negative first),
+    from one query read `batch_size` rows at a time.
 
     One sort whatever the size (a keyset query per batch sorted the whole table again for every batch):
     PostgreSQL sends the rows through a server-side cursor and SQLite steps its statement as rows are
     fetched, so memory stays flat. The session's read transaction lasts as long as the export."""
     exported = _exported(session.get_bind().dialect.name)
-    query = (filtered_query(session, filters, now).with_only_columns(*exported, maintain_column_froms=True)
-             .outerjoin(Contact, Contact.id == Response.contact_id)
-             .order_by(Response.completed_at.desc(), Response.id.desc())
-             .execution_options(yield_per=batch_size))
+    query = in_explorer_order(filtered_query(session, filters, now)
+                              .with_only_columns(*exported, maintain_column_froms=True)
+                              .outerjoin(Contact, Contact.id == Response.contact_id), filters)
+    query = query.execution_options(yield_per=batch_size)
     yield from session.execute(query).partitions()
 
 

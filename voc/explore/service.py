@@ -235,6 +235,12 @@ def _most_negative_first(query: Select, cursor: str | None) -> Select:
     return query.order_by(key.asc(), Response.id.asc())
 
 
+def in_explorer_order(query: Select, filters: ResponseFilters) -> Select:
+    """The explorer's order for a whole list (the CSV export): most negative first when sorted by sentiment,
+    else newest first."""
+    return _most_negative_first(query, None) if filters.sort == "sentiment" else _newest_first(query)
+
+
 def list_responses(session: Session, filters: ResponseFilters, *, cursor: str | None = None,
                    limit: int = PAGE_SIZE, now: datetime | None = None) -> ResponsePage:
     """One page of matching responses (newest first, or most negative first), the next page's cursor, the total."""

@@ -152,3 +152,13 @@ def test_filtered_by_a_theme_the_sentence_naming_it_is_highlighted(client, login
     assert "".join(text for text, tags in marks if "theme: parcel" in tags) == \
         "The driver was rude and the parcel was damaged."
     assert "theme: " not in client.get("/dashboard/responses").text  # no theme filter: no theme highlight
+
+
+def test_the_csv_of_a_most_negative_first_view_lists_the_rows_in_that_order(client, login, data):
+    login("viewer")
+    page = client.get("/dashboard/responses", params={"sort": "sentiment"}).text
+    shown = [int(i) for i in re.findall(r'<li class="response-card" id="response-(\d+)"', page)]
+    href = re.search(r'<a href="([^"]+)" download>', page).group(1).replace("&amp;", "&")
+    rows = list(csv.DictReader(io.StringIO(client.get(href).text)))
+    assert [int(r["response_id"]) for r in rows] == shown and shown[0] == data["rude"]
+    assert shown != [data["formula"], data["xss"], data["rude"]]  # not the newest-first order
