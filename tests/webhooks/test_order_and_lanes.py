@@ -132,3 +132,32 @@ def test_deliveries_to_one_endpoint_never_hand_claimed_jobs_back(engine, monkeyp
         assert handed_back == []  # each claimed delivery ran: no write spent on giving one back
     finally:
         receiver.stop()
+
+
+def test_a_worker_with_one_endpoints_backlog_claims_only_when_a_claim_can_find_something(engine, monkeypatch):
+    """Each delivery that ended used to wake the claim loop, and while the endpoint's lane still had claimed jobs
+    waiting, the claim (a write) left that lane out and found nothing: one empty claim per delivery. Now a claim
+    runs when the lane has taken its waiting jobs, or when the last claim took all it asked for."""
+    import time
+
+    import voc.jobs.worker as worker_module
+
+    receiver = Receiver().start()
+    claims = []
+    real_claim = worker_module.claim_due_jobs
+    monkeypatch.setattr(worker_module, "claim_due_jobs",
+                        lambda *args, **kwargs: claims.append(len(found := real_claim(*args, **kwargs))) or found)
+    worker = Worker(engine)
+    try:
+        _endpoint(engine, receiver)
+        _publish(engine, [f"crm-{n}" for n in range(60)])
+        thread = worker.start_thread()  # as `voc worker` runs: woken by the lanes, or every poll interval
+        deadline = time.monotonic() + 30
+        while len({r.msg_id for r in receiver.received}) < 60 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len({r.msg_id for r in receiver.received}) == 60  # nothing stranded for want of a wake-up
+        assert len(claims) < 30, claims  # (65 before) not one (mostly empty) claim per delivery
+    finally:
+        worker.stop()
+        receiver.stop()
+    thread.join(10)

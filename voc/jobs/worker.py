@@ -122,6 +122,9 @@ class Lanes:
         self._waiting: dict[str, deque[tuple[Job, Callable[[], None]]]] = {}
         self._in_flight = self._queued = 0
         self._changed = threading.Condition()
+        # The worker's last claim took all it asked for (more may be due). If not, a job ending on a lane
+        # that still has jobs waiting changes nothing a claim could find: no claim until one would.
+        self.more_due = True
 
     def room(self) -> int:
         """How many more jobs the worker may hold for its lanes (running or waiting for their lane)."""
@@ -176,7 +179,9 @@ class Lanes:
                     del self._running[lane]
                 self._start_waiting(first=lane)
                 self._changed.notify_all()
-            wakeup.set()  # the loop may claim more
+                claimable = lane not in self._waiting or self.more_due
+            if claimable:  # its lane takes new jobs again, or there may be more due elsewhere: claim
+                wakeup.set()
 
     def _start_waiting(self, first: str) -> None:  # (holding _changed)
         """Start waiting jobs wherever there is room: this lane's first, then any other's (one that
@@ -256,6 +261,7 @@ class Worker:
         full = self.lanes.backlogged()
         jobs = claim_due_jobs(self.engine, self.id, min(self.batch, room), full_lanes=full)
         self._passed_over = bool(full)  # none claimed may still mean jobs are due, on those lanes
+        self.lanes.more_due = len(jobs) == min(self.batch, room)
         if not jobs:
             return 0
         handled = ran = 0
