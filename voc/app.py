@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -63,6 +64,17 @@ def _install_dashboard_errors(app: FastAPI) -> None:
             return await http_json_handler(request, exc)
         return http_error_page(request, exc)
 
+    validation_json_handler = app.exception_handlers[RequestValidationError]
+
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # A form sent without a field it needs, or a value of the wrong kind: say which, on a page.
+        if not _is_html_page(request):
+            return await validation_json_handler(request, exc)
+        problems = [f"{'.'.join(str(part) for part in error.get('loc', ())[1:]) or 'the form'}: "
+                    f"{error.get('msg', 'not valid')}" for error in exc.errors()[:3]]
+        return error_page(request, 422, "This was sent with something missing or not valid ("
+                          + "; ".join(problems) + "). Go back, check the form and send it again.")
+
     async def on_login_required(request: Request, exc: auth.LoginRequired) -> Response:
         if not _is_html_page(request):
             return JSONResponse({"error": {"code": "unauthorized", "message": "sign in first"}}, 401)
@@ -70,6 +82,7 @@ def _install_dashboard_errors(app: FastAPI) -> None:
 
     app.add_exception_handler(VocError, on_voc_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(auth.LoginRequired, on_login_required)  # type: ignore[arg-type]
 
 

@@ -48,3 +48,24 @@ def test_something_missing_behind_a_dashboard_address_is_a_404_page(client, logi
     answer = client.get("/dashboard/settings/webhooks/424242")
     assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
     assert "424242" in answer.text and 'href="/dashboard"' in answer.text
+
+
+def test_a_form_sent_without_a_field_it_needs_is_a_page_naming_the_field(client, login):
+    from tests.conftest import csrf_of
+
+    token = csrf_of(client.get("/login").text)
+    answer = client.post("/login", data={"email": "someone@example.com", "csrf_token": token})
+    assert answer.status_code == 422 and answer.headers["content-type"].startswith("text/html")
+    assert "password: Field required" in answer.text and 'href="/dashboard"' in answer.text
+    assert not answer.text.lstrip().startswith("{")
+    login("admin")
+    page = client.get("/dashboard/contacts/CUS-1")
+    asked = client.post("/dashboard/contact-export", data={"csrf_token": csrf_of(page.text)},
+                        headers={"HX-Request": "true"})
+    assert asked.status_code == 422 and asked.headers["content-type"].startswith("text/plain")
+    assert "external_id: Field required" in asked.text
+
+
+def test_the_api_keeps_its_json_for_a_body_it_cannot_use(client, admin_headers):
+    answer = client.post("/api/v1/touchpoints", headers=admin_headers, json={"name": "no key"})
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "validation_error"
