@@ -17,7 +17,7 @@ from voc.config import get_settings
 from voc.db import utcnow
 from voc.periods import local_day
 from voc.surveys.metrics import wilson_interval
-from voc.surveys.models import Response
+from voc.surveys.models import Response, Touchpoint
 from voc.surveys.responses import submit_response
 
 QUESTIONS = [
@@ -123,3 +123,64 @@ def test_a_response_moved_to_another_day_moves_its_choices(engine, run_jobs):
     with Session(engine) as session:
         old = choice_charts(session, resolve_filters(session, "choices", None, "90d"))
     assert (old[0].n, counts(old[0])) == (3, {"Basic": 1, "Pro": 1})
+
+
+def _answer_second_survey(engine, when, plan: str) -> None:
+    """A survey titled to sort first, on a touchpoint of its own, asking the same question ids."""
+    with Session(engine) as session:
+        if not session.exec(select(Touchpoint).where(Touchpoint.key == "support")).first():
+            f.touchpoint(session, "support", stage="support")
+            f.survey(session, "second", touchpoint="support", questions=QUESTIONS[:2], recontact_days=0,
+                     title="A second survey")
+        outcome = f.event(session, f"s-{plan}-{when.isoformat()}", touchpoint="support", contact=f"s-{plan}",
+                          occurred_at=when.isoformat())
+        submit_response(session, f.token_of(outcome.invitation.url), [("nps", 8), ("plan", plan)], now=when)
+        session.commit()
+
+
+def test_each_survey_is_charted_apart_named_and_ordered_and_a_touchpoint_view_keeps_its_own(engine, run_jobs):
+    load(engine)
+    _answer_second_survey(engine, utcnow() - timedelta(days=1), "Pro")
+    run_jobs()
+    with Session(engine) as session:
+        found = choice_charts(session, resolve_filters(session, None, None, "30d"))
+        support = choice_charts(session, resolve_filters(session, None, "support", "30d"))
+    # by survey title ("A second survey" before "How did we do?"), then question order
+    assert [(c.survey_key, c.survey_title, c.question_id, c.prompt) for c in found] == [
+        ("second", "A second survey", "plan", "Which plan?"), ("choices", "How did we do?", "plan", "Which plan?"),
+        ("choices", "How did we do?", "liked", "What did you like?"),
+        ("choices", "How did we do?", "reason", "What went wrong?"),
+        ("choices", "How did we do?", "tier", "Your tier?")]
+    assert (found[0].n, counts(found[0])) == (1, {"Basic": 0, "Pro": 1})  # the second survey's answers alone
+    assert (found[1].n, counts(found[1])) == (3, {"Basic": 1, "Pro": 1})
+    assert found[0].bars[1].params == {"survey": "second", "period": "30d", "answer": "plan:Pro"}
+    assert [(c.survey_key, c.n, counts(c)) for c in support] == [("second", 1, {"Basic": 0, "Pro": 1})]
+
+
+def test_the_first_day_of_the_view_counts_and_an_option_no_longer_offered_is_shown_last(engine, run_jobs):
+    from datetime import UTC, datetime, time
+
+    from sqlalchemy.orm.attributes import flag_modified
+
+    from voc.surveys.models import Survey
+
+    with Session(engine) as session:
+        first_day = resolve_filters(session, None, None, "30d").first_day
+    load(engine, days_ago=(utcnow() - datetime.combine(first_day, time(12), tzinfo=UTC)).total_seconds() / 86400)
+    run_jobs()
+    with Session(engine) as session:  # "Basic" is no longer offered; "Enterprise" is new
+        survey = session.exec(select(Survey).where(Survey.key == "choices")).one()
+        survey.questions = [{**q, "options": ["Pro", "Enterprise"]} if q["id"] == "plan" else q
+                            for q in survey.questions]
+        flag_modified(survey, "questions")
+        session.commit()
+    plan = charts_by_question(engine)["plan"]
+    assert plan.n == 3  # answered on the view's first day (noon, UTC)
+    assert [(bar.label, bar.count) for bar in plan.bars] == [("Pro", 1), ("Enterprise", 0), ("Basic", 1)]
+
+
+def test_a_question_nobody_saw_in_the_view_has_empty_bars(engine, run_jobs):
+    load(engine, days_ago=40)
+    run_jobs()
+    plan = charts_by_question(engine)["plan"]  # the survey is chosen: its questions show, with n = 0
+    assert plan.n == 0 and [(b.count, b.share, b.low, b.high) for b in plan.bars] == [(0, 0.0, 0.0, 0.0)] * 2

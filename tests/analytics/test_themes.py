@@ -71,3 +71,47 @@ def test_no_trend_without_an_earlier_period_with_comments(engine, session, run_j
     for row in view["rows"]:
         assert row["previous"] is None and row["delta"] is None and row["discovery"].p is None
         assert row["params"] == {"period": "30d", "theme": row["theme"].theme}
+
+
+def test_every_figure_of_a_theme_row_worked_out_by_hand(engine, session, run_jobs):
+    from voc.analytics import charts
+    from voc.analytics.comparisons import FALSE_DISCOVERY_RATE
+    from voc.surveys.metrics import SMALL_SAMPLE
+
+    # 42 comments now, 30 in the 30 days before; two more 100 days ago, in neither period.
+    _load(engine, {REFUND: 30, STAFF: 9, APP: 3}, {REFUND: 9, STAFF: 21})
+    answer(engine, [(2, REFUND), (2, REFUND)], days_ago=100)
+    run_jobs()
+    filters = resolve_filters(session, None, None, "30d")
+    view = themes(session, filters)
+    assert (view["comments"], view["comments_before"], view["top"]) == (42, 30, 30)
+    assert (view["small_sample"], view["rate"]) == (SMALL_SAMPLE, FALSE_DISCOVERY_RATE)
+    assert view["previous_bounds"] == filters.bounds.previous()
+    rows = {r["theme"].key: r for r in view["rows"]}
+    refund, staff, app = rows["refund"], rows["staff"], rows["app"]
+    # refund: 30 now against 9 before: +21, +233%; 30/42 of the comments against 9/30
+    assert (refund["previous"], refund["delta"]) == (9, 21) and refund["change"] == pytest.approx(21 / 9)
+    assert refund["share"] == pytest.approx(30 / 42) and refund["share_before"] == pytest.approx(0.3)
+    assert not refund["small"] and staff["small"]  # 30 mentions are enough; 9 are not
+    # staff: 9 against 21: −12, −57%; app: new (3 against none), so a share before of 0 and no percentage
+    assert (staff["delta"], staff["change"]) == (-12, pytest.approx(-12 / 21))
+    assert staff["share"] == pytest.approx(9 / 42) and staff["share_before"] == pytest.approx(0.7)
+    assert (app["previous"], app["delta"], app["change"], app["share_before"]) == (0, 3, None, 0.0)
+    assert app["discovery"].p == pytest.approx(
+        stats.chi2_contingency([[3, 39], [0, 30]], correction=False).pvalue, rel=1e-9)
+    for row in view["rows"]:
+        assert (row["fill"], row["ink"]) == charts.diverging_colour(row["theme"].mean_sentiment)
+    assert refund["fill"] != "#ffffff"  # a negative theme is coloured
+
+
+def test_a_survey_or_touchpoint_view_counts_only_its_own_comments_in_both_periods(engine, session, run_jobs):
+    _load(engine, {REFUND: 4}, {REFUND: 2})
+    answer(engine, [(9, STAFF)] * 5, days_ago=2, touchpoint="support")
+    answer(engine, [(9, STAFF)], days_ago=40, touchpoint="support")  # one earlier comment is an earlier period
+    run_jobs()
+    for survey, touchpoint in ((None, "support"), ("survey_support", None)):
+        view = themes(session, resolve_filters(session, survey, touchpoint, "30d"))
+        assert (view["comments"], view["comments_before"], view["has_earlier"]) == (5, 1, True)
+        assert [(r["theme"].key, r["theme"].count, r["previous"]) for r in view["rows"]] == [("staff", 5, 1)]
+    everything = themes(session, resolve_filters(session, None, None, "30d"))
+    assert (everything["comments"], everything["comments_before"]) == (9, 3)
