@@ -145,7 +145,7 @@ def _signed_in(path: Path) -> Iterator[dict[str, Callable[[], Any]]]:
             filters = service.resolve_filters(session, None, None, "90d")
             dashboard_funnels(session, filters.survey_id, filters.touchpoint_id, filters.start, filters.end)
 
-    with TestClient(create_app(engine=engine)) as client:
+    with TestClient(create_app(engine=engine, serving=True)) as client:  # warmed up as `voc serve` is (gc.freeze)
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
         client.post("/login", data={"email": "bench@example.com", "password": "correct horse battery",
                                     "csrf_token": token}, follow_redirects=False)

@@ -136,7 +136,7 @@ def _signed_in(url: str) -> Iterator[dict[str, Callable[[], Any]]]:
     engine = make_engine(url)
     with Session(engine) as session:
         agent = session.scalars(select(User.id).where(User.email == "agent0@example.com")).one()
-    with TestClient(create_app(engine=engine)) as client:
+    with TestClient(create_app(engine=engine, serving=True)) as client:  # warmed up as `voc serve` is (gc.freeze)
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
         client.post("/login", data={"email": "bench@example.com", "password": "correct horse battery",
                                     "csrf_token": token}, follow_redirects=False)

@@ -101,7 +101,7 @@ def _calls(url: str) -> Iterator[dict[str, Callable[[], Any]]]:
             for query in OLD_QUERIES:
                 connection.exec_driver_sql(query).all()
 
-    with TestClient(create_app(engine=engine)) as client:
+    with TestClient(create_app(engine=engine, serving=True)) as client:  # warmed up as `voc serve` is (gc.freeze)
         answer = client.get("/metrics")
         assert answer.status_code == 200 and "voc_jobs_due" in answer.text, answer.text[:300]
         yield {"scrape": lambda: client.get("/metrics"), "old": old_scrape}
