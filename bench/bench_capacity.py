@@ -3,12 +3,14 @@ process (`voc serve --no-worker`), of the worker process (`voc worker`) and of t
 statements and round trips each process sends (counted on the wire by a pass-through proxy: the server has no
 pg_stat_statements); transactions and rows written (pg_stat_database); WAL bytes (pg_current_wal_lsn(), and
 the part of it that is this database's own when pg_walinspect is there); webhook deliveries (an endpoint
-subscribed to every event type, at a local receiver).
+subscribed to every event type, at a local receiver). Then the capacity model itself: the machines those
+costs need at a target answer rate (`plan`).
 
 Scale: `python bench/bench_capacity.py [ANSWERS]` or VOC_BENCH_CAPACITY_ANSWERS (default 5,000)."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import socket
@@ -18,14 +20,21 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ANSWERS = int(os.environ.get("VOC_BENCH_CAPACITY_ANSWERS", "5000"))
 WARM_UP = 300
 SECRET_KEY = secrets.token_urlsafe(32)
+
+# What the capacity model plans for: settings, not measurements.
+TARGET = 10_000  # answers/s
+UTILISATION = 0.70  # of every machine's CPU: room for bursts, and for a node lost
+NODE_VCPUS = 8  # an app or a worker node
+PRIMARY_VCPUS = 64  # the largest PostgreSQL primary planned for
 
 
 class WireCounter:
@@ -325,6 +334,90 @@ def report_delivery(with_hooks: dict[str, Any], without: dict[str, Any]) -> None
           f"{cost['transactions']:.1f} commits, {cost['wal_own_bytes'] / 1024:.1f} KiB WAL")
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The machines TARGET answers/s need. A busy core is one CPU-second a second; cores keep the busy ones at
+    UTILISATION. Cores and nodes round up (a machine comes whole); the answers a machine carries round down."""
+
+    app_busy: float
+    app_cores: int
+    app_nodes: int
+    app_per_node: int
+    worker_busy: float
+    worker_cores: int
+    worker_nodes: int
+    worker_per_node: int
+    db_busy: float
+    db_cores: int
+    commits_per_second: float
+    wal_mib_per_second: float
+    primary_carries: int
+    fits_one_primary: bool
+
+
+def plan(app_ms: float, worker_ms: float, db_ms: float, commits: float, wal_bytes: float) -> Plan:
+    """The capacity model, from per-answer costs: CPU ms of the app, of the worker and of PostgreSQL's backends,
+    commits and WAL bytes. App and worker processes hold no state and grow by adding nodes; the primary is one
+    machine that grows only up, to PRIMARY_VCPUS, so it is what saturates first, at `primary_carries`."""
+    def busy(ms: float) -> float:
+        return TARGET * ms / 1000
+
+    def up(value: float) -> int:  # 21 / 0.7 is 30.000000000000004 in floating point: 30 cores, not 31
+        return math.ceil(round(value, 9))
+
+    def carries(vcpus: int, ms: float) -> int:
+        return math.floor(round(vcpus * UTILISATION * 1000 / ms, 9))
+
+    app_cores, worker_cores = up(busy(app_ms) / UTILISATION), up(busy(worker_ms) / UTILISATION)
+    primary_carries = carries(PRIMARY_VCPUS, db_ms)
+    return Plan(
+        app_busy=busy(app_ms), app_cores=app_cores, app_nodes=up(app_cores / NODE_VCPUS),
+        app_per_node=carries(NODE_VCPUS, app_ms),
+        worker_busy=busy(worker_ms), worker_cores=worker_cores, worker_nodes=up(worker_cores / NODE_VCPUS),
+        worker_per_node=carries(NODE_VCPUS, worker_ms),
+        db_busy=busy(db_ms), db_cores=up(busy(db_ms) / UTILISATION),
+        commits_per_second=TARGET * commits, wal_mib_per_second=TARGET * wal_bytes / 2**20,
+        primary_carries=primary_carries, fits_one_primary=primary_carries >= TARGET)
+
+
+def report_plan(with_hooks: dict[str, Any], without: dict[str, Any]) -> None:
+    """The capacity model on the figures just measured. The app does the same work in both runs, so both plans
+    take the higher of its two figures (the gap between them is noise)."""
+    app_ms = max(with_hooks["app_cpu_ms"], without["app_cpu_ms"])
+    own = all(run["wal_own_bytes"] == run["wal_own_bytes"] for run in (with_hooks, without))  # NaN: not known
+    bare, hooked = (plan(app_ms, run["worker_cpu_ms"], run["db_cpu_ms"], run["transactions"],
+                         run["wal_own_bytes"] if own else run["wal_bytes"]) for run in (without, with_hooks))
+    at = f"{UTILISATION * 100:.0f} %"
+    print(f"\ncapacity model for {TARGET:,} answers/s, every machine planned at {at} CPU, app and worker nodes "
+          f"of {NODE_VCPUS} vCPU, a PostgreSQL primary of at most {PRIMARY_VCPUS} vCPU (app CPU: {app_ms:.2f} ms, "
+          "the higher of the two runs, in both plans):")
+
+    def both(cell: Callable[[Plan], str]) -> list[str]:
+        return [cell(bare), cell(hooked)]
+
+    rows = [
+        ("", "no webhook endpoint", f"{with_hooks['webhooks']:.2f} deliveries an answer"),
+        ("app (voc serve): busy cores", *both(lambda p: f"{p.app_busy:.1f}")),
+        (f"  cores at {at} → nodes", *both(lambda p: f"{p.app_cores} → {p.app_nodes}")),
+        ("worker (voc worker): busy cores", *both(lambda p: f"{p.worker_busy:.1f}")),
+        (f"  cores at {at} → nodes", *both(lambda p: f"{p.worker_cores} → {p.worker_nodes}")),
+        ("PostgreSQL: busy cores", *both(lambda p: f"{p.db_busy:.1f}")),
+        (f"  cores at {at}", *both(lambda p: f"{p.db_cores}")),
+        ("  commits/s", *both(lambda p: f"{p.commits_per_second:,.0f}")),
+        ("  WAL MiB/s" + (" (this database's own)" if own else " (the whole cluster)"),
+         *both(lambda p: f"{p.wal_mib_per_second:.1f}")),
+        (f"  answers/s one {PRIMARY_VCPUS}-vCPU primary carries", *both(lambda p: f"{p.primary_carries:,}")),
+    ]
+    for label, *cells in rows:
+        print(f"{label:<42}" + "".join(f"{cell:>28}" for cell in cells))
+    fit = {True: "fit", False: "do not fit"}
+    print(f"saturates first: the PostgreSQL primary, the one part that cannot add machines (it grows only up); "
+          f"{TARGET:,} answers/s {fit[bare.fits_one_primary]} one of {PRIMARY_VCPUS} vCPU without webhooks and "
+          f"{fit[hooked.fits_one_primary]} with them. App and worker add nodes: one carries {bare.app_per_node:,} "
+          f"answers/s of the app; of the worker {bare.worker_per_node:,} without webhooks, "
+          f"{hooked.worker_per_node:,} with them.", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.common import postgres_database
 
@@ -333,10 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     for webhooks in (True, False):
         with postgres_database("voc_bench_capacity") as url:
             if not url:
-                return 0
+                return 1  # nothing measured: bench/run.py leaves docs/scaling.md as it is
             runs[webhooks] = measure(url, count, webhooks)
             report(runs[webhooks])
     report_delivery(runs[True], runs[False])
+    report_plan(runs[True], runs[False])
     return 0
 
 

@@ -36,6 +36,10 @@ BENCHMARKS = [
 
 
 START, END = "<!-- bench-output -->", "<!-- /bench-output -->"
+# Pages whose figures are one benchmark's output: module → (page, its block's markers).
+PAGES = {
+    "bench.bench_capacity": (ROOT / "docs" / "scaling.md", "<!-- capacity-output -->", "<!-- /capacity-output -->"),
+}
 
 
 class Tee:
@@ -64,26 +68,27 @@ def _describe_run() -> str:
             f"{os.getloadavg()[0]:.2f} when it began, Python {platform.python_version()}:")
 
 
-def write_readme(path: Path, header: str, output: str) -> None:
-    """Put this run's output, exactly as printed, between the markers in README (figures there are
-    never typed by hand)."""
+def write_block(path: Path, header: str, output: str, start: str = START, end: str = END) -> None:
+    """Put a run's output, exactly as printed, between the markers in `path` (figures there are never typed by
+    hand): README's block by default, a page's own markers for one benchmark's output."""
     text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise SystemExit(f"{path} has no {START} ... {END} block for the figures")
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    block = f"{START}\n{header}\n\n```text\n{output.strip()}\n```\n{END}"
+    if start not in text or end not in text:
+        raise SystemExit(f"{path} has no {start} ... {end} block for the figures")
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    block = f"{start}\n{header}\n\n```text\n{output.strip()}\n```\n{end}"
     path.write_text(before + block + after, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", type=Path, help="write the whole run's output into this README's "
-                        f"{START} block (only when every benchmark ran)")
+                        f"{START} block, and each page's benchmark into its page (only when every benchmark ran)")
     parser.add_argument("only", nargs="*", help="run only these modules (e.g. bench.bench_submit)")
     args = parser.parse_args(argv)
     header = _describe_run()
     tee = Tee(sys.stdout)
+    printed: dict[str, str] = {}  # what each benchmark that measured something printed
     with contextlib.redirect_stdout(tee):
         print(header)
         for module_name, title, module_argv in BENCHMARKS:
@@ -96,13 +101,18 @@ def main(argv: list[str] | None = None) -> int:
                     raise
                 continue
             print(f"\n== {title} ==", flush=True)
-            started = time.perf_counter()
-            module.main(*([module_argv] if module_argv is not None else []))
+            started, offset = time.perf_counter(), tee.copy.tell()
+            if not module.main(*([module_argv] if module_argv is not None else [])):  # non-zero: nothing measured
+                printed[module_name] = tee.copy.getvalue()[offset:]
             print(f"({time.perf_counter() - started:.0f} s)", flush=True)
     if args.readme and not args.only:
         output = tee.copy.getvalue().split("\n", 1)[1]
-        write_readme(args.readme, header, output)
+        write_block(args.readme, header, output)
         print(f"\nwritten into {args.readme}")
+        for module_name, (page, start, end) in PAGES.items():
+            if printed.get(module_name, "").strip():  # not run, or no server to measure on: the page stays
+                write_block(page, header, printed[module_name], start, end)
+                print(f"written into {page}")
     return 0
 
 
