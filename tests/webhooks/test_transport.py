@@ -11,7 +11,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
+import httpcore
 import pytest
 
 from tests.conftest import skip_or_fail
@@ -54,7 +54,7 @@ def tls_receiver(tmp_path):
 def test_https_is_pinned_to_the_vetted_address_and_checks_the_real_name(tls_receiver, monkeypatch):
     port, cert, seen = tls_receiver
     trusting = ssl.create_default_context(cafile=str(cert))
-    monkeypatch.setattr(transport, "_client", lambda scheme, host: httpx.Client(verify=trusting, trust_env=False))
+    monkeypatch.setattr(transport, "_client", lambda scheme, host: httpcore.ConnectionPool(ssl_context=trusting))
 
     answer = transport.post(f"https://crm.test:{port}/hook", "127.0.0.1", b"{}", {}, 5)
     assert answer.status_code == 200 and answer.snippet == "ok"

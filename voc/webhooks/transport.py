@@ -1,5 +1,10 @@
 """The HTTP request of a webhook (POST, PUT or PATCH), to the address the SSRF check approved, never
-following redirects."""
+following redirects.
+
+Sent with httpcore, the connection layer under httpx, not with httpx.Client: a delivery needs none of
+what the client adds (cookies, auth flows, redirects, decoding, proxies from the environment), and its
+request and response models cost about 0.4 ms of CPU a request (measured: 1.05 against 0.65 ms a POST
+to a local receiver), with a delivery's whole cost near 2.6 ms and the GIL held throughout."""
 
 from __future__ import annotations
 
@@ -10,12 +15,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC
 
+import httpcore
 import httpx
 
 SNIPPET_BYTES = 1024
 MAX_CLIENTS = 64
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# httpcore's errors share no base class of their own: everything it raises for a request that got no answer.
+NO_ANSWER = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol,
+             httpcore.ProxyError)
 
-_clients: OrderedDict[tuple[str, str], httpx.Client] = OrderedDict()
+_clients: OrderedDict[tuple[str, str], httpcore.ConnectionPool] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -30,17 +40,16 @@ class Answer:
     content: bytes = b""  # the first `read_limit` bytes of the answer (a CRM's JSON is read whole)
 
 
-def _client(scheme: str, host: str) -> httpx.Client:
+def _client(scheme: str, host: str) -> httpcore.ConnectionPool:
     # Connections are pooled by (scheme, address, port). Pinning the address would let two host names
-    # behind one address share a TLS connection made for the other's name, so each name gets a client.
+    # behind one address share a TLS connection made for the other's name, so each name gets a pool.
+    # httpcore reads no HTTP(S)_PROXY from the environment (a proxy would connect to the name itself,
+    # around the address check) and follows no redirect; it verifies TLS against certifi's roots.
     key = (scheme, host)
     with _lock:
         client = _clients.pop(key, None)
         if client is None:
-            # trust_env=False: an HTTP(S)_PROXY from the environment would connect to the name itself,
-            # around the address check.
-            client = httpx.Client(follow_redirects=False, trust_env=False,
-                                  limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
+            client = httpcore.ConnectionPool(max_connections=20, max_keepalive_connections=10)
         _clients[key] = client
         while len(_clients) > MAX_CLIENTS:
             _clients.popitem(last=False)[1].close()
@@ -78,31 +87,40 @@ def post(url: str, address: str, body: bytes, headers: dict[str, str], timeout: 
 def send(method: str, url: str, address: str, body: bytes, headers: dict[str, str], timeout: float, *,
          read_limit: int = SNIPPET_BYTES) -> Answer:
     """Send `body` with `method` to `url`, connecting to `address` (vetted); read at most `read_limit` bytes back."""
-    target = httpx.URL(url)
-    pinned = target.copy_with(host=address)
+    target = httpx.URL(url)  # parsed and normalised as before (IDNA host, percent-encoding)
+    port = target.port or (443 if target.scheme == "https" else 80)
+    pinned = httpcore.URL(scheme=target.scheme, host=address, port=port, target=target.raw_path)
     # The request still names the real host: Host header, and TLS server name and certificate check.
     # identity: the snippet is read raw, and a compressed answer could be a decompression bomb.
-    headers = {**headers, "host": target.netloc.decode("ascii"), "accept-encoding": "identity"}
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    sent = [(name.encode("ascii"), value.encode("latin-1")) for name, value in headers.items()
+            if name.lower() not in ("host", "content-length", "accept-encoding")]
+    sent += [(b"host", target.netloc), (b"content-length", str(len(body)).encode("ascii")),
+             (b"accept-encoding", b"identity")]
+    extensions: dict = {"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}}
+    if target.scheme == "https":
+        extensions["sni_hostname"] = target.host
     limit = max(read_limit, SNIPPET_BYTES)
     started = time.perf_counter()
     try:
-        with _client(target.scheme, target.host).stream(method, pinned, content=body, headers=headers,
-                                                         timeout=timeout, extensions=extensions) as response:
+        with _client(target.scheme, target.host).stream(method, pinned, headers=sent, content=body,
+                                                         extensions=extensions) as response:
             content = bytearray()
-            for chunk in response.iter_raw():
+            for chunk in response.iter_stream():
                 content += chunk
                 if len(content) >= limit:
                     break
             latency = _millis(started)
-            return Answer(status_code=response.status_code, latency_ms=latency,
+            found = {name.lower(): value for name, value in response.headers}
+            location = found.get(b"location") if response.status in REDIRECTS else None
+            return Answer(status_code=response.status, latency_ms=latency,
                           snippet=bytes(content[:SNIPPET_BYTES]).decode("utf-8", "replace"),
-                          retry_after=parse_retry_after(response.headers.get("retry-after")),
-                          location=response.headers.get("location") if response.is_redirect else None,
+                          retry_after=parse_retry_after(found[b"retry-after"].decode("latin-1"))
+                          if b"retry-after" in found else None,
+                          location=location.decode("latin-1") if location else None,
                           content=bytes(content[:limit]))
-    except httpx.TimeoutException:
+    except httpcore.TimeoutException:
         return Answer(latency_ms=_millis(started), error=f"timed out after {timeout:g} s")
-    except httpx.HTTPError as exc:
+    except NO_ANSWER as exc:
         return Answer(latency_ms=_millis(started), error=f"{type(exc).__name__}: {exc}"[:1000])
 
 
