@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 import voc.db
 from tests.aio import run_async
 from voc.config import get_settings
-from voc.db import JSONType, Prepared, UTCDateTime, in_transaction, utcnow
+from voc.db import JSONType, Prepared, Refused, UTCDateTime, in_transaction, utcnow
 from voc.errors import Busy, Conflict
 from voc.jobs.models import Job
 from voc.surveys.models import Touchpoint
@@ -143,14 +143,15 @@ def test_a_write_waiting_for_the_sqlite_lock_does_not_hold_up_the_event_loop(eng
     assert _keys(engine) == ["late"]
 
 
-def _together(engine, calls: list) -> list:
+def _together(engine, calls: list, writer=None) -> list:
     """Queue `calls` (fn, key) while the writer is held up, so they arrive together; their results."""
 
     async def scenario() -> list:
         gate, entered = threading.Event(), threading.Event()
-        voc.db.group_writer(engine).submit(lambda session: entered.set() or gate.wait(5))
+        (writer or voc.db.group_writer(engine)).submit(lambda session: entered.set() or gate.wait(5))
         assert await asyncio.to_thread(entered.wait, 5)
-        tasks = [asyncio.ensure_future(in_transaction(engine, fn, key)) for fn, key in calls]
+        tasks = [asyncio.ensure_future(writer.run(fn, (key,)) if writer else in_transaction(engine, fn, key))
+                 for fn, key in calls]
         await asyncio.sleep(0.05)
         gate.set()
         return await asyncio.gather(*tasks, return_exceptions=True)
@@ -177,6 +178,70 @@ def test_a_refused_write_among_others_takes_back_only_its_own_changes(engine):
     results = _together(engine, [(_refused if n == 3 else _add_touchpoint, f"t{n}") for n in range(8)])
     assert isinstance(results[3], Conflict) and all(isinstance(r, int) for i, r in enumerate(results) if i != 3)
     assert _keys(engine) == [f"t{n}" for n in range(8) if n != 3]
+
+
+class _Keys:
+    """A Batch's `many` for the tests: adds a touchpoint per caller, refuses keys starting "bad"."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, session, calls: list[tuple]) -> list:
+        self.calls.append(len(calls))
+        return [Refused(Conflict("no", code="refused")) if key.startswith("bad") else _add_touchpoint(session, key)
+                for (key,) in calls]
+
+
+def test_a_batch_runs_once_for_everyone_queued_and_refuses_only_its_own(engine):
+    keys = _Keys()
+    batch = voc.db.Batch(keys)
+    names = ["t0", "t1", "bad2", "t3", "t4", "bad5", "t6", "t7"]
+    results = _together(engine, [(batch, name) for name in names], voc.db.batch_writer(engine))
+    assert keys.calls == [8]  # one call, one set of statements, for the eight callers
+    assert [type(r).__name__ for r in results] == ["int", "int", "Conflict", "int", "int", "Conflict", "int", "int"]
+    assert _keys(engine) == sorted(n for n in names if not n.startswith("bad"))
+
+
+def test_a_batch_beside_a_failing_write_runs_again_caller_by_caller(engine):
+    keys = _Keys()
+    batch = voc.db.Batch(keys)
+
+    def broken(session, key):
+        _add_touchpoint(session, key)
+        raise RuntimeError("failed")
+
+    results = _together(engine, [(batch, "t0"), (batch, "bad1"), (broken, "gone"), (batch, "t3")],
+                        voc.db.batch_writer(engine))
+    assert [type(r).__name__ for r in results] == ["int", "Conflict", "RuntimeError", "int"]
+    assert keys.calls == [2, 1, 1, 1]  # together, then (rolled back) each alone
+    assert _keys(engine) == ["t0", "t3"]
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_batch_waiting_for_a_postgres_row_lock_is_busy_within_the_lock_timeout(engine, monkeypatch):
+    """Another transaction holds a row the batch must change (an answer racing a worker's update): the batch
+    gives up after VOC_DB_LOCK_TIMEOUT_SECONDS with Busy (503), having changed nothing, never waiting on."""
+    monkeypatch.setenv("VOC_DB_LOCK_TIMEOUT_SECONDS", "0.3")
+    get_settings.cache_clear()
+    engine = voc.db.make_engine(str(engine.url.render_as_string(hide_password=False)))
+    with engine.begin() as connection:
+        connection.execute(insert(Touchpoint.__table__).values(key="held", name="held", stage="usage"))
+
+    def rename(session, calls):
+        session.execute(update(Touchpoint.__table__).where(Touchpoint.__table__.c.key == "held").values(name="new"))
+        return [key for (key,) in calls]
+
+    try:
+        with engine.connect() as holder:
+            holder.execute(update(Touchpoint.__table__).values(name="holder"))  # the row lock, until rollback
+            started = time.monotonic()
+            with pytest.raises(Busy):
+                run_async(in_transaction(engine, voc.db.Batch(rename), "x"))
+            assert time.monotonic() - started < 3
+            holder.rollback()
+        assert run_async(in_transaction(engine, voc.db.Batch(rename), "y")) == "y"  # free again: it goes through
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -26,7 +26,7 @@ from voc.api.embed import router as embed_router
 from voc.api.errors import install_error_handlers
 from voc.api.sites import router as sites_api_router
 from voc.config import get_settings
-from voc.db import database_threads, get_engine
+from voc.db import batch_writer, database_threads, get_engine
 from voc.errors import VocError
 from voc.jobs.worker import Worker
 from voc.resources import resource_dir
@@ -100,6 +100,7 @@ def warm_up(app: FastAPI, *, analyser: bool) -> None:
     for language in catalog_languages():
         gettext_functions(language)
     database_threads(app.state.engine)
+    batch_writer(app.state.engine)
     if analyser:  # the in-process worker's first job would load the lexicons (seconds of CPU) mid-burst
         from voc.sentiment.analyser import get_scorer
 

@@ -100,6 +100,21 @@ class Prepared:
             cursor.close()
 
 
+class Sized:
+    """Prepared statements for a number of rows or values (a batch's IN list, a multi-row INSERT):
+    `build(n)` makes the statement for n, compiled the first time n is needed and kept."""
+
+    def __init__(self, build: Callable[[int], Any]) -> None:
+        self.build = build
+        self._by_count: dict[int, Prepared] = {}
+
+    def __call__(self, count: int) -> Prepared:
+        prepared = self._by_count.get(count)
+        if prepared is None:
+            prepared = self._by_count[count] = Prepared(self.build(count))
+        return prepared
+
+
 def _cursor(connection: Connection) -> Any:
     if not connection.in_transaction():
         connection.begin()  # as Core would: SQLite's BEGIN IMMEDIATE comes from the "begin" hook
@@ -304,6 +319,8 @@ def is_busy(exc: BaseException) -> bool:
     """The pool had no connection within its timeout, or SQLite's write lock stayed taken."""
     if isinstance(exc, PoolTimeout):
         return True
+    if isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) == "55P03":
+        return True  # PostgreSQL's lock_timeout (lock_not_available)
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
@@ -317,10 +334,13 @@ async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
 
     SQLite: queued for the database's one writer thread (GroupWriter), which commits the writes that
     arrived together in one transaction. `fn` may run more than once (its transaction rolled back in
-    between), so it must not act outside the database. PostgreSQL: on one of a fixed
-    set of threads (PooledWriters), each with a pooled connection. Either waits at most
-    VOC_DB_LOCK_TIMEOUT_SECONDS for its turn (and the pool's timeout for a connection), then raises Busy
-    (503) having changed nothing. `fn` returns plain values, not ORM objects."""
+    between), so it must not act outside the database. PostgreSQL: on one of a fixed set of threads
+    (PooledWriters), each with a pooled connection. A Batch (the answer path) goes to a GroupWriter on
+    PostgreSQL too, which runs every caller queued together in one set of statements. Either waits at
+    most VOC_DB_LOCK_TIMEOUT_SECONDS for its turn (and the pool's timeout for a connection), then raises
+    Busy (503) having changed nothing. `fn` returns plain values, not ORM objects."""
+    if isinstance(fn, Batch):
+        return await batch_writer(engine).run(fn, args)
     threads = database_threads(engine)
     if isinstance(threads, GroupWriter):
         return await threads.run(fn, args)
@@ -360,6 +380,49 @@ class PooledWriters:
         self._pool.shutdown(wait=True)
 
 
+class Refused:
+    """A Batch's outcome for a caller it refused (having changed nothing for it): the error to raise."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class Batch:
+    """A write that the database's writer runs for every caller queued together in one call:
+    `many(session, [args, ...])` returns one outcome per caller, its result or a Refused (a refusal
+    must leave nothing of that caller's behind, so the others' writes commit). One set of statements
+    for the batch instead of one per caller: on PostgreSQL a round trip each. Called as a function,
+    it runs for one caller and raises a refusal."""
+
+    def __init__(self, many: Callable[..., list[Any]]) -> None:
+        self.many = many
+
+    def __call__(self, session: Session, *args: Any) -> Any:
+        outcome = self.many(session, [args])[0]
+        if isinstance(outcome, Refused):
+            raise outcome.error
+        return outcome
+
+
+def _run_together(session: Session, writes: list[_Write]) -> list[Any]:
+    """Each write's outcome in one transaction, the queued callers of one Batch in a single call."""
+    results: list[Any] = []
+    start = 0
+    while start < len(writes):
+        fn = writes[start].fn
+        end = start + 1
+        if isinstance(fn, Batch):
+            while end < len(writes) and writes[end].fn is fn:
+                end += 1
+            results.extend(fn.many(session, [write.args for write in writes[start:end]]))
+        else:
+            results.append(fn(session, *writes[start].args))
+        start = end
+    return results
+
+
 @dataclass
 class _Write:
     """One queued write and where its outcome goes: a thread's Future, or a coroutine's waiter, resolved on
@@ -388,17 +451,18 @@ _STOP = object()
 
 
 class GroupWriter:
-    """SQLite's single writer for requests: one thread, one connection, many answers per commit.
+    """SQLite's single writer for requests (and PostgreSQL's for Batch writes): one thread, one
+    connection, many answers per commit.
 
     SQLite lets one connection write at a time. Requests that write hand their transaction to this
     thread instead of each waiting for the lock on a thread (or, worse, on the event loop) of their
     own: the writes queued while the previous commit ran are taken together (up to MAX_BATCH), run
     one after the other in one transaction and committed at once (group commit); when one of them is
     refused (a 409, a 422), the batch is rolled back and each runs again alone, so a refusal takes
-    back only its own changes. The lock is taken once per batch; the loop only queues work, and is woken
-    once per batch with every result. A write still queued when its
-    deadline passes, or a batch that cannot get the lock in time (a `voc worker` or a backup holding
-    it), fails with Busy having changed nothing."""
+    back only its own changes (a Batch refuses a caller without raising, so the rest commit). The
+    lock is taken once per batch; the loop only queues work, and is woken once per batch with every
+    result. A write still queued when its deadline passes, or a batch that cannot get the lock in
+    time (a `voc worker` or a backup holding it), fails with Busy having changed nothing."""
 
     MAX_BATCH = 64
 
@@ -406,7 +470,7 @@ class GroupWriter:
         self.engine = engine
         self.timeout = get_settings().db_lock_timeout_seconds
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="voc-sqlite-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="voc-writer", daemon=True)
         self._thread.start()
 
     def submit(self, fn: Callable[..., T], args: tuple = ()) -> Future:
@@ -480,7 +544,7 @@ class GroupWriter:
         # is rolled back and each write runs again in a transaction of its own, so a refusal takes back
         # only its own changes. Refusals are rare; savepoints around every write cost more than reruns.
         try:
-            results = self._transaction(lambda session: [write.fn(session, *write.args) for write in writes])
+            results = self._transaction(lambda session: _run_together(session, writes))
         except Exception as exc:
             if len(writes) == 1 or is_busy(exc):
                 failure = busy(exc) if is_busy(exc) else exc
@@ -493,12 +557,13 @@ class GroupWriter:
                 else:
                     outcomes.append((write, True, result))
             return outcomes
-        return outcomes + [(write, True, result) for write, result in zip(writes, results, strict=True)]
+        return outcomes + [(write, not isinstance(result, Refused), result.error if isinstance(result, Refused)
+                            else result) for write, result in zip(writes, results, strict=True)]
 
     def _transaction(self, work: Callable[[Session], T]) -> T:
         with Session(self.engine, expire_on_commit=False) as session:
             try:
-                session.connection()  # BEGIN IMMEDIATE: waits up to the lock timeout (busy_timeout)
+                session.connection()  # SQLite: BEGIN IMMEDIATE, waits up to the lock timeout (busy_timeout)
                 result = work(session)
                 session.commit()
                 return result
@@ -524,6 +589,34 @@ def database_threads(engine: Engine) -> GroupWriter | PooledWriters:
     return threads
 
 
+_batch_writers: dict[Engine, GroupWriter] = {}  # PostgreSQL's, until the engine is disposed
+
+
+def batch_writer(engine: Engine) -> GroupWriter:
+    """The thread that runs this engine's Batch writes: SQLite's one writer, or on PostgreSQL a
+    GroupWriter of its own beside the pooled threads (started on first use, or by `voc serve`)."""
+    if engine.dialect.name == "sqlite":
+        return group_writer(engine)
+    writer = _batch_writers.get(engine)
+    if writer is None:
+        database_threads(engine)  # registers the engine's disposal, which stops this writer too
+        with _engines_lock:
+            writer = _batch_writers.get(engine)
+            if writer is None:
+                writer = _batch_writers[engine] = GroupWriter(_writer_engine(engine))
+    return writer
+
+
+def _writer_engine(engine: Engine) -> Engine:
+    """PostgreSQL's batch writer's own connection: a row lock waits at most VOC_DB_LOCK_TIMEOUT_SECONDS
+    (then 55P03, is_busy), set once when it connects rather than by a statement in every transaction."""
+    settings = get_settings()
+    lock_timeout_ms = max(1, int(settings.db_lock_timeout_seconds * 1000))
+    return create_engine(engine.url, pool_pre_ping=True, pool_size=1, max_overflow=0,
+                         pool_timeout=settings.db_pool_timeout_seconds,
+                         connect_args={"options": f"-c lock_timeout={lock_timeout_ms}"})
+
+
 def group_writer(engine: Engine) -> GroupWriter:
     """The writer thread of an SQLite engine."""
     writer = database_threads(engine)
@@ -535,6 +628,10 @@ def _close_threads(engine: Engine) -> None:
     threads = _database_threads.pop(engine, None)
     if threads is not None:
         threads.close()
+    writer = _batch_writers.pop(engine, None)
+    if writer is not None:
+        writer.close()
+        writer.engine.dispose()
 
 
 @contextmanager

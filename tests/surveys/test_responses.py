@@ -11,8 +11,9 @@ from sqlmodel import Session
 
 from tests import factories as f
 from tests.aio import run_in_threads
-from voc.db import utcnow
+from voc.db import Refused, utcnow
 from voc.errors import VocError
+from voc.jobs.models import Job
 from voc.surveys import responses, service
 from voc.surveys.models import Answer, Response
 from voc.surveys.schemas import SurveyUpdate
@@ -148,3 +149,38 @@ def test_responses_keep_the_version_they_answered(session, token):
     assert responses.get_response(session, second.id).survey_version == 2
     # A change to triggers or status alone is not a new version.
     assert service.update_survey(session, "post_delivery", SurveyUpdate(recontact_days=3)).version == 2
+
+
+def test_answers_stored_together_give_each_its_own_outcome_and_keep_only_the_valid(session, token):
+    """The answer path's writer stores what is queued together in one call: each submission gets what it
+    would get alone (its id, or its own refusal), and a refused one leaves nothing of its own."""
+    more = [f.token_of(f.event(session, event_id=f"evt-{n}", contact=f"crm-{n}",
+                               contact_fields={"attributes": {"segment": "B2C"}}).invitation.url) for n in (2, 3, 4)]
+    answered = more[2]
+    earlier = responses.store_response(session, answered, [("nps", 10)])
+    session.commit()
+    outcomes = responses.store_responses(session, [
+        (token, [("nps", 9), ("why", "Fast and friendly")]),
+        (more[0], [("nps", 11)]),  # out of range: 422
+        ("not-a-token", [("nps", 5)]),  # 404
+        (more[1], [("nps", 2), ("fix", "The box")]),
+        (token, [("nps", 1)]),  # the same link twice in one batch: the first is kept
+        (answered, [("nps", 0)]),  # answered before: 409
+    ])
+    session.commit()
+    refused = {i: o.error.code for i, o in enumerate(outcomes) if isinstance(o, Refused)}
+    assert refused == {1: "answer_out_of_range", 2: "token_invalid", 4: "already_answered", 5: "already_answered"}
+    stored = {r.id: r for r in session.scalars(select(Response))}
+    assert set(stored) == {earlier, outcomes[0], outcomes[3]}
+    assert (stored[outcomes[0]].nps, stored[outcomes[0]].comment) == (9, "Fast and friendly")
+    assert (stored[outcomes[3]].nps, stored[outcomes[3]].comment) == (2, "The box")
+    by_response = {(a.response_id, a.question_id): (a.number, a.text, a.source)
+                   for a in session.scalars(select(Answer))}
+    assert by_response[(outcomes[0], "segment")] == (None, "B2B", "crm")  # each its own contact's
+    assert by_response[(outcomes[3], "segment")] == (None, "B2C", "crm")
+    assert {k for k in by_response if k[0] == outcomes[3]} == {(outcomes[3], q) for q in ("nps", "fix", "segment")}
+    jobs = session.scalars(select(Job).where(Job.kind == "response.completed")).all()
+    assert sorted(j.payload["response_id"] for j in jobs) == sorted(stored)
+    # The refused link can still be answered; the stored ones cannot.
+    assert isinstance(responses.store_responses(session, [(more[0], [("nps", 7)])])[0], int)
+    assert _error(session, token, [("nps", 3)]).code == "already_answered"

@@ -35,7 +35,8 @@ async def submit_response(body: ResponseIn, request: Request) -> ResponseCreated
     # One hop to the database thread for the whole transaction (no per-request session dependency,
     # which costs a thread hop to open and another to close): this is the path every answer takes.
     given = [(a.question_id, a.value) for a in body.answers]
-    response_id = await in_transaction(request.app.state.engine, responses.store_response, body.token, given)
+    response_id = await in_transaction(request.app.state.engine, responses.store_response_batch, body.token,
+                                       given)
     return ResponseCreated(id=response_id, status="completed")
 
 

@@ -91,6 +91,19 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: dat
     return job_id
 
 
+_INSERT_JOBS = Prepared(insert(Job.__table__))
+
+
+def enqueue_many(session: Session, kind: str, payloads: list[dict[str, Any]]) -> None:
+    """enqueue for several payloads at once, due now (one statement for a batch of answers)."""
+    now = utcnow()
+    attempts = get_settings().job_max_attempts
+    _INSERT_JOBS.run(session.connection(), [
+        {"kind": kind, "payload": payload, "lane": None, "status": JobStatus.queued.value, "attempts": 0,
+         "max_attempts": attempts, "run_at": now, "created_at": now} for payload in payloads])
+    session.info["voc_jobs_enqueued"] = True
+
+
 def housekeeper(name: str) -> Callable[[Housekeeper], Housekeeper]:
     """Register `fn(session, now)` to be run by workers every VOC_HOUSEKEEPING_INTERVAL_SECONDS."""
 

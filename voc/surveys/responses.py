@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from voc.analytics.rollups import record_funnel_step
 from voc.cursors import keyset_page, pack_id_cursor, unpack_id_cursor
-from voc.db import Prepared, utcnow
+from voc.db import Batch, Prepared, Refused, Sized, utcnow
 from voc.errors import Conflict, Gone, Invalid, NotFound, VocError
 from voc.ids import is_row_id
-from voc.jobs.queue import enqueue
+from voc.jobs.queue import enqueue_many
 from voc.surveys import answers as answer_rules
 from voc.surveys.models import (
     Answer,
@@ -93,27 +93,38 @@ _I, _R, _A, _P = Invitation.__table__, Response.__table__, Answer.__table__, Par
 _S, _C, _V, _E = Survey.__table__, Contact.__table__, SurveyVersion.__table__, Event.__table__
 # Compiled once and run on the driver (voc.db.Prepared): every answer and every step runs these, and
 # SQLAlchemy's per-call work cost several times what SQLite takes to run them. Columns only.
-_LOAD = Prepared(
+_LOAD_COLUMNS = (
     select(_I.c.id, _I.c.completed_at, _I.c.expires_at, _I.c.invited_at, _I.c.opened_at, _I.c.survey_id,
            _I.c.survey_version_id, _I.c.touchpoint_id, _I.c.contact_id, _S.c.status, _C.c.attributes,
            _E.c.attributes, _V.c.title, _V.c.questions, _V.c.thank_you, _V.c.layout, _V.c.language,
-           _V.c.translations, _I.c.site_id, _P.c.id, _P.c.answers, _P.c.language, _I.c.is_test)
+           _V.c.translations, _I.c.site_id, _P.c.id, _P.c.answers, _P.c.language, _I.c.is_test, _I.c.token_hash)
     .join(_S, _S.c.id == _I.c.survey_id)
     .join(_C, _C.c.id == _I.c.contact_id)
     .join(_V, _V.c.id == _I.c.survey_version_id)
     .outerjoin(_E, _E.c.id == _I.c.event_id)
     .outerjoin(_P, _P.c.invitation_id == _I.c.id)
-    .where(_I.c.token_hash == bindparam("token_hash"))
 )
-# The conditional update is the lock: of two racing submits, one changes the row, one sees 0 rows.
-_CLAIM = Prepared(update(_I).where(_I.c.id == bindparam("invitation"), _I.c.completed_at.is_(None))
-          .values(status=InvitationStatus.completed.value, completed_at=bindparam("now"),
-                  opened_at=bindparam("opened")))
+# The invitations behind n tokens (by hash), in one statement.
+_LOAD = Sized(lambda n: _LOAD_COLUMNS.where(_I.c.token_hash.in_(
+    [bindparam(f"h{i}", type_=_I.c.token_hash.type) for i in range(n)])))
+# The conditional update is the lock: of two racing submits, one changes the row, one sees 0 rows. It
+# returns the invitations it claimed (n of them asked for at once).
+_NOW = bindparam("now", type_=_I.c.completed_at.type)
+_CLAIM = Sized(lambda n: update(_I).where(
+    _I.c.id.in_([bindparam(f"i{i}", type_=_I.c.id.type) for i in range(n)]), _I.c.completed_at.is_(None))
+    .values(status=InvitationStatus.completed.value, completed_at=_NOW, opened_at=func.coalesce(_I.c.opened_at, _NOW))
+    .returning(_I.c.id))
 _COMPLETE_PARTIAL = Prepared(update(_P).where(_P.c.invitation_id == bindparam("invitation"))
                      .values(completed_at=bindparam("now"), updated_at=bindparam("now")))
 _OPEN = Prepared(update(_I).where(_I.c.id == bindparam("invitation"), _I.c.opened_at.is_(None))
          .values(opened_at=bindparam("now"), status=InvitationStatus.opened.value))
-_INSERT_RESPONSE = Prepared(insert(_R).returning(_R.c.id))
+_RESPONSE_COLUMNS = ("invitation_id", "survey_id", "survey_version_id", "touchpoint_id", "contact_id", "status",
+                     "started_at", "completed_at", "created_at", "comment", "is_test", "nps", "csat", "ces",
+                     "analysis", "analyser_version", "sentiment", "mismatch", "analyzed_at")
+# n responses in one statement; each comes back with its invitation (RETURNING's order is not promised).
+_INSERT_RESPONSES = Sized(lambda n: insert(_R).values([
+    {column: bindparam(f"{column}_{i}", type_=_R.c[column].type) for column in _RESPONSE_COLUMNS}
+    for i in range(n)]).returning(_R.c.invitation_id, _R.c.id))
 _INSERT_ANSWER = Prepared(insert(_A))
 _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "mismatch": None,
                 "analyzed_at": None}
@@ -121,15 +132,18 @@ _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "
 
 def load_invitation(session: Session, token: str, now: datetime | None = None) -> OpenInvitation:
     """The invitation behind a token, if it can still be answered (404, 409, 410, 425 otherwise)."""
-    now = now or utcnow()
-    row = _LOAD.first(session.connection(), {"token_hash": hash_token(token)})
+    return _opened(_LOAD(1).first(session.connection(), {"h0": hash_token(token)}), now or utcnow())
+
+
+def _opened(row: tuple | None, now: datetime) -> OpenInvitation:
+    """An invitation's row from _LOAD, if it can still be answered (raises 404, 409, 410, 425 otherwise)."""
     if row is None:
         raise NotFound("This survey link is not valid.", code="token_invalid")
     (invitation_id, completed_at, expires_at, invited_at, opened_at, survey_id, version_id, touchpoint_id,
      contact_id, status, contact_attributes, event_attributes, title, questions, thank_you, layout, language,
-     translations, site_id, partial_id, saved, saved_language, is_test) = row
+     translations, site_id, partial_id, saved, saved_language, is_test, _token_hash) = row
     if completed_at is not None:
-        raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
+        raise _answered()
     if now >= expires_at:
         raise Gone("This survey link has expired.", code="token_expired")
     if now < invited_at:
@@ -156,14 +170,70 @@ def mark_opened(session: Session, opened: OpenInvitation, now: datetime | None =
         opened.opened_at = now
 
 
-def store_response(session: Session, token: str, given: list[tuple[str, Any]],
-                   now: datetime | None = None) -> int:
-    """Validate and store the answers, returning the new response's id; a second submit gets 409.
+def _answered() -> Conflict:
+    return Conflict("This survey has already been answered. Thank you!", code="already_answered")
+
+
+def store_responses(session: Session, submissions: list[tuple[str, list[tuple[str, Any]]]],
+                    now: datetime | None = None) -> list[int | Refused]:
+    """Validate and store each submission's answers (token, [(question_id, value), ...]): per submission,
+    the new response's id, or Refused with the error it gets (404, 409 for a second submit, 410, 422,
+    425), having stored nothing for it.
 
     Answers saved step by step count too (what is given now wins), and the partial response is then
-    marked completed. Core statements only (no ORM objects): this is the path every answer takes."""
+    marked completed. The same statements whatever the number of submissions (the answer path's
+    writer runs everything queued together at once: on PostgreSQL each statement is a round trip);
+    Core statements only (no ORM objects)."""
     now = now or utcnow()
-    opened = load_invitation(session, token, now)
+    connection = session.connection()
+    hashes = [hash_token(token) for token, _ in submissions]
+    unique = list(dict.fromkeys(hashes))
+    rows = {row[-1]: row for row in _LOAD(len(unique)).all(connection, {f"h{i}": h for i, h in enumerate(unique)})}
+    outcomes: list[int | Refused] = []
+    valid: list[tuple[int, OpenInvitation, list[answer_rules.TypedAnswer]]] = []
+    for index, ((_, given), token_hash) in enumerate(zip(submissions, hashes, strict=True)):
+        outcomes.append(Refused(_answered()))  # until stored
+        try:
+            opened = _opened(rows.get(token_hash), now)
+            typed = _typed(opened, given)
+        except VocError as refusal:
+            outcomes[index] = Refused(refusal)
+            continue
+        if any(other.invitation_id == opened.invitation_id for _, other, _ in valid):
+            continue  # the same token twice in one batch: the first is stored, this one is a second submit
+        valid.append((index, opened, typed))
+    if not valid:
+        return outcomes
+    claimed = {row[0] for row in _CLAIM(len(valid)).all(
+        connection, {"now": now, **{f"i{i}": opened.invitation_id for i, (_, opened, _) in enumerate(valid)}})}
+    valid = [entry for entry in valid if entry[1].invitation_id in claimed]
+    if not valid:
+        return outcomes
+    rows_in: dict[str, Any] = {}
+    for i, (_, opened, typed) in enumerate(valid):
+        if opened.partial is not None:  # kept, completed, for the funnel
+            _COMPLETE_PARTIAL.run(connection, {"invitation": opened.invitation_id, "now": now})
+        rows_in.update({f"{column}_{i}": value for column, value in _response_row(opened, typed, now).items()})
+    ids = dict(_INSERT_RESPONSES(len(valid)).all(connection, rows_in))
+    _INSERT_ANSWER.run(connection, [
+        {"response_id": ids[opened.invitation_id], "question_id": a.question_id, "type": a.type,
+         "number": a.number, "text": a.text, "choices": a.choices, "source": a.source}
+        for _, opened, typed in valid for a in typed])
+    jobs = []
+    for index, opened, _ in valid:
+        outcomes[index] = response_id = ids[opened.invitation_id]
+        # Answered without the page ever shown (the API's one-shot submit): opened now; no step left
+        # before: the response starts and ends now. The worker counts these with the response (its job
+        # commits together with its effects, so they count once), keeping the answer path short.
+        steps = ["opened"] * (opened.opened_at is None) + ["started"] * (not opened.saved)
+        jobs.append({"response_id": response_id, **({"funnel": steps} if steps else {})})
+        count_on_commit(session, RESPONSES_ACCEPTED)  # /metrics: counted once the answer is committed, no SQL
+    enqueue_many(session, "response.completed", jobs)
+    return outcomes
+
+
+def _typed(opened: OpenInvitation, given: list[tuple[str, Any]]) -> list[answer_rules.TypedAnswer]:
+    """The answers to store: those given now, and those saved step by step not given again (422 if none)."""
     given_ids = {question_id for question_id, _ in given}
     asked = {q["id"] for q in opened.questions}
     saved = [(qid, value) for qid, value in opened.saved.items()
@@ -171,35 +241,33 @@ def store_response(session: Session, token: str, given: list[tuple[str, Any]],
     typed = answer_rules.validate_answers(opened.version.questions, [*given, *saved], opened.prefilled)
     if not any(a.source == "customer" for a in typed):
         raise Invalid("Please answer at least one question.", code="answer_required")
-    connection = session.connection()
-    claimed = _CLAIM.run(connection, {"invitation": opened.invitation_id, "now": now,
-                                     "opened": opened.opened_at or now})
-    if claimed != 1:
-        raise Conflict("This survey has already been answered. Thank you!", code="already_answered")
-    if opened.partial is not None:  # kept, completed, for the funnel
-        _COMPLETE_PARTIAL.run(connection, {"invitation": opened.invitation_id, "now": now})
-    # Answered without the page ever shown (the API's one-shot submit): opened now; no step left
-    # before: the response starts and ends now. The worker counts these with the response (its job
-    # commits together with its effects, so they count once), keeping the answer path short.
-    steps = ["opened"] * (opened.opened_at is None) + ["started"] * (not opened.saved)
+    return typed
+
+
+def _response_row(opened: OpenInvitation, typed: list[answer_rules.TypedAnswer], now: datetime) -> dict[str, Any]:
     scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
     for answer in typed:
         if answer.type in scores and scores[answer.type] is None:
             scores[answer.type] = int(answer.number)
     comment = "\n\n".join(a.text for a in typed if a.type == "text" and a.text and a.text.strip()) or None
-    response_id = _INSERT_RESPONSE.first(connection, {
-        "invitation_id": opened.invitation_id, "survey_id": opened.survey_id,
-        "survey_version_id": opened.survey_version_id, "touchpoint_id": opened.touchpoint_id,
-        "contact_id": opened.contact_id, "status": "completed", "started_at": opened.opened_at or now,
-        "completed_at": now, "created_at": now, "comment": comment, "is_test": opened.is_test, **scores,
-        **_NO_ANALYSIS,
-    })[0]
-    _INSERT_ANSWER.run(connection, [
-        {"response_id": response_id, "question_id": a.question_id, "type": a.type, "number": a.number,
-         "text": a.text, "choices": a.choices, "source": a.source} for a in typed])
-    enqueue(session, "response.completed", {"response_id": response_id, **({"funnel": steps} if steps else {})})
-    count_on_commit(session, RESPONSES_ACCEPTED)  # /metrics: counted once the answer is committed, no SQL
-    return response_id
+    return {"invitation_id": opened.invitation_id, "survey_id": opened.survey_id,
+            "survey_version_id": opened.survey_version_id, "touchpoint_id": opened.touchpoint_id,
+            "contact_id": opened.contact_id, "status": "completed", "started_at": opened.opened_at or now,
+            "completed_at": now, "created_at": now, "comment": comment, "is_test": opened.is_test, **scores,
+            **_NO_ANALYSIS}
+
+
+# The answer path: every submission queued for the writer together is stored by one store_responses.
+store_response_batch = Batch(store_responses)
+
+
+def store_response(session: Session, token: str, given: list[tuple[str, Any]],
+                   now: datetime | None = None) -> int:
+    """Validate and store the answers, returning the new response's id; a second submit gets 409."""
+    outcome = store_responses(session, [(token, given)], now)[0]
+    if isinstance(outcome, Refused):
+        raise outcome.error
+    return outcome
 
 
 def submit_response(session: Session, token: str, given: list[tuple[str, Any]],
