@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import (
     Column,
     Date,
+    Float,
     Integer,
     MetaData,
     String,
@@ -43,9 +44,11 @@ things = Table(
     Column("at", UTCDateTime(timezone=True)),
     Column("tries", Integer, nullable=False, default=3),
     Column("stamp", String(40), default=lambda: "computed"),
+    Column("score", Float),
 )
 ROW = {"name": "ünïcode", "payload": {"nested": [1, "two", None], "ok": True}, "day": date(2026, 2, 28),
-       "at": datetime(2026, 11, 26, 9, 30, 15, 123456, tzinfo=UTC), "tries": 5, "stamp": "s"}
+       "at": datetime(2026, 11, 26, 9, 30, 15, 123456, tzinfo=UTC), "tries": 5, "stamp": "s",
+       "score": 0.1 + 0.2}
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ def test_prepared_statements_read_and_write_what_core_does(engine, table):
         [new_id] = insert_returning.first(connection, ROW)
         core = connection.execute(select(table).where(table.c.id == new_id)).one()
         assert tuple(core) == (new_id, *ROW.values())
-        assert select_one.first(connection, {"id": new_id}) == tuple(core)  # JSON, dates, UTC times alike
+        assert select_one.first(connection, {"id": new_id}) == tuple(core)  # JSON, dates, UTC times, floats alike
         assert select_one.first(connection, {"id": new_id + 1}) is None
 
 

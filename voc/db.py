@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, event
+from sqlalchemy import JSON, DateTime, Float, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -148,7 +148,7 @@ class _Plan:
         self.names = [name for name, _, _ in self.order]
         self.required = required
         # A SELECT's columns, or an INSERT/UPDATE's RETURNING columns (none without RETURNING).
-        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.exported_columns]
+        results = [_result_processor(c.type, dialect) for c in statement.exported_columns]
         self.results = results if any(results) else None
 
     def bind(self, params: dict[str, Any]) -> tuple | dict[str, Any]:
@@ -161,6 +161,15 @@ class _Plan:
         if self.positional:
             return tuple(values)
         return dict(zip(self.names, values, strict=True))
+
+
+_FLOAT8 = 701  # PostgreSQL's type code for double precision, what a Float column is
+
+
+def _result_processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    # PostgreSQL's numeric processors decide by the driver's type code of the column, known here from its type.
+    code = _FLOAT8 if dialect.name == "postgresql" and isinstance(column_type, Float) else None
+    return column_type.dialect_impl(dialect).result_processor(dialect, code)
 
 
 def utcnow() -> datetime:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from voc.crm.hubspot import BY_NAME
+from voc.webhooks import mapping
 from voc.webhooks.mapping import PRESETS, MappingError, render_payload, validate_template
 from voc.webhooks.samples import EVENT_TYPES, sample_event
 
@@ -261,3 +262,14 @@ def test_an_erasure_clears_every_voc_property_and_field():
     assert set(hubspot) == set(BY_NAME) and hubspot["voc_last_themes"] == "" and hubspot["voc_opted_out"] == ""
     salesforce = render("salesforce-sobject", "contact.erased")
     assert salesforce["Voc_Last_Themes__c"] is None and salesforce["Voc_Updated_At__c"].endswith("Z")
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
+def test_the_standard_preset_sends_the_bytes_its_template_renders(event_type):
+    """Plain endpoints are sent the event serialised once, not through Jinja: byte for byte what
+    presets/standard.j2 (`{{ event|tojson }}`, shown to admins as the preset) renders, awkward values included."""
+    event = sample_event(event_type)
+    event["data"]["extra"] = {"text": "é\u2028<b>&\"quoted\"", "sum": 0.1 + 0.2, "big": 10**20, "zero": -0.0,
+                              "list": [None, True, 1.5e-7]}
+    template = mapping._compile(mapping._preset_source("standard"))
+    assert render_payload(None, "standard", event) == mapping._render(template, event, "payload_render_failed")

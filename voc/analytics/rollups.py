@@ -18,7 +18,7 @@ response is stored, so what the first count added stays right; a rebuild recount
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from functools import cache
@@ -162,6 +162,14 @@ _ANSWER_COLUMNS = (Answer.response_id, Answer.question_id, Answer.type, Answer.n
                    Answer.source)
 
 
+# Every answer's job runs these (voc.db.Prepared): the questions of its version, then its answers.
+_VERSION_QUESTIONS = Prepared(select(SurveyVersion.__table__.c.questions)
+                              .where(SurveyVersion.__table__.c.id == bindparam("version")))
+_RESPONSE_ANSWERS = Prepared(select(*(Answer.__table__.c[c.key] for c in _ANSWER_COLUMNS))
+                             .where(Answer.__table__.c.response_id == bindparam("response")))
+_AnswerRow = namedtuple("_AnswerRow", [c.key for c in _ANSWER_COLUMNS])  # noqa: PYI024 - read like ORM rows
+
+
 def _answer_value(answer: Any) -> Any:
     """An answer as the value a show_if condition reads (a single choice is its option, as the customer gave it)."""
     if answer.choices is not None:
@@ -207,11 +215,12 @@ def _record_choices(session: Session, response: Response, cell: Cell, old_cell: 
     (and take them out of `old_cell`, where they were counted before the response moved)."""
     if response.status != "completed":
         return
-    questions = session.execute(select(SurveyVersion.questions)
-                                .where(SurveyVersion.id == response.survey_version_id)).scalar()
+    connection = session.connection()
+    version = _VERSION_QUESTIONS.first(connection, {"version": response.survey_version_id})
+    questions = version[0] if version else None
     if not has_choice_questions(questions):
         return
-    answers = session.execute(select(*_ANSWER_COLUMNS).where(Answer.response_id == response.id)).all()
+    answers = [_AnswerRow(*row) for row in _RESPONSE_ANSWERS.all(connection, {"response": response.id})]
     pairs = choice_contribution(questions or [], answers)
     counts = Counter(_choice_keys(cell, pairs))
     if old_cell is not None:

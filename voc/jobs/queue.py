@@ -266,9 +266,9 @@ def run_job(engine: Engine, job: Job, worker_id: str) -> str:
             raise GiveUp(f"no handler for job kind {job.kind!r}")
         with session_scope(engine) as session:
             handler(session, dict(job.payload))
-            finished = session.connection().execute(_FINISH_JOB, {"job": job.id, "worker": worker_id,
-                                                                   "now": utcnow()})
-            if finished.rowcount != 1:
+            finished = _FINISH_JOB.run(session.connection(), {"job": job.id, "worker": worker_id,
+                                                              "now": utcnow()})
+            if finished != 1:
                 raise LostLease(f"job {job.id} is no longer held by {worker_id}")
         return JobStatus.done
     except LostLease:
@@ -287,11 +287,12 @@ def run_job(engine: Engine, job: Job, worker_id: str) -> str:
 
 
 _jobs = Job.__table__
-# Built once: every job ends with it.
-_FINISH_JOB = (update(_jobs).where(_jobs.c.id == bindparam("job"), _jobs.c.locked_by == bindparam("worker"),
-                                   _jobs.c.status == JobStatus.running.value)
-               .values(status=JobStatus.done.value, finished_at=bindparam("now"), last_error=None,
-                       locked_at=None, locked_by=None))
+# Compiled once and run on the driver (voc.db.Prepared): every job ends with it.
+_FINISH_JOB = Prepared(
+    update(_jobs).where(_jobs.c.id == bindparam("job"), _jobs.c.locked_by == bindparam("worker"),
+                        _jobs.c.status == JobStatus.running.value)
+    .values(status=JobStatus.done.value, finished_at=bindparam("now"), last_error=None, locked_at=None,
+            locked_by=None))
 _RENEW = (update(_jobs).where(_jobs.c.locked_by == bindparam("worker"), _jobs.c.status == JobStatus.running.value)
           .values(locked_at=bindparam("now")))
 

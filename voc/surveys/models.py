@@ -225,8 +225,13 @@ class Answer(SQLModel, table=True):
 
     @property
     def value(self) -> Any:
-        if self.choices is not None:
-            return self.choices
-        if self.number is not None:
-            return int(self.number) if float(self.number).is_integer() else self.number
-        return self.text
+        return answer_value(self.number, self.text, self.choices)
+
+
+def answer_value(number: float | None, text: str | None, choices: list[str] | None) -> Any:
+    """An answer as the customer gave it: the options picked, the number (whole numbers as int) or the text."""
+    if choices is not None:
+        return choices
+    if number is not None:
+        return int(number) if float(number).is_integer() else number
+    return text

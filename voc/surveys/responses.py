@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -337,6 +338,6 @@ def responses_public(session: Session, responses: list[Response]) -> list[Respon
     ]
 
 
-def contact_ref(contact: Contact) -> dict[str, Any]:
+def contact_ref(contact: Contact | SimpleNamespace) -> dict[str, Any]:
     """How every payload names a customer, so the CRM can find its record."""
     return {"external_id": contact.external_id, "crm": contact.crm}

@@ -22,6 +22,9 @@ DEFAULT_PRESET = "standard"
 PRESETS = ("standard", "hubspot-contact-properties", "salesforce-sobject", "slack", "teams")
 # Presets built in Python: typed values per CRM property, escaping per chat format. fn(event, context).
 BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], Any]] = {
+    # presets/standard.j2 is `{{ event|tojson }}`: the same bytes, serialised once instead of rendered, parsed
+    # and serialised again (every delivery to a plain endpoint runs it).
+    "standard": lambda event, _context: _tojson(event).encode(),
     "hubspot-contact-properties": lambda event, _context: contact_properties(event),
     "salesforce-sobject": lambda event, _context: sobject_fields(event),
     "slack": slack_message,
@@ -100,7 +103,8 @@ def _build(builder: Callable[..., Any], event: dict[str, Any], context: dict[str
     where = f"for {event.get('type')} events"
     try:
         body = builder(event, context)
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        payload = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":"), ensure_ascii=False,
+                                                                   allow_nan=False).encode()
     except Exception as exc:  # noqa: BLE001 - data the preset did not expect is the event's problem, not a crash
         raise MappingError(code, f"the preset fails {where}: {type(exc).__name__}: {exc}") from None
     if len(payload) > MAX_BODY_BYTES:
