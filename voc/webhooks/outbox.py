@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
 from voc.config import get_settings
@@ -32,6 +32,16 @@ _W, _M = WebhookEndpoint.__table__, WebhookMessage.__table__
 _ENABLED = Prepared(select(_W.c.id, _W.c.event_types, _W.c.preset).where(_W.c.enabled.is_(True))
                     .order_by(_W.c.id))
 _DONE = Prepared(select(_M.c.endpoint_id).where(_M.c.dedupe_key == bindparam("key")))
+_INSERT = Prepared(insert(_M).returning(_M.c.id))
+
+
+class Published(NamedTuple):
+    """A message publish() queued (a row of webhook_message; no ORM object to build for each)."""
+
+    id: int
+    msg_id: str
+    endpoint_id: int
+    event_type: str
 
 
 def subscribed_endpoints(session: Session, event_type: str) -> list[tuple[int, str]]:
@@ -41,7 +51,7 @@ def subscribed_endpoints(session: Session, event_type: str) -> list[tuple[int, s
 
 
 def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: str | None = None
-            ) -> list[WebhookMessage]:
+            ) -> list[Published]:
     """Queue `event_type` for every subscribed endpoint, in the caller's transaction.
 
     `data` may be a function, called only when some endpoint subscribes (a summary costs queries).
@@ -62,12 +72,16 @@ def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: s
     if not endpoints:
         return []
     order_key = contact_order_key(body["data"])
-    messages = [WebhookMessage(msg_id=new_message_id(), endpoint_id=endpoint, event_type=event_type,
-                               dedupe_key=dedupe_key, order_key=order_key, payload=body) for endpoint in endpoints]
-    session.add_all(messages)
-    session.flush()
-    for message in messages:
-        schedule_delivery(session, message, attempt=0)
+    connection, now = session.connection(), utcnow()
+    messages = []
+    for endpoint in endpoints:
+        msg_id = new_message_id()
+        [message_id] = _INSERT.first(connection, {
+            "msg_id": msg_id, "endpoint_id": endpoint, "event_type": event_type, "dedupe_key": dedupe_key,
+            "order_key": order_key, "test": False, "payload": body, "status": MessageStatus.pending.value,
+            "attempts": 0, "created_at": now})
+        messages.append(Published(message_id, msg_id, endpoint, event_type))
+        schedule_delivery(session, messages[-1], attempt=0)
     return messages
 
 
@@ -79,7 +93,7 @@ def contact_order_key(data: dict[str, Any]) -> str | None:
     return f"{contact.get('crm') or 'default'}:{contact['external_id']}"[:300]
 
 
-def schedule_delivery(session: Session, message: WebhookMessage, *, attempt: int,
+def schedule_delivery(session: Session, message: WebhookMessage | Published, *, attempt: int,
                       run_at: datetime | None = None) -> None:
     """Queue a deliver job expecting `attempt` earlier attempts in this round (a stale job then does nothing).
     It carries its endpoint: the worker delivers to each endpoint on a lane of its own."""
@@ -129,7 +143,7 @@ def replay(session: Session, message: WebhookMessage) -> None:
     schedule_delivery(session, message, attempt=0)
 
 
-def publish_invitation_created(session: Session, invitation: Invitation) -> list[WebhookMessage]:
+def publish_invitation_created(session: Session, invitation: Invitation) -> list[Published]:
     """invitation.created, with the survey link (once per invitation, however often its job runs); never for a
     test invitation, which is no customer's."""
     if invitation.is_test:
@@ -138,7 +152,7 @@ def publish_invitation_created(session: Session, invitation: Invitation) -> list
                    dedupe_key=f"invitation.created:{invitation.id}")
 
 
-def publish_response_completed(session: Session, response: Response) -> list[WebhookMessage]:
+def publish_response_completed(session: Session, response: Response) -> list[Published]:
     """response.completed for a stored response (once, however often its job runs); never for a test response."""
     if response.is_test:
         return []
@@ -146,7 +160,7 @@ def publish_response_completed(session: Session, response: Response) -> list[Web
                    dedupe_key=f"response.completed:{response.id}")
 
 
-def publish_analysis_events(session: Session, response: Response) -> list[WebhookMessage]:
+def publish_analysis_events(session: Session, response: Response) -> list[Published]:
     """response.analyzed, then contact.experience_updated, for a response whose analysis was just stored.
 
     Call it in the analysis job's session, after setting the analysis, for every response (one without
@@ -163,7 +177,7 @@ def publish_analysis_events(session: Session, response: Response) -> list[Webhoo
     return analyzed + updated
 
 
-def publish_contact_opted_out(session: Session, contact: Contact, source: str) -> list[WebhookMessage]:
+def publish_contact_opted_out(session: Session, contact: Contact, source: str) -> list[Published]:
     """contact.opted_out: the customer asked voc for no more surveys (an unsubscribe link), so the CRM's
     record can say so too. Called once, where the opt-out is stored."""
     data = {"contact": payloads.contact_ref(contact), "opted_out": {"at": iso(utcnow()), "source": source}}
