@@ -362,3 +362,17 @@ def test_second_tuning_set_is_separate_and_big_enough():
     for row in second:
         assert set(row["dimensions"]) == set(DIMENSIONS)
         assert all(v in (None, -1, 0, 1) for v in row["dimensions"].values())
+
+
+def test_voc_loads_without_dragging_in_scipy_and_numpy_where_they_are_installed():
+    """They are installed here (the tests check statistics against scipy); NLTK would import both, 1.3 s and
+    about 70 MB for every voc process, for nothing voc calls. The stems are NLTK's Snowball all the same."""
+    import subprocess
+    import sys
+
+    script = ("import sys, importlib.util, voc.app, voc.cli; from voc.sentiment.stemming import SnowballStemmer; "
+              "assert importlib.util.find_spec('scipy') and importlib.util.find_spec('numpy'); "
+              "print(sorted(m for m in ('scipy', 'numpy') if m in sys.modules), "
+              "SnowballStemmer('english').stem('deliveries'))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "deliveri"]

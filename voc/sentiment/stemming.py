@@ -9,9 +9,32 @@ lexicon module fills KNOWN_FORMS and LEXICON_STEMS when it loads.
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
-from nltk.stem.snowball import SnowballStemmer
+
+def _snowball() -> type:
+    """NLTK's SnowballStemmer. Importing NLTK imports scipy and numpy whenever they are installed (voc's test
+    tools bring them): 1.3 s and about 70 MB for every process, for functions voc never calls. They are hidden
+    while NLTK loads (it does without them, as it does where they are not installed) and put back after."""
+    if "nltk" in sys.modules:
+        from nltk.stem.snowball import SnowballStemmer
+
+        return SnowballStemmer
+    hidden = {name: sys.modules.get(name) for name in ("numpy", "scipy")}
+    sys.modules.update(dict.fromkeys(hidden))  # None: "import numpy" raises ImportError
+    try:
+        from nltk.stem.snowball import SnowballStemmer
+    finally:
+        for name, module in hidden.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    return SnowballStemmer
+
+
+SnowballStemmer = _snowball()
 
 
 def word_set(words: str) -> frozenset[str]:
