@@ -79,7 +79,10 @@ def test_5xx_is_retried_with_the_same_webhook_id_and_every_attempt_is_logged(eng
     assert log[0].response_snippet == '{"status":503}' and log[0].error == "HTTP 503"
 
 
-def test_schedule_exhausted_makes_the_message_dead(engine, receiver, make_endpoint):
+def test_schedule_exhausted_makes_the_message_dead(engine, receiver, make_endpoint, monkeypatch):
+    # The endpoint is disabled once it has failed for longer than the whole schedule: the last retry's wait
+    # is most of it, so three attempts fit in it however slowly a busy machine runs them.
+    set_env(monkeypatch, webhook_retry_schedule="0.05,0.05,1")
     receiver.responder = answer_with(502)
     endpoint_id, _ = make_endpoint()
     [msg_id] = publish(engine)
@@ -105,8 +108,9 @@ def test_429_retry_after_is_honoured(engine, receiver, make_endpoint, monkeypatc
 
 
 def test_timeouts_are_retried(engine, receiver, make_endpoint, monkeypatch):
-    # A schedule long enough that four slow attempts fit before the endpoint counts as failing too long.
-    set_env(monkeypatch, webhook_timeout_seconds="0.1", webhook_retry_schedule="0.05,0.05,0.5")
+    # A schedule long enough that four slow attempts fit before the endpoint counts as failing too long
+    # (each 0.1 s, and on a busy machine much more: seen 0.8 s).
+    set_env(monkeypatch, webhook_timeout_seconds="0.1", webhook_retry_schedule="0.05,0.05,2")
     receiver.delay = 0.3
     make_endpoint()
     [slow] = publish(engine)
