@@ -1,0 +1,36 @@
+"""The database layer: engines and sessions (engine), prepared statements (prepared), and the threads that
+run request transactions off the event loop (writers). Everything is imported from here."""
+
+from voc.db.engine import (
+    JSONType,
+    UTCDateTime,
+    WriteTurn,
+    _configure_sqlite,
+    alembic_config,
+    busy,
+    deferred,
+    dispose_engines,
+    get_engine,
+    is_busy,
+    make_engine,
+    migrate,
+    reading,
+    session_scope,
+    utcnow,
+)
+from voc.db.prepared import Prepared, Sized
+from voc.db.writers import (
+    Batch,
+    GroupWriter,
+    PooledWriters,
+    Refused,
+    batch_writer,
+    database_threads,
+    group_writer,
+    in_transaction,
+)
+
+__all__ = ["Batch", "GroupWriter", "JSONType", "PooledWriters", "Prepared", "Refused", "Sized", "UTCDateTime",
+           "WriteTurn", "_configure_sqlite", "alembic_config", "batch_writer", "busy", "database_threads",
+           "deferred", "dispose_engines", "get_engine", "group_writer", "in_transaction", "is_busy",
+           "make_engine", "migrate", "reading", "session_scope", "utcnow"]

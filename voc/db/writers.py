@@ -1,0 +1,331 @@
+"""Where request transactions run, never on the event loop: SQLite's one writer (group commit), PostgreSQL's
+pooled threads, and the batch writer that stores answers queued together with one set of statements."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlmodel import Session, create_engine
+
+from voc.config import get_settings
+from voc.db.engine import busy, is_busy, session_scope
+
+T = TypeVar("T")
+
+_threads_lock = threading.Lock()  # starting an engine's threads once
+
+
+async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(session, *args)` in a transaction, never on the event loop; return its result once committed.
+
+    SQLite: queued for the database's one writer thread (GroupWriter), which commits the writes that
+    arrived together in one transaction. `fn` may run more than once (its transaction rolled back in
+    between), so it must not act outside the database. PostgreSQL: on one of a fixed set of threads
+    (PooledWriters), each with a pooled connection. A Batch (the answer path) goes to a GroupWriter on
+    PostgreSQL too, which runs every caller queued together in one set of statements. Either waits at
+    most VOC_DB_LOCK_TIMEOUT_SECONDS for its turn (and the pool's timeout for a connection), then raises
+    Busy (503) having changed nothing. `fn` returns plain values, not ORM objects."""
+    if isinstance(fn, Batch):
+        return await batch_writer(engine).run(fn, args)
+    threads = database_threads(engine)
+    if isinstance(threads, GroupWriter):
+        return await threads.run(fn, args)
+    return await asyncio.wrap_future(threads.submit(fn, args))
+
+
+class PooledWriters:
+    """PostgreSQL's threads for request transactions: as many as the pool has connections, started once
+    and kept (a thread started on demand holds the event loop while it starts, and a burst needs many)."""
+
+    def __init__(self, engine: Engine) -> None:
+        settings = get_settings()
+        self.engine, self.timeout = engine, settings.db_lock_timeout_seconds
+        size = max(1, settings.db_pool_size + settings.db_max_overflow)
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="voc-db")
+        started = threading.Barrier(size + 1)
+        for _ in range(size):  # every thread up now, while nothing waits for them
+            self._pool.submit(started.wait, 10)
+        started.wait(10)
+
+    def submit(self, fn: Callable[..., T], args: tuple = ()) -> Future:
+        """Queue `fn(session, *args)` in a transaction of its own; the future holds its result once committed."""
+        deadline = time.monotonic() + self.timeout
+
+        def work() -> T:
+            if time.monotonic() > deadline:
+                raise busy()
+            try:
+                with session_scope(self.engine) as session:
+                    return fn(session, *args)
+            except PoolTimeout as exc:
+                raise busy(exc) from exc
+
+        return self._pool.submit(work)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class Refused:
+    """A Batch's outcome for a caller it refused (having changed nothing for it): the error to raise."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class Batch:
+    """A write that the database's writer runs for every caller queued together in one call:
+    `many(session, [args, ...])` returns one outcome per caller, its result or a Refused (a refusal
+    must leave nothing of that caller's behind, so the others' writes commit). One set of statements
+    for the batch instead of one per caller: on PostgreSQL a round trip each. Called as a function,
+    it runs for one caller and raises a refusal."""
+
+    def __init__(self, many: Callable[..., list[Any]]) -> None:
+        self.many = many
+
+    def __call__(self, session: Session, *args: Any) -> Any:
+        outcome = self.many(session, [args])[0]
+        if isinstance(outcome, Refused):
+            raise outcome.error
+        return outcome
+
+
+def _run_together(session: Session, writes: list[_Write]) -> list[Any]:
+    """Each write's outcome in one transaction, the queued callers of one Batch in a single call."""
+    results: list[Any] = []
+    start = 0
+    while start < len(writes):
+        fn = writes[start].fn
+        end = start + 1
+        if isinstance(fn, Batch):
+            while end < len(writes) and writes[end].fn is fn:
+                end += 1
+            results.extend(fn.many(session, [write.args for write in writes[start:end]]))
+        else:
+            results.append(fn(session, *writes[start].args))
+        start = end
+    return results
+
+
+@dataclass
+class _Write:
+    """One queued write and where its outcome goes: a thread's Future, or a coroutine's waiter, resolved on
+    its loop with the rest of its batch (one wake-up of the loop per batch, not per write)."""
+
+    fn: Callable[..., Any]
+    args: tuple
+    deadline: float
+    future: Future | None = None
+    waiter: asyncio.Future | None = None
+
+    def start(self) -> bool:
+        """False when the caller has gone away (cancelled) before its turn: then it is not run."""
+        if self.future is not None:
+            return self.future.set_running_or_notify_cancel()
+        return not self.waiter.cancelled()  # (read across threads: a late cancel is caught in _resolve)
+
+
+def _resolve(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    for waiter, ok, value in outcomes:
+        if not waiter.done():
+            waiter.set_result(value) if ok else waiter.set_exception(value)
+
+
+_STOP = object()
+
+
+class GroupWriter:
+    """SQLite's single writer for requests (and PostgreSQL's for Batch writes): one thread, one
+    connection, many answers per commit.
+
+    SQLite lets one connection write at a time. Requests that write hand their transaction to this
+    thread instead of each waiting for the lock on a thread (or, worse, on the event loop) of their
+    own: the writes queued while the previous commit ran are taken together (up to MAX_BATCH), run
+    one after the other in one transaction and committed at once (group commit); when one of them is
+    refused (a 409, a 422), the batch is rolled back and each runs again alone, so a refusal takes
+    back only its own changes (a Batch refuses a caller without raising, so the rest commit). The
+    lock is taken once per batch; the loop only queues work, and is woken once per batch with every
+    result. A write still queued when its deadline passes, or a batch that cannot get the lock in
+    time (a `voc worker` or a backup holding it), fails with Busy having changed nothing."""
+
+    MAX_BATCH = 64
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.timeout = get_settings().db_lock_timeout_seconds
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="voc-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., T], args: tuple = ()) -> Future:
+        """Queue `fn(session, *args)`; the future holds its result once committed (or its exception)."""
+        future: Future = Future()
+        self._queue.put(_Write(fn, args, time.monotonic() + self.timeout, future=future))
+        return future
+
+    async def run(self, fn: Callable[..., T], args: tuple = ()) -> T:
+        """Queue `fn(session, *args)` and wait, without holding the loop, for its result once committed."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._queue.put(_Write(fn, args, time.monotonic() + self.timeout, waiter=waiter))
+        return await waiter
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread."""
+        self._queue.put(_STOP)
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch, stop = [first], False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                outcomes = self._commit(batch)
+            except BaseException as exc:  # never leave a request waiting, whatever happened
+                outcomes = [(write, False, exc) for write in batch]
+            self._deliver(outcomes)
+            if stop:
+                return
+
+    @staticmethod
+    def _deliver(outcomes: list[tuple[_Write, bool, Any]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+        for write, ok, value in outcomes:
+            if write.future is not None:
+                if not write.future.done():
+                    write.future.set_result(value) if ok else write.future.set_exception(value)
+            else:
+                by_loop.setdefault(write.waiter.get_loop(), []).append((write.waiter, ok, value))
+        for loop, resolved in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_resolve, resolved)
+
+    def _commit(self, batch: list[_Write]) -> list[tuple[_Write, bool, Any]]:
+        """Run the batch; returns each write's outcome: (write, True, result) or (write, False, exception)."""
+        now = time.monotonic()
+        writes, outcomes = [], []
+        for write in batch:
+            if not write.start():
+                continue  # the request went away before its turn: nothing to do
+            if now > write.deadline:
+                outcomes.append((write, False, busy()))
+            else:
+                writes.append(write)
+        if not writes:
+            return outcomes
+        # Optimistic: the whole batch in one transaction. If any write raises (a 409, a 422), the batch
+        # is rolled back and each write runs again in a transaction of its own, so a refusal takes back
+        # only its own changes. Refusals are rare; savepoints around every write cost more than reruns.
+        try:
+            results = self._transaction(lambda session: _run_together(session, writes))
+        except Exception as exc:
+            if len(writes) == 1 or is_busy(exc):
+                failure = busy(exc) if is_busy(exc) else exc
+                return outcomes + [(write, False, failure) for write in writes]
+            for write in writes:
+                try:
+                    result = self._transaction(lambda session, write=write: write.fn(session, *write.args))
+                except Exception as own:
+                    outcomes.append((write, False, busy(own) if is_busy(own) else own))
+                else:
+                    outcomes.append((write, True, result))
+            return outcomes
+        return outcomes + [(write, not isinstance(result, Refused), result.error if isinstance(result, Refused)
+                            else result) for write, result in zip(writes, results, strict=True)]
+
+    def _transaction(self, work: Callable[[Session], T]) -> T:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                session.connection()  # SQLite: BEGIN IMMEDIATE, waits up to the lock timeout (busy_timeout)
+                result = work(session)
+                session.commit()
+                return result
+            except BaseException:
+                session.rollback()
+                raise
+
+
+_database_threads: dict[Engine, GroupWriter | PooledWriters] = {}  # until the engine is disposed
+
+
+def database_threads(engine: Engine) -> GroupWriter | PooledWriters:
+    """The threads that run this engine's request transactions (started on first use; `voc serve`
+    starts them before it takes requests; stopped when the engine is disposed)."""
+    threads = _database_threads.get(engine)
+    if threads is None:
+        with _threads_lock:
+            threads = _database_threads.get(engine)
+            if threads is None:
+                kind = GroupWriter if engine.dialect.name == "sqlite" else PooledWriters
+                threads = _database_threads[engine] = kind(engine)
+                event.listen(engine, "engine_disposed", lambda _engine: _close_threads(_engine))
+    return threads
+
+
+_batch_writers: dict[Engine, GroupWriter] = {}  # PostgreSQL's, until the engine is disposed
+
+
+def batch_writer(engine: Engine) -> GroupWriter:
+    """The thread that runs this engine's Batch writes: SQLite's one writer, or on PostgreSQL a
+    GroupWriter of its own beside the pooled threads (started on first use, or by `voc serve`)."""
+    if engine.dialect.name == "sqlite":
+        return group_writer(engine)
+    writer = _batch_writers.get(engine)
+    if writer is None:
+        database_threads(engine)  # registers the engine's disposal, which stops this writer too
+        with _threads_lock:
+            writer = _batch_writers.get(engine)
+            if writer is None:
+                writer = _batch_writers[engine] = GroupWriter(_writer_engine(engine))
+    return writer
+
+
+def _writer_engine(engine: Engine) -> Engine:
+    """PostgreSQL's batch writer's own connection: a row lock waits at most VOC_DB_LOCK_TIMEOUT_SECONDS
+    (then 55P03, is_busy), set once when it connects rather than by a statement in every transaction."""
+    settings = get_settings()
+    lock_timeout_ms = max(1, int(settings.db_lock_timeout_seconds * 1000))
+    return create_engine(engine.url, pool_pre_ping=True, pool_size=1, max_overflow=0,
+                         pool_timeout=settings.db_pool_timeout_seconds,
+                         connect_args={"options": f"-c lock_timeout={lock_timeout_ms}"})
+
+
+def group_writer(engine: Engine) -> GroupWriter:
+    """The writer thread of an SQLite engine."""
+    writer = database_threads(engine)
+    assert isinstance(writer, GroupWriter), "group commit is for SQLite"
+    return writer
+
+
+def _close_threads(engine: Engine) -> None:
+    threads = _database_threads.pop(engine, None)
+    if threads is not None:
+        threads.close()
+    writer = _batch_writers.pop(engine, None)
+    if writer is not None:
+        writer.close()
+        writer.engine.dispose()
