@@ -77,16 +77,19 @@ def job_handler(kind: str, *, lane: Lane | None = None) -> Callable[[Handler], H
 _INSERT_JOB = Prepared(insert(Job.__table__).returning(Job.__table__.c.id))
 
 
+def _job_row(kind: str, payload: dict[str, Any], now: datetime, *, run_at: datetime | None = None,
+             max_attempts: int | None = None, lane: str | None = None) -> dict[str, Any]:
+    return {"kind": kind, "payload": payload, "lane": lane, "status": JobStatus.queued.value, "attempts": 0,
+            "max_attempts": max_attempts or get_settings().job_max_attempts, "run_at": run_at or now,
+            "created_at": now}
+
+
 def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None,
             max_attempts: int | None = None, lane: str | None = None) -> int:
     """Add a job to the caller's transaction (it runs only if that commits); returns its id. A job on a
     `lane` (one webhook endpoint) is claimed only by a worker with room on that lane."""
-    now = utcnow()
-    job_id = _INSERT_JOB.first(session.connection(), {
-        "kind": kind, "payload": payload, "lane": lane, "status": JobStatus.queued.value, "attempts": 0,
-        "max_attempts": max_attempts or get_settings().job_max_attempts, "run_at": run_at or now,
-        "created_at": now,
-    })[0]
+    row = _job_row(kind, payload, utcnow(), run_at=run_at, max_attempts=max_attempts, lane=lane)
+    job_id = _INSERT_JOB.first(session.connection(), row)[0]
     session.info["voc_jobs_enqueued"] = True
     return job_id
 
@@ -97,10 +100,7 @@ _INSERT_JOBS = Prepared(insert(Job.__table__))
 def enqueue_many(session: Session, kind: str, payloads: list[dict[str, Any]]) -> None:
     """enqueue for several payloads at once, due now (one statement for a batch of answers)."""
     now = utcnow()
-    attempts = get_settings().job_max_attempts
-    _INSERT_JOBS.run(session.connection(), [
-        {"kind": kind, "payload": payload, "lane": None, "status": JobStatus.queued.value, "attempts": 0,
-         "max_attempts": attempts, "run_at": now, "created_at": now} for payload in payloads])
+    _INSERT_JOBS.run(session.connection(), [_job_row(kind, payload, now) for payload in payloads])
     session.info["voc_jobs_enqueued"] = True
 
 
