@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voc.jobs.queue import HANDLERS
+from voc.jobs.queue import HANDLERS, LANES, STAGES
 from voc.jobs.worker import load_handlers
 
 
@@ -13,7 +13,8 @@ def handlers():
     """The job handlers, restored after a test registers its own (voc's own all registered first:
     a copy taken before they were imported would drop them for every later test in this process)."""
     load_handlers()
-    saved = dict(HANDLERS)
+    saved = [(registry, dict(registry)) for registry in (HANDLERS, LANES, STAGES)]
     yield HANDLERS
-    HANDLERS.clear()
-    HANDLERS.update(saved)
+    for registry, entries in saved:
+        registry.clear()
+        registry.update(entries)

@@ -20,7 +20,7 @@ from voc.db import utcnow
 from voc.jobs.models import Job
 from voc.surveys.models import Response
 from voc.surveys.responses import submit_response
-from voc.webhooks.delivery import Delivery, Outcome, settle
+from voc.webhooks.delivery import Delivery, Outcome, count_attempt, send
 
 QUESTIONS = [{"id": "nps", "type": "nps", "prompt": "Recommend?", "required": True},
              {"id": "why", "type": "text", "prompt": "Why?"}]
@@ -82,17 +82,17 @@ def test_answers_accepted_count_once_committed(client, engine):
 
 def test_webhook_attempts_failures_and_latency_by_endpoint(client, engine):
     before = client.get("/metrics").text
-    with Session(engine) as session:  # (no such message: only the attempt is counted, nothing is written)
-        for outcome in (Outcome("delivered", status_code=200, latency_ms=40),
-                        Outcome("retry", status_code=503, latency_ms=2000), Outcome("retry", error="timed out")):
-            settle(session, Delivery(message_id=987654, msg_id="msg_test", endpoint_id=4242, round_attempts=0),
-                   outcome)
-        settle(session, Delivery(987654, "msg_test", 4242, 0, disabled="off"), None)  # nothing sent: no attempt
-        session.rollback()
+    for outcome in (Outcome("delivered", status_code=200, latency_ms=40),
+                    Outcome("retry", status_code=503, latency_ms=2000), Outcome("retry", error="timed out")):
+        count_attempt(Delivery(message_id=987654, msg_id="msg_test", endpoint_id=4242, round_attempts=0), outcome)
+    assert send(Delivery(987654, "msg_test", 4242, 0, disabled="off")) is None  # nothing sent: no attempt
+    # An attempt refused before sending (a private address: VOC_WEBHOOK_ALLOW_PRIVATE is off) is one that failed.
+    refused = send(Delivery(987654, "msg_test", 4242, 0, url="http://127.0.0.1:9/hook"))
+    assert refused.kind == "retry" and refused.error.startswith("not sent")
     after = client.get("/metrics").text
     label = '{endpoint="4242"}'
-    assert value(after, f"voc_webhook_attempts_total{label}") - value(before, f"voc_webhook_attempts_total{label}") == 3
-    assert value(after, f"voc_webhook_failures_total{label}") - value(before, f"voc_webhook_failures_total{label}") == 2
+    assert value(after, f"voc_webhook_attempts_total{label}") - value(before, f"voc_webhook_attempts_total{label}") == 4
+    assert value(after, f"voc_webhook_failures_total{label}") - value(before, f"voc_webhook_failures_total{label}") == 3
     assert (value(after, f"voc_webhook_request_duration_seconds_count{label}")
             - value(before, f"voc_webhook_request_duration_seconds_count{label}")) == 2
     bucket = 'voc_webhook_request_duration_seconds_bucket{endpoint="4242",le="0.05"}'

@@ -13,8 +13,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.webhooks.conftest import set_env
 from tests.webhooks.helpers import answer_with, attempts, drain, endpoint, message, publish, update_endpoint
-from voc.db import utcnow
-from voc.jobs.queue import enqueue
+from voc.db import reading, session_scope, utcnow
+from voc.jobs.queue import Defer, enqueue
 from voc.webhooks import delivery, outbox
 from voc.webhooks.endpoints import rotate_secret
 from voc.webhooks.models import WebhookEndpoint
@@ -281,3 +281,24 @@ def test_only_enabled_subscribed_endpoints_get_messages_and_dedupe_keys_hold(eng
     assert message(engine, publish(engine, "response.completed")[0]).endpoint_id == first
     with Session(engine, expire_on_commit=False) as session:
         assert session.get(WebhookEndpoint, first).enabled
+
+
+def test_the_messages_of_a_claimed_batch_load_together_each_with_its_own_verdict(engine, receiver, make_endpoint):
+    endpoint_id, _ = make_endpoint()
+    data = sample_event("contact.experience_updated")["data"]
+    first, second, other = (message(engine, msg_id).id for msg_id in [
+        *publish(engine, "contact.experience_updated", {**data, "contact": {"external_id": "a", "crm": "x"}}),
+        *publish(engine, "contact.experience_updated", {**data, "contact": {"external_id": "a", "crm": "x"}}),
+        *publish(engine, "contact.experience_updated", {**data, "contact": {"external_id": "b", "crm": "x"}})])
+    payloads = [{"message_id": first, "attempt": 0}, {"message_id": second, "attempt": 0},
+                {"message_id": other, "attempt": 0}, {"message_id": other, "attempt": 2},
+                {"message_id": 999_999, "attempt": 0}]
+    with session_scope(reading(engine)) as session:
+        loaded = delivery.load_deliveries(session, payloads)
+    ready, waiting, also_ready, replayed, deleted = loaded
+    assert ready.message_id == first and ready.url == receiver.url and ready.endpoint_id == endpoint_id
+    assert json.loads(ready.body)["data"]["contact"]["external_id"] == "a" and ready.secrets
+    assert isinstance(waiting, Defer)  # the same contact's earlier message goes first
+    assert delivery.ORDER_WAIT_SECONDS[0] <= waiting.delay <= delivery.ORDER_WAIT_SECONDS[1]
+    assert also_ready.message_id == other and json.loads(also_ready.body)["data"]["contact"]["external_id"] == "b"
+    assert replayed is None and deleted is None  # a stale attempt count, a message that is gone

@@ -7,7 +7,9 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, delete, event, insert, or_, select, true, update
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from voc.config import get_settings
-from voc.db import Prepared, session_scope, utcnow
+from voc.db import Batch, Prepared, Refused, Sized, reading, session_scope, utcnow
 from voc.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,120 @@ def job_handler(kind: str, *, lane: Lane | None = None) -> Callable[[Handler], H
         return fn
 
     return register
+
+
+@dataclass(frozen=True)
+class Stages:
+    """A lane job (a webhook delivery) in three stages, so that a worker does the database work of many such
+    jobs at once and its lanes only wait on the network: `load` reads what each job of a claimed batch needs
+    in one read transaction (its state; a Defer to put it back for a moment; None when there is nothing to
+    do); `act` runs on the job's lane with no transaction open (the request) and returns its result; `write`
+    records the result in the transaction that ends the job, which the worker commits together with other
+    jobs' (finish_staged). `write` may run more than once (its transaction rolled back in between), so
+    everything outside the database belongs in `act`."""
+
+    load: Callable[[Session, list[dict[str, Any]]], list[Any]]
+    act: Callable[[Any], Any]
+    write: Callable[[Session, Any, Any], None]
+
+
+STAGES: dict[str, Stages] = {}
+
+
+def staged_handler(kind: str, *, lane: Lane, load: Callable[[Session, list[dict[str, Any]]], list[Any]],
+                   act: Callable[[Any], Any], write: Callable[[Session, Any, Any], None]) -> Stages:
+    """Register a lane job kind run in stages (see Stages). run_job runs such a job alone, stage after stage."""
+    stages = STAGES[kind] = Stages(load, act, write)
+    HANDLERS[kind] = partial(_run_stages, stages)
+    LANES[kind] = lane
+    return stages
+
+
+def _run_stages(stages: Stages, session: Session, payload: dict[str, Any]) -> None:
+    # Read in a session of its own (on SQLite the job's would hold the write lock through the request).
+    with session_scope(reading(session.get_bind())) as read:
+        [state] = stages.load(read, [payload])
+    if isinstance(state, Defer):
+        raise state
+    if state is not None:
+        stages.write(session, state, stages.act(state))
+
+
+FAILED = object()  # load_stages' state for a job whose load failed (the job is already marked failed)
+
+
+def load_stages(engine: Engine, worker_id: str, jobs: list[Job]) -> dict[int, Any]:
+    """The state of each claimed job of a staged kind (Stages.load), read in one transaction per kind. If a
+    batch's read fails, each job is read alone, and a job whose own read fails is failed as run_job would."""
+    by_kind: dict[str, list[Job]] = {}
+    for job in jobs:
+        if job.kind in STAGES:
+            by_kind.setdefault(job.kind, []).append(job)
+    states: dict[int, Any] = {}
+    for kind, group in by_kind.items():
+        load = STAGES[kind].load
+        try:
+            with session_scope(reading(engine)) as session:
+                states.update(zip((job.id for job in group), load(session, [dict(job.payload) for job in group]),
+                                  strict=True))
+            continue
+        except Exception:
+            if len(group) > 1:
+                log.warning("loading %d %s jobs together failed; loading each alone", len(group), kind, exc_info=True)
+        for job in group:
+            try:
+                with session_scope(reading(engine)) as session:
+                    [states[job.id]] = load(session, [dict(job.payload)])
+            except Exception as exc:
+                log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
+                _fail(engine, job, worker_id, f"{type(exc).__name__}: {exc}")
+                states[job.id] = FAILED
+    return states
+
+
+_FINISH_JOBS = Sized(lambda n: update(Job.__table__).where(
+    Job.__table__.c.id.in_([bindparam(f"j{i}", type_=Integer) for i in range(n)]),
+    Job.__table__.c.locked_by == bindparam("worker"), Job.__table__.c.status == JobStatus.running.value)
+    .values(status=JobStatus.done.value, finished_at=bindparam("now"), last_error=None, locked_at=None,
+            locked_by=None)
+    .returning(Job.__table__.c.id))
+
+
+def _finish_staged(session: Session, items: list[tuple[str, Job, Stages, Any, Any]]) -> list[Any]:
+    """End staged jobs whose `act` has run, many in one transaction: each job's end is marked only while its
+    worker still holds it, and its `write` runs only then (a lost lease leaves nothing of that job's: it
+    is refused, and the worker that took the job over runs it). Items: (worker id, job, stages, state, result)."""
+    connection, now = session.connection(), utcnow()
+    held: set[int] = set()
+    by_worker: dict[str, list[int]] = {}
+    for worker_id, job, *_ in items:
+        by_worker.setdefault(worker_id, []).append(job.id)
+    for worker_id, ids in by_worker.items():
+        params = {"worker": worker_id, "now": now, **{f"j{i}": job_id for i, job_id in enumerate(ids)}}
+        held.update(row[0] for row in _FINISH_JOBS(len(ids)).all(connection, params))
+    outcomes: list[Any] = []
+    for worker_id, job, stages, state, result in items:
+        if job.id not in held:
+            outcomes.append(Refused(LostLease(f"job {job.id} is no longer held by {worker_id}")))
+            continue
+        if state is not None:
+            stages.write(session, state, result)
+        outcomes.append(JobStatus.done)
+    return outcomes
+
+
+# Give it to a GroupWriter (voc.db.writers): the staged jobs waiting for it end in one transaction.
+finish_staged = Batch(_finish_staged)
+
+
+def staged_failed(engine: Engine, job: Job, worker_id: str, error: BaseException) -> str:
+    """What finish_staged's failure means for the job: a lost lease is only logged; anything else fails the
+    job as run_job would (retried after a backoff, its request sent again). Returns the job's status."""
+    if isinstance(error, LostLease):
+        log.warning("job %s (%s): lease lost before it finished; its effects were rolled back", job.id, job.kind)
+        return "lost"
+    log.error("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts, exc_info=error)
+    return _fail(engine, job, worker_id, f"{type(error).__name__}: {error}")
 
 
 # Compiled once and run on the driver (voc.db.Prepared): enqueue runs inside every answer's transaction.

@@ -10,24 +10,31 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from voc.config import get_settings
-from voc.db import get_engine, utcnow
+from voc.db import GroupWriter, database_threads, get_engine, utcnow
 from voc.jobs.models import Job
 from voc.jobs.queue import (
     DEFERRED,
+    FAILED,
     LANES,
+    STAGES,
+    Defer,
+    Stages,
     claim_due_jobs,
+    finish_staged,
+    load_stages,
     release_jobs,
     renew_leases,
     run_housekeeping,
     run_job,
     run_planners,
+    staged_failed,
     wakeup,
 )
 from voc.limits.memory import TokenBuckets
@@ -121,6 +128,7 @@ class Lanes:
         self._running: dict[str, int] = {}
         self._waiting: dict[str, deque[tuple[Job, Callable[[], None]]]] = {}
         self._in_flight = self._queued = 0
+        self._settling = 0  # staged jobs done on their lane, their results not yet committed
         self._changed = threading.Condition()
         # The worker's last claim took all it asked for (more may be due). If not, a job ending on a lane
         # that still has jobs waiting changes nothing a claim could find: no claim until one would.
@@ -129,7 +137,7 @@ class Lanes:
     def room(self) -> int:
         """How many more jobs the worker may hold for its lanes (running or waiting for their lane)."""
         with self._changed:
-            return 2 * self.size - self._in_flight - self._queued
+            return 2 * self.size - self._in_flight - self._queued - self._settling
 
     def backlogged(self) -> list[str]:
         """The lanes with jobs waiting: claim none of theirs until those have started."""
@@ -137,14 +145,35 @@ class Lanes:
             return list(self._waiting)
 
     def wait(self, seconds: float) -> None:
-        """Until a lane job ends (or `seconds` pass)."""
+        """Until a lane job ends or a result is committed (or `seconds` pass)."""
         with self._changed:
-            if self._in_flight:
+            if self._in_flight or self._settling:
                 self._changed.wait(seconds)
 
     def busy(self) -> bool:
         with self._changed:
-            return self._in_flight > 0 or self._queued > 0
+            return self._in_flight > 0 or self._queued > 0 or self._settling > 0
+
+    def settling(self) -> None:
+        """A staged job's lane work is done and its result is queued to be committed: it still takes room."""
+        with self._changed:
+            self._settling += 1
+
+    def settled(self) -> None:
+        with self._changed:
+            self._settling -= 1
+            self._changed.notify_all()
+            # Room for one more, and more may be due (a lane with jobs waiting wakes the worker as they end).
+            claimable = self.more_due and not self._waiting
+        if claimable:
+            wakeup.set()
+
+    def wait_settled(self, seconds: float) -> None:
+        """Until every result queued to be committed is (a stopping worker), or `seconds` pass."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while self._settling and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
 
     def start(self, lane: str, job: Job, work: Callable[[], None]) -> float:
         """Run `work` on the lane now, or keep it until the lane has room; returns 0, or the seconds to
@@ -231,7 +260,19 @@ class Worker:
         settings = get_settings()
         self.lanes = Lanes(settings.webhook_concurrency, settings.webhook_endpoint_concurrency,
                            settings.webhook_endpoint_rate)
+        self._own_settler: GroupWriter | None = None
         load_handlers()
+
+    def settler(self) -> GroupWriter:
+        """Where staged jobs' results are committed, those that arrive together in one transaction: on SQLite
+        the database's one writer (in `voc serve` the requests' own, so the worker never waits on it for the
+        write lock); on PostgreSQL a writer of this worker's own."""
+        threads = database_threads(self.engine)
+        if isinstance(threads, GroupWriter):
+            return threads
+        if self._own_settler is None:
+            self._own_settler = GroupWriter(self.engine)
+        return self._own_settler
 
     def _give_way(self, job: Job) -> None:
         if self.give_way_to is None:
@@ -267,10 +308,15 @@ class Worker:
         handled = ran = 0
         self.heartbeat.hold(len(jobs))
         try:
+            states = load_stages(self.engine, self.id, jobs)
             for job in jobs:
                 if self.stopping.is_set():
                     break
                 lane = LANES.get(job.kind)
+                if job.id in states:
+                    handled += 1
+                    ran += self._start_staged(job, lane, states[job.id])
+                    continue
                 if lane is not None:
                     wait = self.lanes.start(lane(job.payload), job, partial(self._run_on_lane, job))
                     handled += 1
@@ -294,6 +340,56 @@ class Worker:
                 release_jobs(self.engine, self.id, [job.id for job in rest])
                 self.heartbeat.release(len(rest))
         return ran
+
+    def _start_staged(self, job: Job, lane: Callable[[dict], str], state: object) -> int:
+        """Start a staged job whose state was read with its batch: on its lane, or straight to the commit
+        when there is nothing to send; returns 1 if it started."""
+        if state is FAILED:  # its read failed: marked failed already
+            self.heartbeat.release()
+            return 1
+        if isinstance(state, Defer):
+            release_jobs(self.engine, self.id, [job.id], delay=state.delay)
+            self._deferred(state.delay)
+            self.heartbeat.release()
+            return 0
+        stages = STAGES[job.kind]
+        if state is None:  # stale (delivered, replayed, deleted): only the job's end to commit
+            self._hand_over(job, stages, None, None)
+            return 1
+        wait = self.lanes.start(lane(job.payload), job, partial(self._act_on_lane, job, stages, state))
+        if wait:  # its lane is over its rate: back in the queue for a moment
+            release_jobs(self.engine, self.id, [job.id], delay=wait)
+            self._deferred(wait)
+            self.heartbeat.release()
+            return 0
+        return 1
+
+    def _act_on_lane(self, job: Job, stages: Stages, state: object) -> None:
+        try:
+            result = stages.act(state)
+        except Exception as exc:
+            staged_failed(self.engine, job, self.id, exc)
+            self.heartbeat.release()
+            return
+        self._hand_over(job, stages, state, result)
+
+    def _hand_over(self, job: Job, stages: Stages, state: object, result: object) -> None:
+        """Queue the job's result to be committed with the others that arrive meanwhile; the lane is free at
+        once (its next request need not wait for this commit), and the job is held until it is committed."""
+        self.lanes.settling()
+        future = self.settler().submit(finish_staged, (self.id, job, stages, state, result))
+        future.add_done_callback(partial(self._settled, job))
+
+    def _settled(self, job: Job, future: Future) -> None:
+        try:
+            error = future.exception()
+            if error is not None:
+                staged_failed(self.engine, job, self.id, error)
+        except Exception:  # the job stays claimed; its lease runs out and it runs again
+            log.exception("job %s (%s): its result could not be recorded", job.id, job.kind)
+        finally:
+            self.heartbeat.release()
+            self.lanes.settled()
 
     def _run_on_lane(self, job: Job) -> None:
         try:
@@ -360,7 +456,10 @@ class Worker:
             except Exception:
                 log.exception("worker %s could not claim jobs; retrying", self.id)
                 ran = 0
-            if not ran:
+            # Claim again at once only when the last claim took all it asked for and no lane has jobs waiting:
+            # while one has, each of its jobs that ends (or a result committed) wakes the loop to claim the
+            # other lanes' jobs; a claim now could find no others.
+            if not ran or not self.lanes.more_due or self.lanes.backlogged():
                 wakeup.wait(poll)
                 wakeup.clear()
         waiting = self.lanes.take_waiting()
@@ -368,6 +467,10 @@ class Worker:
             release_jobs(self.engine, self.id, [job.id for job in waiting])
             self.heartbeat.release(len(waiting))
         self.lanes.close()
+        self.lanes.wait_settled(get_settings().db_lock_timeout_seconds + 5)
+        if self._own_settler is not None:
+            self._own_settler.close()
+            self._own_settler = None
         log.info("worker %s stopped", self.id)
 
     def start_thread(self) -> threading.Thread:

@@ -1,8 +1,10 @@
-"""One delivery attempt: load the message, sign it, send it to a vetted address, and settle the result.
+"""One delivery attempt: load the message, sign it, send it to a vetted address, and record the result.
 
 The request happens with no database transaction open (on SQLite a transaction holds the write lock, and
-a receiver may take seconds). Loading uses its own short session; the result is written in the job's
-session, so the attempt rows, the message state and the next job commit together with the job's end.
+a receiver may take seconds). The worker loads the messages of the deliveries it claimed together in one
+short read (load_deliveries); the result is written in the transaction that ends the job, so the attempt
+rows, the message state and the next job commit together with the job's end (voc.jobs.queue.Stages: the
+results of deliveries that end together share that transaction).
 CRM presets read their CRM's answers (voc.crm): a missing contact, refused credentials (the endpoint's
 deliveries are then held, voc.webhooks.holds), an expired Salesforce token (fetched again once).
 """
@@ -18,8 +20,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Integer, bindparam, func, literal, or_, select, update
 from sqlmodel import Session
 
 from voc import __version__
@@ -27,7 +28,7 @@ from voc.config import get_settings
 from voc.crm import hubspot, salesforce
 from voc.crm.http import Verdict
 from voc.crm.models import CrmConnection
-from voc.db import Prepared, reading, session_scope, utcnow
+from voc.db import Prepared, Sized, utcnow
 from voc.errors import VocError
 from voc.jobs.queue import Defer
 from voc.telemetry import WEBHOOK_ATTEMPTS, WEBHOOK_FAILURES, WEBHOOK_SECONDS
@@ -110,66 +111,76 @@ _MESSAGE = ("id", "msg_id", "endpoint_id", "order_key", "test", "payload", "stat
 _ENDPOINT = ("url", "method", "enabled", "disabled_reason", "headers", "preset", "template", "options",
              "connection_id", "credentials_rejected_at", "credentials_rejected_reason", "secret",
              "previous_secret", "previous_secret_expires_at", "updated_at")
-# Every delivery runs these: compiled once, run on the cursor (voc.db.Prepared), no ORM objects.
-_LOAD = Prepared(select(*(_M.c[name] for name in _MESSAGE), *(_E.c[name] for name in _ENDPOINT))
-                 .select_from(_M.join(_E, _E.c.id == _M.c.endpoint_id)).where(_M.c.id == bindparam("message")))
 _WAITING = (MessageStatus.pending.value, MessageStatus.failed.value, MessageStatus.held.value)
-_EARLIER = Prepared(select(_M.c.id, _M.c.next_attempt_at).where(
-    _M.c.endpoint_id == bindparam("endpoint"), _M.c.order_key == bindparam("order_key"),
-    _M.c.id < bindparam("message"), or_(*(_M.c.status == literal(status) for status in _WAITING)))
-    .order_by(_M.c.id).limit(1))
+_EARLIER_M = _M.alias("earlier")
+# The first earlier message to the same endpoint about the same contact still waiting to go, if any.
+_FIRST_EARLIER = (select(_EARLIER_M.c.id).where(
+    _EARLIER_M.c.endpoint_id == _M.c.endpoint_id, _EARLIER_M.c.order_key == _M.c.order_key, _EARLIER_M.c.id < _M.c.id,
+    or_(*(_EARLIER_M.c.status == literal(status) for status in _WAITING)))
+    .order_by(_EARLIER_M.c.id).limit(1).scalar_subquery())
+# Every delivery runs these: compiled once (per batch size), run on the cursor (voc.db.Prepared), no ORM objects.
+# n messages with their endpoints, and for each the earlier message that must go first, in one statement.
+_LOAD = Sized(lambda n: select(*(_M.c[name] for name in _MESSAGE), *(_E.c[name] for name in _ENDPOINT),
+                               _FIRST_EARLIER)
+              .select_from(_M.join(_E, _E.c.id == _M.c.endpoint_id))
+              .where(_M.c.id.in_([bindparam(f"m{i}", type_=Integer) for i in range(n)])))
+_DUE = Prepared(select(_M.c.next_attempt_at).where(_M.c.id == bindparam("message")))
 
 
-def load_delivery(engine: Engine, message_id: int, expected_attempts: int) -> Delivery | None:
-    """The message ready to send, or None when the job is stale (delivered, dead, replayed, deleted).
+def load_deliveries(session: Session, payloads: list[dict[str, Any]]) -> list[Delivery | Defer | None]:
+    """The messages of several deliver jobs (their payloads) in one read: for each, what to send, or a Defer
+    (an earlier message to the same endpoint about the same contact goes first), or None when the job is
+    stale (delivered, dead, replayed since, deleted).
 
-    Only reads: on SQLite it takes no write lock, so deliveries in flight never queue behind each other
-    (or behind the answers being stored) to read what they send."""
-    with session_scope(reading(engine)) as session:
-        row = _LOAD.first(session.connection(), {"message": message_id})
-        if row is None:
-            return None
-        message = SimpleNamespace(**dict(zip(_MESSAGE, row[:len(_MESSAGE)], strict=True)))
-        endpoint = SimpleNamespace(id=message.endpoint_id, **dict(zip(_ENDPOINT, row[len(_MESSAGE):], strict=True)))
-        if message.status in (MessageStatus.delivered, MessageStatus.dead, MessageStatus.held):
-            return None
-        if message.attempts != expected_attempts:
-            return None
-        delivery = Delivery(message.id, message.msg_id, endpoint.id, message.attempts, method=endpoint.method,
-                            url=endpoint.url, test=message.test, crm=preset_target(endpoint.preset).crm,
-                            credentials_as_of=endpoint.updated_at,
-                            credentials_rejected=endpoint.credentials_rejected_at is not None)
-        if not endpoint.enabled and not message.test:
-            delivery.disabled = endpoint.disabled_reason or "disabled"
-            return delivery
-        if endpoint.credentials_rejected_at is not None and not message.test:
-            # A test is still sent: it is how an admin checks credentials fixed on the CRM's side.
-            delivery.held = endpoint.credentials_rejected_reason or "the CRM refused the credentials"
-            return delivery
-        if message.order_key is not None:
-            wait = _wait_for_earlier(session, message)
-            if wait is not None:
-                raise Defer(f"an earlier message to {message.order_key} goes first", wait)
-        try:
-            _prepare(session, endpoint, message, delivery)
-        except (VocError, ValueError) as exc:  # a template that fails on this data, no contact, an unreadable secret
-            delivery.problem = str(exc)
+    Only reads: on SQLite it takes no write lock, so the deliveries never queue behind each other (or
+    behind the answers being stored) to read what they send."""
+    ids = list(dict.fromkeys(payload["message_id"] for payload in payloads))
+    rows = {row[0]: row for row in _LOAD(len(ids)).all(session.connection(), {f"m{i}": message_id
+                                                                              for i, message_id in enumerate(ids)})}
+    return [_delivery(session, rows.get(payload["message_id"]), payload.get("attempt", 0)) for payload in payloads]
+
+
+def _delivery(session: Session, row: tuple | None, expected_attempts: int) -> Delivery | Defer | None:
+    if row is None:
+        return None
+    message = SimpleNamespace(**dict(zip(_MESSAGE, row[:len(_MESSAGE)], strict=True)))
+    endpoint = SimpleNamespace(id=message.endpoint_id,
+                               **dict(zip(_ENDPOINT, row[len(_MESSAGE):len(_MESSAGE) + len(_ENDPOINT)], strict=True)))
+    earlier = row[-1]
+    if message.status in (MessageStatus.delivered, MessageStatus.dead, MessageStatus.held):
+        return None
+    if message.attempts != expected_attempts:
+        return None
+    delivery = Delivery(message.id, message.msg_id, endpoint.id, message.attempts, method=endpoint.method,
+                        url=endpoint.url, test=message.test, crm=preset_target(endpoint.preset).crm,
+                        credentials_as_of=endpoint.updated_at,
+                        credentials_rejected=endpoint.credentials_rejected_at is not None)
+    if not endpoint.enabled and not message.test:
+        delivery.disabled = endpoint.disabled_reason or "disabled"
         return delivery
+    if endpoint.credentials_rejected_at is not None and not message.test:
+        # A test is still sent: it is how an admin checks credentials fixed on the CRM's side.
+        delivery.held = endpoint.credentials_rejected_reason or "the CRM refused the credentials"
+        return delivery
+    if earlier is not None:
+        return Defer(f"an earlier message to {message.order_key} goes first", _wait_for(session, earlier))
+    try:
+        _prepare(session, endpoint, message, delivery)
+    except (VocError, ValueError) as exc:  # a template that fails on this data, no contact, an unreadable secret
+        delivery.problem = str(exc)
+    return delivery
 
 
 ORDER_WAIT_SECONDS = (0.1, 60.0)  # shortest and longest wait for an earlier message
 
 
-def _wait_for_earlier(session: Session, message: Any) -> float | None:
+def _wait_for(session: Session, earlier: int) -> float:
     """Seconds to wait when an earlier message to the same endpoint about the same contact is not yet
     delivered (or given up): it must arrive first, so that an older contact.experience_updated never
-    lands after a newer one. None when there is none. A wait lasts until the earlier one's next attempt."""
-    earlier = _EARLIER.first(session.connection(), {"endpoint": message.endpoint_id,
-                                                     "order_key": message.order_key, "message": message.id})
-    if earlier is None:
-        return None
+    lands after a newer one. A wait lasts until the earlier one's next attempt."""
+    row = _DUE.first(session.connection(), {"message": earlier})
+    due = (row[0] - utcnow()).total_seconds() if row and row[0] else 0.0
     shortest, longest = ORDER_WAIT_SECONDS
-    due = (earlier[1] - utcnow()).total_seconds() if earlier[1] else 0.0
     return min(longest, max(shortest, due + shortest))
 
 
@@ -306,10 +317,19 @@ def retry_delay(round_attempts: int, retry_after: float | None) -> float | None:
     return delay
 
 
-def settle(session: Session, delivery: Delivery, outcome: Outcome | None) -> str | None:
-    """Write the attempt and the message's new state; schedule the next attempt. Returns the new status."""
-    if outcome is not None:  # a request went out (/metrics counts it whatever the job's transaction does)
-        _count_attempt(str(delivery.endpoint_id), outcome)
+def send(delivery: Delivery) -> Outcome | None:
+    """The attempt, counted for /metrics (whatever becomes of the transaction that records it); None when
+    nothing may be sent (the endpoint disabled, its deliveries held, a message that cannot be sent)."""
+    if delivery.problem is not None or delivery.disabled is not None or delivery.held is not None:
+        return None
+    outcome = attempt(delivery)
+    count_attempt(delivery, outcome)
+    return outcome
+
+
+def record(session: Session, delivery: Delivery, outcome: Outcome | None) -> str | None:
+    """Write the attempt and the message's new state; schedule the next attempt. Returns the new status.
+    Only database writes: it may run again after a rollback."""
     if outcome is None and delivery.disabled:
         return _set_state(session, delivery, status=MessageStatus.dead,
                           last_error=f"endpoint disabled: {delivery.disabled}"[:1000])
@@ -384,7 +404,8 @@ def _settle_message(connection: Any, delivery: Delivery, values: dict[str, Any])
     return str(values["status"]) if changed else None
 
 
-def _count_attempt(endpoint: str, outcome: Outcome) -> None:
+def count_attempt(delivery: Delivery, outcome: Outcome) -> None:
+    endpoint = str(delivery.endpoint_id)
     WEBHOOK_ATTEMPTS.inc(endpoint)
     if outcome.kind != "delivered":
         WEBHOOK_FAILURES.inc(endpoint)

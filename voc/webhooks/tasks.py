@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlmodel import Session
 
 import voc.crm.tasks  # noqa: F401 - registers the CRM jobs (property setup) with the worker
 from voc.config import get_settings
-from voc.jobs.queue import housekeeper, job_handler, prune
-from voc.webhooks.delivery import attempt, load_delivery, settle
+from voc.jobs.queue import housekeeper, prune, staged_handler
+from voc.webhooks.delivery import load_deliveries, record, send
 from voc.webhooks.models import MessageStatus, WebhookMessage
 from voc.webhooks.outbox import DELIVER_JOB, endpoint_lane
 
-
-@job_handler(DELIVER_JOB, lane=endpoint_lane)
-def deliver_webhook(session: Session, payload: dict[str, Any]) -> None:
-    """Send one message once and record what happened.
-
-    A failed attempt is not raised to the job runner: the runner would roll back this transaction
-    and the attempt log with it. Instead the attempt, the message state and the next attempt's job
-    are written here and commit together with this job's end."""
-    delivery = load_delivery(session.get_bind(), payload["message_id"], payload.get("attempt", 0))
-    if delivery is None:
-        return  # delivered, dead, replayed since, or its endpoint deleted
-    sendable = delivery.problem is None and delivery.disabled is None and delivery.held is None
-    settle(session, delivery, attempt(delivery) if sendable else None)
+# One attempt per job. The worker reads the messages of the deliver jobs it claimed in one transaction, sends
+# each on its endpoint's lane, and records the results of those sent meanwhile in one transaction (voc.jobs.queue
+# Stages). A failed attempt is not raised to the job runner, which would roll back the attempt log with it: the
+# attempt, the message's state and the next attempt's job are written together with the job's end.
+deliver_webhook = staged_handler(DELIVER_JOB, lane=endpoint_lane, load=load_deliveries, act=send, write=record)
 
 
 @housekeeper("webhook_messages")
