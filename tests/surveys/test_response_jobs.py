@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 import voc.sentiment.tasks
+import voc.surveys.tasks
 from tests import factories as f
 from voc.analytics.models import Rollup
 from voc.db import utcnow
@@ -86,3 +87,36 @@ def test_a_submit_that_skipped_the_page_counts_its_funnel_steps_once(engine, run
     with Session(engine) as session:
         assert session.execute(select(func.sum(Rollup.opened), func.sum(Rollup.started),
                                       func.sum(Rollup.responses))).one() == (1, 1, 1)
+
+
+def test_answers_followed_up_together_count_once_each_even_when_one_of_them_is_run_again(
+        engine, run_jobs, monkeypatch):
+    """A worker runs the answers' jobs it claimed together in one transaction, their rollup changes merged and
+    written at its end; when one fails, the lot is rolled back and each runs alone: nothing counts twice."""
+    with Session(engine) as session:
+        f.touchpoint(session)
+        f.survey(session)
+        tokens = [f.token_of(f.event(session, event_id=f"e{n}", contact=f"c{n}").invitation.url) for n in range(4)]
+        session.commit()
+    with Session(engine) as session:
+        ids = [store_response(session, token, [("nps", score), ("why", "Friendly staff, slow checkout.")])
+               for token, score in zip(tokens, (10, 9, 3, 7), strict=True)]
+        session.commit()
+    failed_once = []
+    publish = voc.surveys.tasks.publish_response_completed
+
+    def fails_once_for_the_third(session, response):
+        if response.id == ids[2] and not failed_once:
+            failed_once.append(response.id)
+            raise RuntimeError("the outbox is briefly unavailable")
+        return publish(session, response)
+
+    monkeypatch.setattr(voc.surveys.tasks, "publish_response_completed", fails_once_for_the_third)
+    run_jobs()
+    with Session(engine) as session:
+        responses, promoters, detractors = session.execute(
+            select(func.sum(Rollup.responses), func.sum(Rollup.nps_promoters), func.sum(Rollup.nps_detractors))).one()
+        statuses = set(session.scalars(select(Job.status).where(Job.kind == "response.completed")))
+    assert failed_once == [ids[2]]
+    assert (responses, promoters, detractors) == (4, 2, 1)  # each answer once, the retried one too
+    assert statuses == {"done"}

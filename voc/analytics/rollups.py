@@ -24,8 +24,9 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, literal_column, select, update
+from sqlalchemy import bindparam, delete, event, func, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from voc.analytics.models import (
@@ -39,7 +40,7 @@ from voc.analytics.models import (
     RollupTotal,
 )
 from voc.config import get_settings
-from voc.db import Prepared
+from voc.db import Prepared, holds_shared_rows
 from voc.periods import local_day, workspace_zone
 from voc.surveys.answers import is_shown
 from voc.surveys.models import Answer, Invitation, PartialResponse, Response, SurveyVersion
@@ -118,9 +119,36 @@ def _upsert_statement(table: Any, keys: tuple[str, ...], dialect_name: str, colu
 
 def _upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Mapping[str, float]],
             columns: tuple[str, ...] | None = None) -> None:
-    """Add each row's delta (one execution of a prebuilt upsert per row).
+    """Add each row's delta (one execution of a prebuilt upsert per row), or, in a session that holds shared
+    rows until its commit (voc.db.shared_rows_at_commit: a worker running many jobs in one transaction), add
+    it to the changes written just before that commit.
 
     Rows go in key order, so concurrent transactions lock them in the same order (no deadlock between them)."""
+    if holds_shared_rows(session):
+        held = session.info.setdefault(_HELD, {}).setdefault((table, keys, columns), defaultdict(Counter))
+        for key, delta in deltas.items():
+            held[key].update(delta)
+        return
+    _write_upsert(session, table, keys, deltas, columns)
+
+
+_HELD = "voc_rollups_held"  # session.info: the rollup changes held until the commit
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write_held(session: OrmSession) -> None:
+    held = session.info.pop(_HELD, None)
+    for (table, keys, columns), deltas in (held or {}).items():
+        _write_upsert(session, table, keys, deltas, columns)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _drop_held(session: OrmSession) -> None:
+    session.info.pop(_HELD, None)
+
+
+def _write_upsert(session: Session, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Mapping[str, float]],
+                  columns: tuple[str, ...] | None) -> None:
     rows = [(key, delta) for key, delta in sorted(deltas.items()) if any(delta.values())]
     if not rows:
         return

@@ -11,11 +11,13 @@ from voc.db.engine import (
     deferred,
     dispose_engines,
     get_engine,
+    holds_shared_rows,
     is_busy,
     make_engine,
     migrate,
     reading,
     session_scope,
+    shared_rows_at_commit,
     utcnow,
 )
 from voc.db.prepared import Prepared, Sized
@@ -33,4 +35,5 @@ from voc.db.writers import (
 __all__ = ["Batch", "GroupWriter", "JSONType", "PooledWriters", "Prepared", "Refused", "Sized", "UTCDateTime",
            "WriteTurn", "_configure_sqlite", "alembic_config", "batch_writer", "busy", "database_threads",
            "deferred", "dispose_engines", "get_engine", "group_writer", "in_transaction", "is_busy",
-           "make_engine", "migrate", "reading", "session_scope", "utcnow"]
+           "make_engine", "migrate", "reading", "session_scope", "holds_shared_rows",
+           "shared_rows_at_commit", "utcnow"]

@@ -201,6 +201,20 @@ def busy(exc: BaseException | None = None) -> Busy:
     return Busy("the database is busy; try again in a moment")
 
 
+_SHARED_AT_COMMIT = "voc_shared_rows_at_commit"
+
+
+def shared_rows_at_commit(session: Session) -> None:
+    """Ask the writers of rows that many transactions change (the rollups' counters) to hold their changes
+    and write them, merged, just before this session commits: a transaction that runs many jobs then holds
+    those rows' locks for a moment at its end, not for all its work, and writes each row once."""
+    session.info[_SHARED_AT_COMMIT] = True
+
+
+def holds_shared_rows(session: Session) -> bool:
+    return bool(session.info.get(_SHARED_AT_COMMIT))
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on error."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from voc.config import get_settings
-from voc.db import Batch, Prepared, Refused, Sized, reading, session_scope, utcnow
+from voc.db import Batch, Prepared, Refused, Sized, reading, session_scope, shared_rows_at_commit, utcnow
 from voc.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -62,14 +62,22 @@ class Defer(Exception):  # noqa: N818 - a signal, not an error
         self.delay = delay
 
 
-def job_handler(kind: str, *, lane: Lane | None = None) -> Callable[[Handler], Handler]:
+# Kinds whose claimed jobs a worker runs several in one transaction (run_together).
+TOGETHER: set[str] = set()
+
+
+def job_handler(kind: str, *, lane: Lane | None = None, together: bool = False) -> Callable[[Handler], Handler]:
     """Register `fn(session, payload)` as the handler for jobs of `kind`; with `lane`, the worker runs
-    them concurrently, a few at a time per lane (see voc.jobs.worker.Lanes)."""
+    them concurrently, a few at a time per lane (see voc.jobs.worker.Lanes); with `together`, the jobs
+    of this kind it claimed at once run one after the other in one transaction (run_together), so the
+    handler may run again after a rollback (it acts only on the database)."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
         if lane is not None:
             LANES[kind] = lane
+        if together:
+            TOGETHER.add(kind)
         return fn
 
     return register
@@ -152,18 +160,48 @@ _FINISH_JOBS = Sized(lambda n: update(Job.__table__).where(
     .returning(Job.__table__.c.id))
 
 
+def _finish_held(session: Session, worker_id: str, ids: list[int]) -> set[int]:
+    """Mark done those of the jobs `ids` this worker still holds (in the caller's transaction); returns them."""
+    params = {"worker": worker_id, "now": utcnow(), **{f"j{i}": job_id for i, job_id in enumerate(ids)}}
+    return {row[0] for row in _FINISH_JOBS(len(ids)).all(session.connection(), params)}
+
+
+def run_together(engine: Engine, jobs: list[Job], worker_id: str) -> list[str]:
+    """Run claimed jobs of one `together` kind in one transaction: one commit (and one BEGIN, one statement
+    marking them done) for all of them, and the rollups' shared rows written once, merged, at the end
+    (voc.db.shared_rows_at_commit). Only the jobs this worker still holds run. Should any of them fail (or
+    put itself back, or ask for a retry), the transaction is rolled back and each runs alone (run_job), so
+    a failure is recorded as its own and the others commit. Returns each job's status."""
+    if len(jobs) == 1:
+        return [run_job(engine, jobs[0], worker_id)]
+    handler = HANDLERS[jobs[0].kind]
+    try:
+        with session_scope(engine) as session:
+            shared_rows_at_commit(session)
+            held = _finish_held(session, worker_id, [job.id for job in jobs])
+            for job in jobs:
+                if job.id in held:
+                    handler(session, dict(job.payload))
+    except Exception:
+        log.info("%d %s jobs run together failed; running each alone", len(jobs), jobs[0].kind, exc_info=True)
+        return [run_job(engine, job, worker_id) for job in jobs]
+    for job in jobs:
+        if job.id not in held:
+            log.warning("job %s (%s): lease lost before it ran; the worker that took it over runs it",
+                        job.id, job.kind)
+    return [JobStatus.done if job.id in held else "lost" for job in jobs]
+
+
 def _finish_staged(session: Session, items: list[tuple[str, Job, Stages, Any, Any]]) -> list[Any]:
     """End staged jobs whose `act` has run, many in one transaction: each job's end is marked only while its
     worker still holds it, and its `write` runs only then (a lost lease leaves nothing of that job's: it
     is refused, and the worker that took the job over runs it). Items: (worker id, job, stages, state, result)."""
-    connection, now = session.connection(), utcnow()
     held: set[int] = set()
     by_worker: dict[str, list[int]] = {}
     for worker_id, job, *_ in items:
         by_worker.setdefault(worker_id, []).append(job.id)
     for worker_id, ids in by_worker.items():
-        params = {"worker": worker_id, "now": now, **{f"j{i}": job_id for i, job_id in enumerate(ids)}}
-        held.update(row[0] for row in _FINISH_JOBS(len(ids)).all(connection, params))
+        held |= _finish_held(session, worker_id, ids)
     outcomes: list[Any] = []
     for worker_id, job, stages, state, result in items:
         if job.id not in held:

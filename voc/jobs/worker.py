@@ -24,6 +24,7 @@ from voc.jobs.queue import (
     FAILED,
     LANES,
     STAGES,
+    TOGETHER,
     Defer,
     Stages,
     claim_due_jobs,
@@ -34,6 +35,7 @@ from voc.jobs.queue import (
     run_housekeeping,
     run_job,
     run_planners,
+    run_together,
     staged_failed,
     wakeup,
 )
@@ -283,9 +285,9 @@ class Worker:
         if wait > 0:
             self.give_way_to.wait_quiet(wait)
 
-    def _run(self, job: Job) -> None:
+    def _run(self, jobs: list[Job]) -> None:
         started = time.monotonic()
-        run_job(self.engine, job, self.id)
+        run_together(self.engine, jobs, self.id)
         if self.give_way_to is not None:
             self._owed = (time.monotonic() - started) * (1 - SHARE_UNDER_LOAD) / SHARE_UNDER_LOAD
 
@@ -309,9 +311,11 @@ class Worker:
         self.heartbeat.hold(len(jobs))
         try:
             states = load_stages(self.engine, self.id, jobs)
-            for job in jobs:
+            for index, job in enumerate(jobs):
                 if self.stopping.is_set():
                     break
+                if index < handled:  # ran with the jobs before it (run_together)
+                    continue
                 lane = LANES.get(job.kind)
                 if job.id in states:
                     handled += 1
@@ -327,13 +331,17 @@ class Worker:
                     else:
                         ran += 1
                     continue
+                together = [job]
+                if job.kind in TOGETHER:  # the jobs of its kind claimed after it run in its transaction
+                    while index + len(together) < len(jobs) and jobs[index + len(together)].kind == job.kind:
+                        together.append(jobs[index + len(together)])
                 self._give_way(job)
-                handled += 1
+                handled += len(together)
                 try:
-                    self._run(job)
-                    ran += 1
+                    self._run(together)
+                    ran += len(together)
                 finally:
-                    self.heartbeat.release()
+                    self.heartbeat.release(len(together))
         finally:
             rest = jobs[handled:]
             if rest:

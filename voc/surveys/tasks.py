@@ -34,11 +34,13 @@ def announce_invitation(session: Session, payload: dict[str, Any]) -> None:
             schedule_invitation_email(session, invitation)
 
 
-@job_handler("response.completed")
+@job_handler("response.completed", together=True)
 def follow_completed_response(session: Session, payload: dict[str, Any]) -> None:
     """A response was stored: read its free text, count it (and the funnel steps its submit took),
     tell the CRM (response.completed, then response.analyzed and contact.experience_updated) and
-    open a follow-up case if it needs one. One job and one rollup change per answer.
+    open a follow-up case if it needs one. One job and one rollup change per answer; a worker runs the
+    answers' jobs it claimed at once in one transaction (voc.jobs.queue.run_together), so this may run
+    again after a rollback, and acts only on the database.
 
     Should the analyser fail, the response is still counted and announced, and a response.analyse
     job of its own retries the reading (keeping the error, as every job does).
@@ -58,9 +60,12 @@ def follow_completed_response(session: Session, payload: dict[str, Any]) -> None
     except Exception:
         log.exception("analysing response %s failed; a response.analyse job retries it", response.id)
         analysed = False
-    record_response(session, response, funnel=tuple(payload.get("funnel", ())))
     publish_response_completed(session, response)
     if analysed:
         act_on_analysis(session, response)
     else:
         enqueue(session, "response.analyse", {"response_id": response.id})
+    # Last: the rollup rows are the ones every answer's job writes (the day's cell and its totals), and a
+    # transaction holds their locks until it commits; taken just before the commit, two workers wait on
+    # each other for a moment, not for the whole job.
+    record_response(session, response, funnel=tuple(payload.get("funnel", ())))

@@ -1,0 +1,74 @@
+"""Jobs of a `together` kind (an answer's follow-up) claimed at once run in one transaction: one commit for
+all of them, only those the worker still holds, and a failure in one rolls back the lot and runs each alone,
+so it is recorded as its own and the others' work commits once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from voc.jobs.models import Job
+from voc.jobs.queue import claim_due_jobs, enqueue, job_handler, run_together
+from voc.jobs.worker import Worker
+from voc.surveys.models import Touchpoint
+
+KIND = "test.together"
+
+
+@pytest.fixture
+def seen(handlers):
+    log: list[tuple[int, int]] = []  # (n, the session it ran in)
+
+    @job_handler(KIND, together=True)
+    def step(session, payload):
+        log.append((payload["n"], id(session)))
+        if payload["n"] == payload.get("fails"):
+            raise ValueError(f"job {payload['n']} cannot run")
+        session.add(Touchpoint(key=f"t{payload['n']}", name="x", stage="usage"))
+        session.flush()
+
+    return log
+
+
+def _add(engine, count: int, **extra) -> list[int]:
+    with Session(engine) as session:
+        ids = [enqueue(session, KIND, {"n": n, **extra}) for n in range(count)]
+        session.commit()
+    return ids
+
+
+def _state(engine):
+    with Session(engine) as session:
+        jobs = {job.id: job for job in session.scalars(select(Job))}
+        return jobs, sorted(tp.key for tp in session.scalars(select(Touchpoint)))
+
+
+def test_jobs_claimed_together_run_in_one_transaction(engine, seen):
+    ids = _add(engine, 5)
+    assert Worker(engine, batch=10).run_until_idle() == 5
+    jobs, written = _state(engine)
+    assert [n for n, _ in seen] == [0, 1, 2, 3, 4] and len({session for _, session in seen}) == 1
+    assert written == ["t0", "t1", "t2", "t3", "t4"]
+    assert all(jobs[i].status == "done" and jobs[i].locked_by is None for i in ids)
+
+
+def test_one_that_fails_is_retried_alone_and_the_others_commit_once(engine, seen):
+    ids = _add(engine, 3, fails=1)
+    Worker(engine, batch=10).run_until_idle()
+    jobs, written = _state(engine)
+    assert written == ["t0", "t2"]  # once each: the rolled-back try left nothing
+    assert [n for n, _ in seen] == [0, 1, 0, 1, 2]  # together, then each alone
+    assert jobs[ids[1]].status == "queued" and "cannot run" in jobs[ids[1]].last_error
+    assert jobs[ids[0]].status == jobs[ids[2]].status == "done"
+
+
+def test_only_the_jobs_the_worker_still_holds_run(engine, seen):
+    ids = _add(engine, 3)
+    claimed = claim_due_jobs(engine, "lapsed")
+    with Session(engine) as other:  # its lease on the second ran out and another worker took it
+        other.execute(update(Job).where(Job.id == ids[1]).values(locked_by="rescuer"))
+        other.commit()
+    assert run_together(engine, claimed, "lapsed") == ["done", "lost", "done"]
+    jobs, written = _state(engine)
+    assert written == ["t0", "t2"] and jobs[ids[1]].locked_by == "rescuer"
