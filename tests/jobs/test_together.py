@@ -44,11 +44,20 @@ def _state(engine):
         return jobs, sorted(tp.key for tp in session.scalars(select(Touchpoint)))
 
 
-def test_jobs_claimed_together_run_in_one_transaction(engine, seen):
-    ids = _add(engine, 5)
-    assert Worker(engine, batch=10).run_until_idle() == 5
+def test_jobs_claimed_together_run_in_one_transaction_whatever_runs_between_them(engine, seen):
+    others = []
+
+    @job_handler("test.other")
+    def other(session, payload):
+        others.append(id(session))
+
+    with Session(engine) as session:  # the answers' jobs come between others (their deliveries, say)
+        ids = [enqueue(session, kind, {"n": n}) for n in range(5) for kind in (KIND, "test.other")]
+        session.commit()
+    assert Worker(engine, batch=10).run_until_idle() == 10
     jobs, written = _state(engine)
     assert [n for n, _ in seen] == [0, 1, 2, 3, 4] and len({session for _, session in seen}) == 1
+    assert len(others) == 5
     assert written == ["t0", "t1", "t2", "t3", "t4"]
     assert all(jobs[i].status == "done" and jobs[i].locked_by is None for i in ids)
 

@@ -307,23 +307,24 @@ class Worker:
         self.lanes.more_due = len(jobs) == min(self.batch, room)
         if not jobs:
             return 0
-        handled = ran = 0
+        handled: set[int] = set()  # jobs started, run, or given back: the rest are released at the end
+        ran = 0
         self.heartbeat.hold(len(jobs))
         try:
             states = load_stages(self.engine, self.id, jobs)
-            for index, job in enumerate(jobs):
+            for job in jobs:
                 if self.stopping.is_set():
                     break
-                if index < handled:  # ran with the jobs before it (run_together)
+                if job.id in handled:  # ran with an earlier job of its kind (run_together)
                     continue
                 lane = LANES.get(job.kind)
                 if job.id in states:
-                    handled += 1
+                    handled.add(job.id)
                     ran += self._start_staged(job, lane, states[job.id])
                     continue
                 if lane is not None:
                     wait = self.lanes.start(lane(job.payload), job, partial(self._run_on_lane, job))
-                    handled += 1
+                    handled.add(job.id)
                     if wait:  # its lane is over its rate: back in the queue for a moment
                         release_jobs(self.engine, self.id, [job.id], delay=wait)
                         self._deferred(wait)
@@ -332,20 +333,19 @@ class Worker:
                         ran += 1
                     continue
                 together = [job]
-                if job.kind in TOGETHER:  # the jobs of its kind claimed after it run in its transaction
-                    while index + len(together) < len(jobs) and jobs[index + len(together)].kind == job.kind:
-                        together.append(jobs[index + len(together)])
+                if job.kind in TOGETHER:  # the jobs of its kind in this claim run in one transaction with it
+                    together = [other for other in jobs if other.kind == job.kind and other.id not in handled]
                 self._give_way(job)
-                handled += len(together)
+                handled.update(other.id for other in together)
                 try:
                     self._run(together)
                     ran += len(together)
                 finally:
                     self.heartbeat.release(len(together))
         finally:
-            rest = jobs[handled:]
+            rest = [job.id for job in jobs if job.id not in handled]
             if rest:
-                release_jobs(self.engine, self.id, [job.id for job in rest])
+                release_jobs(self.engine, self.id, rest)
                 self.heartbeat.release(len(rest))
         return ran
 
