@@ -394,3 +394,22 @@ def test_sqlite_writers_of_one_process_take_turns_and_every_ending_passes_the_tu
     with engine.connect() as conn:
         assert [n for (n,) in conn.execute(text("SELECT n FROM t ORDER BY n"))] == [3, 5]
     engine.dispose()
+
+
+def test_every_worker_of_a_process_commits_its_jobs_results_through_one_writer_that_stops_with_its_engine(engine):
+    """Workers made and dropped (tests, `voc demo`, `voc serve --workers`) leave no writer thread behind: one
+    per engine (SQLite's is the requests' own), stopped when the engine is disposed."""
+    from voc.jobs.worker import Worker
+
+    engine = voc.db.make_engine(str(engine.url.render_as_string(hide_password=False)))
+    try:
+        writers = {id(Worker(engine).settler()) for _ in range(3)}
+        writer = voc.db.job_writer(engine)
+        assert writers == {id(writer)}
+        if engine.dialect.name == "sqlite":
+            assert writer is voc.db.group_writer(engine)
+        assert writer.submit(lambda session: "committed").result(10) == "committed"
+    finally:
+        engine.dispose()
+    writer._thread.join(10)
+    assert not writer._thread.is_alive()

@@ -30,10 +30,11 @@ from voc.db.writers import (
     database_threads,
     group_writer,
     in_transaction,
+    job_writer,
 )
 
 __all__ = ["Batch", "GroupWriter", "JSONType", "PooledWriters", "Prepared", "Refused", "Sized", "UTCDateTime",
            "WriteTurn", "_configure_sqlite", "alembic_config", "batch_writer", "busy", "database_threads",
-           "deferred", "dispose_engines", "get_engine", "group_writer", "in_transaction", "is_busy",
+           "deferred", "dispose_engines", "get_engine", "group_writer", "in_transaction", "is_busy", "job_writer",
            "make_engine", "migrate", "reading", "session_scope", "holds_shared_rows",
            "shared_rows_at_commit", "utcnow"]

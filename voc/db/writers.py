@@ -304,6 +304,25 @@ def batch_writer(engine: Engine) -> GroupWriter:
     return writer
 
 
+_job_writers: dict[Engine, GroupWriter] = {}  # PostgreSQL's, until the engine is disposed
+
+
+def job_writer(engine: Engine) -> GroupWriter:
+    """The thread that commits the results of workers' jobs that end together (voc.jobs.queue.Stages): on
+    SQLite the database's one writer (in voc serve the requests' own, so a worker never waits on it for the
+    write lock), on PostgreSQL one per engine beside the request threads, on the engine's own pool."""
+    if engine.dialect.name == "sqlite":
+        return group_writer(engine)
+    writer = _job_writers.get(engine)
+    if writer is None:
+        database_threads(engine)  # registers the engine's disposal, which stops this writer too
+        with _threads_lock:
+            writer = _job_writers.get(engine)
+            if writer is None:
+                writer = _job_writers[engine] = GroupWriter(engine)
+    return writer
+
+
 def _writer_engine(engine: Engine) -> Engine:
     """PostgreSQL's batch writer's own connection: a row lock waits at most VOC_DB_LOCK_TIMEOUT_SECONDS
     (then 55P03, is_busy), set once when it connects rather than by a statement in every transaction."""
@@ -329,3 +348,6 @@ def _close_threads(engine: Engine) -> None:
     if writer is not None:
         writer.close()
         writer.engine.dispose()
+    writer = _job_writers.pop(engine, None)
+    if writer is not None:
+        writer.close()

@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from voc.config import get_settings
-from voc.db import GroupWriter, database_threads, get_engine, utcnow
+from voc.db import GroupWriter, get_engine, job_writer, utcnow
 from voc.jobs.models import Job
 from voc.jobs.queue import (
     DEFERRED,
@@ -262,19 +262,11 @@ class Worker:
         settings = get_settings()
         self.lanes = Lanes(settings.webhook_concurrency, settings.webhook_endpoint_concurrency,
                            settings.webhook_endpoint_rate)
-        self._own_settler: GroupWriter | None = None
         load_handlers()
 
     def settler(self) -> GroupWriter:
-        """Where staged jobs' results are committed, those that arrive together in one transaction: on SQLite
-        the database's one writer (in `voc serve` the requests' own, so the worker never waits on it for the
-        write lock); on PostgreSQL a writer of this worker's own."""
-        threads = database_threads(self.engine)
-        if isinstance(threads, GroupWriter):
-            return threads
-        if self._own_settler is None:
-            self._own_settler = GroupWriter(self.engine)
-        return self._own_settler
+        """Where staged jobs' results are committed, those that arrive together in one transaction."""
+        return job_writer(self.engine)
 
     def _give_way(self, job: Job) -> None:
         if self.give_way_to is None:
@@ -476,9 +468,6 @@ class Worker:
             self.heartbeat.release(len(waiting))
         self.lanes.close()
         self.lanes.wait_settled(get_settings().db_lock_timeout_seconds + 5)
-        if self._own_settler is not None:
-            self._own_settler.close()
-            self._own_settler = None
         log.info("worker %s stopped", self.id)
 
     def start_thread(self) -> threading.Thread:
