@@ -15,7 +15,7 @@ from voc.audit import Actor, actor_from_request
 from voc.auth.models import ApiKey
 from voc.auth.service import authenticate, require_scope
 from voc.config import get_settings
-from voc.db import busy, get_engine, reading
+from voc.db import busy, get_engine, reading, session_scope
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -57,13 +57,8 @@ def get_session(request: Request, _turn: Annotated[None, Depends(_write_turn, sc
 
     Dashboard pages (GET) only read: their transaction takes no write lock on SQLite (see reading)."""
     engine = reading(_engine(request)) if _reads_only(request) else _engine(request)
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(engine) as session:
+        yield session
 
 
 # scope="function": the commit happens before the response is sent, so a client never hears

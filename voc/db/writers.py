@@ -287,39 +287,34 @@ def database_threads(engine: Engine) -> GroupWriter | PooledWriters:
 
 
 _batch_writers: dict[Engine, GroupWriter] = {}  # PostgreSQL's, until the engine is disposed
+_job_writers: dict[Engine, GroupWriter] = {}  # PostgreSQL's, until the engine is disposed
 
 
 def batch_writer(engine: Engine) -> GroupWriter:
     """The thread that runs this engine's Batch writes: SQLite's one writer, or on PostgreSQL a
     GroupWriter of its own beside the pooled threads (started on first use, or by `voc serve`)."""
-    if engine.dialect.name == "sqlite":
-        return group_writer(engine)
-    writer = _batch_writers.get(engine)
-    if writer is None:
-        database_threads(engine)  # registers the engine's disposal, which stops this writer too
-        with _threads_lock:
-            writer = _batch_writers.get(engine)
-            if writer is None:
-                writer = _batch_writers[engine] = GroupWriter(_writer_engine(engine))
-    return writer
-
-
-_job_writers: dict[Engine, GroupWriter] = {}  # PostgreSQL's, until the engine is disposed
+    return _writer_of(engine, _batch_writers, lambda: _writer_engine(engine))
 
 
 def job_writer(engine: Engine) -> GroupWriter:
     """The thread that commits the results of workers' jobs that end together (voc.jobs.queue.Stages): on
     SQLite the database's one writer (in voc serve the requests' own, so a worker never waits on it for the
     write lock), on PostgreSQL one per engine beside the request threads, on the engine's own pool."""
+    return _writer_of(engine, _job_writers, lambda: engine)
+
+
+def _writer_of(engine: Engine, writers: dict[Engine, GroupWriter], connect: Callable[[], Engine]) -> GroupWriter:
+    """SQLite's one writer, or the PostgreSQL GroupWriter kept in `writers` for this engine (started on first
+    use on the engine `connect` gives, stopped when `engine` is disposed)."""
     if engine.dialect.name == "sqlite":
         return group_writer(engine)
-    writer = _job_writers.get(engine)
+    writer = writers.get(engine)
     if writer is None:
         database_threads(engine)  # registers the engine's disposal, which stops this writer too
         with _threads_lock:
-            writer = _job_writers.get(engine)
+            writer = writers.get(engine)
             if writer is None:
-                writer = _job_writers[engine] = GroupWriter(engine)
+                writer = writers[engine] = GroupWriter(connect())
     return writer
 
 
