@@ -24,7 +24,7 @@ class Staged:
 
     def __init__(self) -> None:
         self.loads: list[list[int]] = []
-        self.sessions: set[int] = set()
+        self.sessions: list = []  # the sessions themselves (kept alive, so two are never taken for one)
         self.act_hook = lambda n: None
         self.write_hook = lambda n: None
         self.load_hook = lambda ns: None
@@ -40,7 +40,8 @@ class Staged:
         return f"sent {n}"
 
     def write(self, session, n, result):
-        self.sessions.add(id(session))
+        if not any(session is seen for seen in self.sessions):
+            self.sessions.append(session)
         self.write_hook(n)
         session.add(Touchpoint(key=f"t{n}", name=result, stage="usage"))
         session.flush()
