@@ -3,6 +3,7 @@ atomic step per decision; and when a store fails, limits fall back to the proces
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,42 @@ def test_takes_from_many_connections_at_once_never_exceed_the_burst(store):
     with ThreadPoolExecutor(max_workers=8) as pool:
         waits = list(pool.map(lambda _n: store.take("crowd", 1 / HOUR, 20), range(80)))
     assert sum(wait == 0.0 for wait in waits) == 20
+
+
+@pytest.mark.postgres
+def test_decisions_asked_together_take_one_round_trip_and_decide_as_one_by_one(postgres_url):
+    from voc.limits.postgres import PostgresStore
+
+    store = CountingStore(PostgresStore(postgres_url))
+    limits = Limits(store)
+    buckets = limits.buckets("public", per_minute=1, burst=20)
+
+    async def crowd() -> list[float]:  # 30 requests from one address and 5 from others, at once
+        asked = [buckets.take_async("203.0.113.5") for _ in range(30)]
+        asked[5:5] = [buckets.take_async(f"198.51.100.{n}") for n in range(5)]
+        return await asyncio.gather(*asked)
+
+    waits = asyncio.run(crowd())
+    assert waits[5:10] == [0.0] * 5  # each other address has a bucket of its own
+    crowded = waits[:5] + waits[10:]
+    assert crowded[:20] == [0.0] * 20 and all(w > 0 for w in crowded[20:])  # the burst, in the order asked
+    assert store.decided == 35 and store.calls <= 5  # 35 decisions in a few round trips, not 35
+    limits.close()
+
+
+class CountingStore:
+    """A store's decisions, counted: how many and in how many calls."""
+
+    def __init__(self, store) -> None:
+        self.store, self.name, self.calls, self.decided = store, store.name, 0, 0
+
+    def take_many(self, asked):
+        self.calls += 1
+        self.decided += len(asked)
+        return self.store.take_many(asked)
+
+    def close(self) -> None:
+        self.store.close()
 
 
 def test_sign_in_failures_delay_the_account_then_restart_and_clear(store):
@@ -118,6 +155,22 @@ def test_a_failing_store_fails_open_to_the_process_own_limits_with_a_warning_and
     assert throttle.admit("a@example.com", "203.0.113.5") > 0  # the local throttle counted the failure
     throttle.succeeded("a@example.com", "203.0.113.5")
     assert throttle.admit("a@example.com", "203.0.113.5") == 0.0
+    limits.close()
+
+
+def test_when_a_batch_of_decisions_fails_every_request_in_it_goes_on_under_local_limits():
+    dead = DeadStore()
+    dead.take_many = dead._fail
+    limits = Limits(dead)
+    buckets = limits.buckets("public", per_minute=60, burst=2)
+    errors = LIMIT_STORE_ERRORS.value("dead")
+
+    async def crowd() -> list[float]:
+        return await asyncio.gather(*[buckets.take_async("203.0.113.5") for _ in range(3)])
+
+    waits = asyncio.run(crowd())
+    assert waits[:2] == [0.0, 0.0] and waits[2] > 0  # this process's own bucket decided, no exception
+    assert LIMIT_STORE_ERRORS.value("dead") > errors
     limits.close()
 
 

@@ -4,13 +4,10 @@ pooled threads, and the batch writer that stores answers queued together with on
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -18,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
+from voc.batches import BatchThread, Call, Outcome
 from voc.config import get_settings
 from voc.db.engine import busy, is_busy, session_scope
 
@@ -103,7 +101,7 @@ class Batch:
         return outcome
 
 
-def _run_together(session: Session, writes: list[_Write]) -> list[Any]:
+def _run_together(session: Session, writes: list[Call]) -> list[Any]:
     """Each write's outcome in one transaction, the queued callers of one Batch in a single call."""
     results: list[Any] = []
     start = 0
@@ -120,34 +118,7 @@ def _run_together(session: Session, writes: list[_Write]) -> list[Any]:
     return results
 
 
-@dataclass
-class _Write:
-    """One queued write and where its outcome goes: a thread's Future, or a coroutine's waiter, resolved on
-    its loop with the rest of its batch (one wake-up of the loop per batch, not per write)."""
-
-    fn: Callable[..., Any]
-    args: tuple
-    deadline: float
-    future: Future | None = None
-    waiter: asyncio.Future | None = None
-
-    def start(self) -> bool:
-        """False when the caller has gone away (cancelled) before its turn: then it is not run."""
-        if self.future is not None:
-            return self.future.set_running_or_notify_cancel()
-        return not self.waiter.cancelled()  # (read across threads: a late cancel is caught in _resolve)
-
-
-def _resolve(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
-    for waiter, ok, value in outcomes:
-        if not waiter.done():
-            waiter.set_result(value) if ok else waiter.set_exception(value)
-
-
-_STOP = object()
-
-
-class GroupWriter:
+class GroupWriter(BatchThread):
     """SQLite's single writer for requests (and PostgreSQL's for Batch writes): one thread, one
     connection, many answers per commit.
 
@@ -161,70 +132,11 @@ class GroupWriter:
     result. A write still queued when its deadline passes, or a batch that cannot get the lock in
     time (a `voc worker` or a backup holding it), fails with Busy having changed nothing."""
 
-    MAX_BATCH = 64
-
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.timeout = get_settings().db_lock_timeout_seconds
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="voc-writer", daemon=True)
-        self._thread.start()
+        super().__init__("voc-writer", get_settings().db_lock_timeout_seconds)
 
-    def submit(self, fn: Callable[..., T], args: tuple = ()) -> Future:
-        """Queue `fn(session, *args)`; the future holds its result once committed (or its exception)."""
-        future: Future = Future()
-        self._queue.put(_Write(fn, args, time.monotonic() + self.timeout, future=future))
-        return future
-
-    async def run(self, fn: Callable[..., T], args: tuple = ()) -> T:
-        """Queue `fn(session, *args)` and wait, without holding the loop, for its result once committed."""
-        waiter = asyncio.get_running_loop().create_future()
-        self._queue.put(_Write(fn, args, time.monotonic() + self.timeout, waiter=waiter))
-        return await waiter
-
-    def close(self) -> None:
-        """Finish what is queued, then stop the thread."""
-        self._queue.put(_STOP)
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch, stop = [first], False
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                batch.append(item)
-            try:
-                outcomes = self._commit(batch)
-            except BaseException as exc:  # never leave a request waiting, whatever happened
-                outcomes = [(write, False, exc) for write in batch]
-            self._deliver(outcomes)
-            if stop:
-                return
-
-    @staticmethod
-    def _deliver(outcomes: list[tuple[_Write, bool, Any]]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
-        for write, ok, value in outcomes:
-            if write.future is not None:
-                if not write.future.done():
-                    write.future.set_result(value) if ok else write.future.set_exception(value)
-            else:
-                by_loop.setdefault(write.waiter.get_loop(), []).append((write.waiter, ok, value))
-        for loop, resolved in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
-                loop.call_soon_threadsafe(_resolve, resolved)
-
-    def _commit(self, batch: list[_Write]) -> list[tuple[_Write, bool, Any]]:
+    def handle(self, batch: list[Call]) -> list[Outcome]:
         """Run the batch; returns each write's outcome: (write, True, result) or (write, False, exception)."""
         now = time.monotonic()
         writes, outcomes = [], []

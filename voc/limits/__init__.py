@@ -5,8 +5,10 @@ else in PostgreSQL when that is the database (voc.limits.postgres), else in this
 `voc serve`, voc.limits.memory, with no I/O at all). Callers hold a Limiter and never need to know which.
 
 A shared store's decision is a network round trip, so `take_async` (the ASGI middleware's call on the
-event loop) never waits on the loop: Redis is awaited (redis.asyncio), PostgreSQL runs on a few threads of
-the store's own, never queued behind the request handlers' threads.
+event loop) never waits on the loop: Redis is awaited (redis.asyncio); PostgreSQL's decisions go to a
+thread of the store's own (never queued behind the request handlers' threads), which makes the decisions
+asked while its last round trip ran in one round trip (the same statement for each, run one after the
+other in key order) and wakes the loop once for all of them.
 
 When the store fails (Redis down, PostgreSQL unreachable or too slow), limits fail open to this process's
 own buckets: one warning in the log (then at most one a minute), a count in `voc_limit_store_errors_total`,
@@ -14,17 +16,16 @@ and the store is tried again after a few seconds. Never a 500."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from voc.batches import BatchThread, Call, Outcome
 from voc.config import get_settings
 from voc.limits.memory import TokenBuckets, retry_after
 from voc.telemetry import LIMIT_STORE_ERRORS
@@ -69,7 +70,7 @@ class Guard:
         self.store = store
         self._down_until = 0.0
         self._warned_at = -self.WARN_EVERY_SECONDS
-        self._executor: ThreadPoolExecutor | None = None
+        self._decisions: Decisions | None = None
         self._lock = threading.Lock()
 
     @property
@@ -107,18 +108,40 @@ class Guard:
                         "answers again (tried every %g s)", self.store.name, type(exc).__name__, exc,
                         self.RETRY_SECONDS)
 
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Run `fn` on the store's own threads, the loop waiting without being held."""
-        if self._executor is None:
+    async def decide(self, key: str, rate: float, burst: float) -> float:
+        """store.take(key, rate, burst) from the event loop, made with the others asked meanwhile."""
+        if self._decisions is None:
             with self._lock:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="voc-limits")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+                if self._decisions is None:
+                    self._decisions = Decisions(self.store)
+        return await self._decisions.run(None, (key, rate, burst))
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
+        if self._decisions is not None:
+            self._decisions.close()
         self.store.close()
+
+
+class Decisions(BatchThread):
+    """The store's thread for token takes asked on the event loop: those queued together in one call of the
+    store's take_many (one round trip), or one by one for a store without it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        super().__init__("voc-limits", timeout=0.0)  # (no deadline: the store's own timeout bounds a call)
+
+    def handle(self, batch: list[Call]) -> list[Outcome]:
+        asked = [call for call in batch if call.start()]
+        many = getattr(self.store, "take_many", None)
+        if many is not None:
+            return [(call, True, wait) for call, wait in zip(asked, many([c.args for c in asked]), strict=True)]
+        outcomes: list[Outcome] = []
+        for call in asked:
+            try:
+                outcomes.append((call, True, self.store.take(*call.args)))
+            except Exception as exc:  # this call's failure, given to its caller (Guard falls back)
+                outcomes.append((call, False, exc))
+        return outcomes
 
 
 class SharedBuckets:
@@ -140,7 +163,8 @@ class SharedBuckets:
         if hasattr(store, "take_async"):  # awaited on the loop (Redis)
             return await self.guard.call_async(
                 lambda: store.take_async(f"{self.name} {key}", self.rate, self.burst), lambda: self.local.take(key))
-        return await self.guard.run(lambda: self.take(key))
+        return await self.guard.call_async(lambda: self.guard.decide(f"{self.name} {key}", self.rate, self.burst),
+                                           lambda: self.local.take(key))
 
 
 class Limits:
