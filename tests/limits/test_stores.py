@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 import voc.limits.tasks  # noqa: F401 - registers the rate_limits housekeeper
+from tests.aio import run_async
 from tests.conftest import csrf_of
 from voc.auth.throttle import SharedLoginThrottle
 from voc.config import get_settings
@@ -60,7 +61,7 @@ def test_decisions_asked_together_take_one_round_trip_and_decide_as_one_by_one(p
         asked[5:5] = [buckets.take_async(f"198.51.100.{n}") for n in range(5)]
         return await asyncio.gather(*asked)
 
-    waits = asyncio.run(crowd())
+    waits = run_async(crowd())
     assert waits[5:10] == [0.0] * 5  # each other address has a bucket of its own
     crowded = waits[:5] + waits[10:]
     assert crowded[:20] == [0.0] * 20 and all(w > 0 for w in crowded[20:])  # the burst, in the order asked
@@ -168,7 +169,7 @@ def test_when_a_batch_of_decisions_fails_every_request_in_it_goes_on_under_local
     async def crowd() -> list[float]:
         return await asyncio.gather(*[buckets.take_async("203.0.113.5") for _ in range(3)])
 
-    waits = asyncio.run(crowd())
+    waits = run_async(crowd())
     assert waits[:2] == [0.0, 0.0] and waits[2] > 0  # this process's own bucket decided, no exception
     assert LIMIT_STORE_ERRORS.value("dead") > errors
     limits.close()
