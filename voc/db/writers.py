@@ -130,11 +130,13 @@ class GroupWriter(BatchThread):
     back only its own changes (a Batch refuses a caller without raising, so the rest commit). The
     lock is taken once per batch; the loop only queues work, and is woken once per batch with every
     result. A write still queued when its deadline passes, or a batch that cannot get the lock in
-    time (a `voc worker` or a backup holding it), fails with Busy having changed nothing."""
+    time (a `voc worker` or a backup holding it), fails with Busy having changed nothing. The writers of
+    requests' writes gather (voc.batches): with other requests about, a batch waits up to a millisecond
+    for their writes."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, gather: bool = False) -> None:
         self.engine = engine
-        super().__init__("voc-writer", get_settings().db_lock_timeout_seconds)
+        super().__init__("voc-writer", get_settings().db_lock_timeout_seconds, gather=gather)
 
     def handle(self, batch: list[Call]) -> list[Outcome]:
         """Run the batch; returns each write's outcome: (write, True, result) or (write, False, exception)."""
@@ -192,8 +194,10 @@ def database_threads(engine: Engine) -> GroupWriter | PooledWriters:
         with _threads_lock:
             threads = _database_threads.get(engine)
             if threads is None:
-                kind = GroupWriter if engine.dialect.name == "sqlite" else PooledWriters
-                threads = _database_threads[engine] = kind(engine)
+                # SQLite's one writer commits the requests' writes: it gathers those arriving close together.
+                sqlite = engine.dialect.name == "sqlite"
+                threads = GroupWriter(engine, gather=True) if sqlite else PooledWriters(engine)
+                _database_threads[engine] = threads
                 event.listen(engine, "engine_disposed", lambda _engine: _close_threads(_engine))
     return threads
 
@@ -205,7 +209,7 @@ _job_writers: dict[Engine, GroupWriter] = {}  # PostgreSQL's, until the engine i
 def batch_writer(engine: Engine) -> GroupWriter:
     """The thread that runs this engine's Batch writes: SQLite's one writer, or on PostgreSQL a
     GroupWriter of its own beside the pooled threads (started on first use, or by `voc serve`)."""
-    return _writer_of(engine, _batch_writers, lambda: _writer_engine(engine))
+    return _writer_of(engine, _batch_writers, lambda: _writer_engine(engine), gather=True)
 
 
 def job_writer(engine: Engine) -> GroupWriter:
@@ -215,7 +219,8 @@ def job_writer(engine: Engine) -> GroupWriter:
     return _writer_of(engine, _job_writers, lambda: engine)
 
 
-def _writer_of(engine: Engine, writers: dict[Engine, GroupWriter], connect: Callable[[], Engine]) -> GroupWriter:
+def _writer_of(engine: Engine, writers: dict[Engine, GroupWriter], connect: Callable[[], Engine],
+               *, gather: bool = False) -> GroupWriter:
     """SQLite's one writer, or the PostgreSQL GroupWriter kept in `writers` for this engine (started on first
     use on the engine `connect` gives, stopped when `engine` is disposed)."""
     if engine.dialect.name == "sqlite":
@@ -226,7 +231,7 @@ def _writer_of(engine: Engine, writers: dict[Engine, GroupWriter], connect: Call
         with _threads_lock:
             writer = writers.get(engine)
             if writer is None:
-                writer = writers[engine] = GroupWriter(connect())
+                writer = writers[engine] = GroupWriter(connect(), gather=gather)
     return writer
 
 

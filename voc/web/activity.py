@@ -6,6 +6,8 @@ import asyncio
 import threading
 import time
 
+from voc.batches import REQUESTS
+
 QUIET_SECONDS = 0.005  # no request for this long: the server is idle (a keep-alive client's next
 #                        request usually follows within a millisecond or two)
 
@@ -27,11 +29,13 @@ class Activity:
 
     def started(self) -> None:
         self.in_flight += 1
+        REQUESTS.started()
         if self.quiet.is_set():
             self.quiet.clear()
 
     def ended(self) -> None:
         self.in_flight -= 1
+        REQUESTS.ended()
         self.last_end = time.monotonic()
         if not self.in_flight and not self._looking:
             self._looking = True
