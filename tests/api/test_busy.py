@@ -77,3 +77,37 @@ def test_an_answer_that_never_gets_the_write_lock_hears_busy_and_stores_nothing(
         assert again.status_code == 201
     finally:
         holder.dispose()
+
+
+@pytest.mark.postgres
+def test_answers_keep_being_stored_after_postgresql_drops_every_connection(postgres_url, monkeypatch):
+    """A restarted or failed-over PostgreSQL closes every connection voc holds (the answers' writer, the
+    pool's, the shared limits'): the next answers are stored all the same, none of them a 5xx."""
+    monkeypatch.setenv("VOC_CONTACT_COOLDOWN_DAYS", "0")
+    get_settings.cache_clear()
+    engine = make_engine(postgres_url)
+    with session_scope(engine) as session:
+        f.touchpoint(session)
+        f.survey(session)
+        tokens = [f.token_of(f.event(session, f"evt-{n}", contact=f"crm-{n}").invitation.url) for n in range(4)]
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with _client(engine) as client:
+            def answer(token: str) -> int:
+                return client.post("/api/v1/responses", json={"token": token, "answers": [
+                    {"question_id": "nps", "value": 9}]}).status_code
+
+            assert answer(tokens[0]) == 201
+            assert client.post(f"/s/{tokens[1]}", data={"q_nps": "7"}).status_code < 500  # the page's pool too
+            with admin.connect() as connection:
+                dropped = connection.exec_driver_sql(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()").scalar()
+            assert dropped >= 2  # the writer's connection and the pool's at least
+            assert [answer(token) for token in tokens[2:]] == [201, 201]
+            assert client.get("/healthz").status_code == 200
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(Response)) >= 3
+    finally:
+        admin.dispose()
+        engine.dispose()

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
@@ -172,6 +173,17 @@ class GroupWriter(BatchThread):
                             else result) for write, result in zip(writes, results, strict=True)]
 
     def _transaction(self, work: Callable[[Session], T]) -> T:
+        try:
+            return self._once(work)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        # The connection was gone (PostgreSQL restarted or failed over; the pool has dropped it): once more
+        # on a new one, rather than a ping before every batch. Lost during COMMIT, the first try may have
+        # committed: its claim then refuses the second (409 already_answered), nothing is stored twice.
+        return self._once(work)
+
+    def _once(self, work: Callable[[Session], T]) -> T:
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 session.connection()  # SQLite: BEGIN IMMEDIATE, waits up to the lock timeout (busy_timeout)
@@ -237,10 +249,11 @@ def _writer_of(engine: Engine, writers: dict[Engine, GroupWriter], connect: Call
 
 def _writer_engine(engine: Engine) -> Engine:
     """PostgreSQL's batch writer's own connection: a row lock waits at most VOC_DB_LOCK_TIMEOUT_SECONDS
-    (then 55P03, is_busy), set once when it connects rather than by a statement in every transaction."""
+    (then 55P03, is_busy), set once when it connects rather than by a statement in every transaction. No
+    ping before each batch (a round trip): a lost connection is retried once (GroupWriter._transaction)."""
     settings = get_settings()
     lock_timeout_ms = max(1, int(settings.db_lock_timeout_seconds * 1000))
-    return create_engine(engine.url, pool_pre_ping=True, pool_size=1, max_overflow=0,
+    return create_engine(engine.url, pool_pre_ping=False, pool_size=1, max_overflow=0,
                          pool_timeout=settings.db_pool_timeout_seconds,
                          connect_args={"options": f"-c lock_timeout={lock_timeout_ms}"})
 
