@@ -93,9 +93,6 @@ def _cursor(connection: Connection) -> Any:
     return connection.connection.cursor()
 
 
-_DOLLAR: dict[int, Any] = {}
-
-
 def _placeholders(dialect: Any) -> Any:
     """The dialect to compile with: on PostgreSQL the same one writing $1, $2 … placeholders, which psycopg's
     RawCursor sends as they are. psycopg's own cursor rewrites %(name)s into them at every call, and does not
@@ -103,10 +100,11 @@ def _placeholders(dialect: Any) -> Any:
     the batch writer's time went there."""
     if dialect.name != "postgresql":
         return dialect
-    numeric = _DOLLAR.get(id(dialect))
+    numeric = getattr(dialect, "_voc_numeric_dollar", None)  # kept on the dialect: made once, gone with it
     if numeric is None:
-        numeric = _DOLLAR[id(dialect)] = copy.copy(dialect)
+        numeric = copy.copy(dialect)
         numeric.paramstyle, numeric.positional = "numeric_dollar", True
+        dialect._voc_numeric_dollar = numeric
     return numeric
 
 
