@@ -53,6 +53,7 @@ def test_decisions_asked_together_take_one_round_trip_and_decide_as_one_by_one(p
     from voc.limits.postgres import PostgresStore
 
     store = CountingStore(PostgresStore(postgres_url))
+    sent = statements_sent(store.store)
     limits = Limits(store)
     buckets = limits.buckets("public", per_minute=1, burst=20)
 
@@ -66,6 +67,7 @@ def test_decisions_asked_together_take_one_round_trip_and_decide_as_one_by_one(p
     crowded = waits[:5] + waits[10:]
     assert crowded[:20] == [0.0] * 20 and all(w > 0 for w in crowded[20:])  # the burst, in the order asked
     assert store.decided == 35 and store.calls <= 5  # 35 decisions in a few round trips, not 35
+    assert len(sent) == store.calls  # each of them one statement
     limits.close()
 
 
@@ -82,6 +84,225 @@ class CountingStore:
 
     def close(self) -> None:
         self.store.close()
+
+
+def statements_sent(store) -> list[str]:
+    """The statements a PostgresStore sends from now on, one entry each (a pipeline's too)."""
+    import psycopg
+
+    sent: list[str] = []
+
+    class Counting(psycopg.Cursor):
+        def execute(self, query, params=None, **options):
+            sent.append(query)
+            return super().execute(query, params, **options)
+
+        def executemany(self, query, params_seq, **options):
+            params_seq = list(params_seq)
+            sent.extend([query] * len(params_seq))
+            return super().executemany(query, params_seq, **options)
+
+    connect = store._connect
+
+    def counted() -> psycopg.Connection:
+        connection = connect()
+        connection.cursor_factory = Counting
+        return connection
+
+    store._connect = counted
+    return sent
+
+
+# --- PostgreSQL decides a batch in one statement ----------------------------------------------------------
+
+def take_each(store, asked: list[tuple[str, float, float]]) -> list[float]:
+    """One token for each (key, rate, burst) asked, in one take_many: the wait each request is told."""
+    return [0.0 if granted else wait for granted, wait in store.take_many([(*a, 1) for a in asked])]
+
+
+@pytest.fixture
+def postgres_store(postgres_url):
+    from voc.limits.postgres import PostgresStore
+
+    store = PostgresStore(postgres_url)
+    yield store
+    store.close()
+
+
+@pytest.mark.postgres
+def test_a_batch_on_one_key_grants_its_burst_to_the_first_asked_and_the_same_wait_to_the_rest(postgres_store):
+    waits = take_each(postgres_store, [("public a", 1 / HOUR, 3.5)] * 6)  # a fresh bucket of 3.5 tokens
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3:] == [waits[3]] * 3 and waits[3] == pytest.approx(HOUR / 2, rel=0.01)  # half a token left
+    one_by_one = [postgres_store.take("public b", 1 / HOUR, 3.5) for _ in range(6)]
+    assert waits == pytest.approx(one_by_one, abs=1.0)  # (the clock moves between the two)
+
+
+@pytest.mark.postgres
+def test_keys_interleaved_in_a_batch_keep_their_own_buckets(postgres_store):
+    asked = [("x a", 1 / HOUR, 2), ("x b", 1 / 60, 2), ("x a", 1 / HOUR, 2), ("x c", 1 / HOUR, 1),
+             ("x a", 1 / HOUR, 2), ("x b", 1 / 60, 2), ("x b", 1 / 60, 2), ("x c", 1 / HOUR, 1)]
+    waits = take_each(postgres_store, asked)
+    assert waits == [0.0, 0.0, 0.0, 0.0, pytest.approx(HOUR, rel=0.01), 0.0, pytest.approx(60, rel=0.01),
+                     pytest.approx(HOUR, rel=0.01)]  # two each from a and b, one from c, in the order asked
+    one_by_one = [postgres_store.take(f"y {key[-1]}", rate, burst) for key, rate, burst in asked]
+    assert waits == pytest.approx(one_by_one, abs=1.0)  # (the clock moves between the two)
+
+
+@pytest.mark.postgres
+def test_a_batch_takes_the_tokens_the_previous_one_left_and_the_time_since_refilled(postgres_store):
+    assert take_each(postgres_store, [("slow", 1 / HOUR, 5)] * 2) == [0.0, 0.0]
+    waits = take_each(postgres_store, [("slow", 1 / HOUR, 5)] * 4)
+    assert waits[:3] == [0.0] * 3 and waits[3] == pytest.approx(HOUR, rel=0.01)  # 3 of 5 were left
+    assert take_each(postgres_store, [("fast", 10, 2)] * 3)[2] == pytest.approx(0.1, abs=0.05)  # 10 a second
+    time.sleep(0.5)  # five tokens' worth of time refills the bucket up to its burst of two
+    waits = take_each(postgres_store, [("fast", 10, 2)] * 3)
+    assert waits[:2] == [0.0, 0.0] and waits[2] == pytest.approx(0.1, abs=0.05)
+
+
+@pytest.mark.postgres
+def test_a_batch_of_thirty_takes_over_five_keys_is_one_statement(postgres_store):
+    sent = statements_sent(postgres_store)
+    waits = take_each(postgres_store, [(f"public 198.51.100.{n % 5}", 1 / HOUR, 4) for n in range(30)])
+    assert len(sent) == 1
+    assert waits == [0.0] * 20 + [pytest.approx(HOUR, rel=0.01)] * 10  # four from each key
+    postgres_store.take("public 198.51.100.0", 1 / HOUR, 4)
+    assert len(sent) == 2 and sent[1] == sent[0]  # a single take is the same statement
+
+
+@pytest.mark.postgres
+def test_batches_from_many_connections_at_once_never_exceed_any_burst(postgres_store):
+    keys = [f"crowd {n}" for n in range(5)]
+
+    def batch(n: int) -> list[tuple[str, float]]:  # each batch asks for the keys in an order of its own
+        asked = [keys[(n + i * (n % 3 + 1)) % 5] for i in range(8)]
+        return list(zip(asked, take_each(postgres_store, [(key, 1 / HOUR, 6) for key in asked]), strict=True))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        decided = [pair for pairs in pool.map(batch, range(40)) for pair in pairs]
+    assert {key: sum(wait == 0.0 for k, wait in decided if k == key) for key in keys} == dict.fromkeys(keys, 6)
+
+
+@pytest.mark.postgres
+def test_a_batch_gives_each_request_its_own_token_before_any_is_taken_ahead(postgres_store):
+    # Three requests on a bucket of five: the first asks for three more ahead. Each request gets its own token
+    # first; what is left goes ahead, so taking ahead never refuses a request that one by one would let through.
+    assert postgres_store.take_many([("ahead", 1 / HOUR, 5, 4), ("ahead", 1 / HOUR, 5, 1),
+                                     ("ahead", 1 / HOUR, 5, 1)]) == [(3, 0.0), (1, 0.0), (1, 0.0)]
+    granted, wait = postgres_store.take_many([("ahead", 1 / HOUR, 5, 2)])[0]
+    assert granted == 0 and wait == pytest.approx(HOUR, rel=0.01)  # all five were taken
+
+
+# --- Tokens taken ahead for a busy address (voc.limits.Leases) -------------------------------------------
+
+class Recording:
+    """A store that records what each batch asked for and grants from buckets that never refill."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, float, float, int]] = []
+        self.left: dict[str, float] = {}
+
+    def take_many(self, asked):
+        self.asked.extend(asked)
+        granted = []
+        for key, _rate, burst, n in asked:
+            left = self.left.setdefault(key, burst)
+            granted.append(min(n, int(left)))
+            self.left[key] = left - granted[-1]
+        return [(g, 0.0 if g else 60.0) for g in granted]
+
+    def close(self) -> None:
+        pass
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _requests(buckets, clock: Clock, count: int, every: float) -> list[float]:
+    """`count` requests from one address, one every `every` seconds (the clock the leases see)."""
+    async def one_by_one() -> list[float]:
+        waits, start = [], clock.now
+        for n in range(count):
+            waits.append(await buckets.take_async("203.0.113.5"))
+            clock.now = start + (n + 1) * every
+        return waits
+
+    return run_async(one_by_one())
+
+
+def _limits(store, clock: Clock, burst: float):
+    limits = Limits(store)
+    buckets = limits.buckets("public", per_minute=60, burst=burst)
+    buckets.leases.clock = clock
+    return limits, buckets
+
+
+def test_a_quiet_address_is_decided_one_request_at_a_time():
+    store, clock = Recording(), Clock()
+    limits, buckets = _limits(store, clock, burst=120)
+    assert _requests(buckets, clock, 10, every=0.2) == [0.0] * 10
+    assert [n for *_, n in store.asked] == [1] * 10  # a token each, none ahead
+    limits.close()
+
+
+def test_a_busy_address_takes_tokens_ahead_and_spends_them_without_asking():
+    store, clock = Recording(), Clock()
+    limits, buckets = _limits(store, clock, burst=120)
+    waits = _requests(buckets, clock, 200, every=0.001)  # a thousand a second
+    assert waits[:120] == [0.0] * 120 and all(w > 0 for w in waits[120:])  # the burst, then refused
+    asks = [n for *_, n in store.asked]
+    assert max(asks) == 12  # at most a tenth of the burst ahead
+    # The first 50 ms decided one by one (50), then 11 ahead with each (70 tokens in 6), then one refusal,
+    # which holds for its wait: the other 79 refused requests are not asked about.
+    assert len(asks) == 50 + 6 + 1
+    limits.close()
+
+
+def test_tokens_held_ahead_are_dropped_after_a_while():
+    store, clock = Recording(), Clock()
+    limits, buckets = _limits(store, clock, burst=120)
+    _requests(buckets, clock, 60, every=0.001)
+    before = len(store.asked)
+    clock.now += buckets.leases.HOLD_SECONDS
+    assert _requests(buckets, clock, 1, every=0.001) == [0.0]
+    assert len(store.asked) == before + 1  # the held tokens are gone: asked again
+    limits.close()
+
+
+def test_a_small_burst_is_never_taken_ahead():
+    store, clock = Recording(), Clock()
+    limits, buckets = _limits(store, clock, burst=19)
+    waits = _requests(buckets, clock, 25, every=0.001)
+    assert waits[:19] == [0.0] * 19 and waits[19:] == pytest.approx([60 - n / 1000 for n in range(6)])
+    assert [n for *_, n in store.asked] == [1] * 20  # then the refusal holds for its minute, without asking
+    limits.close()
+
+
+@pytest.mark.postgres
+def test_two_processes_taking_ahead_never_let_more_through_than_the_burst(postgres_url):
+    from voc.limits.postgres import PostgresStore
+
+    processes = [Limits(PostgresStore(postgres_url)) for _ in range(2)]
+    buckets = [limits.buckets("public", per_minute=1, burst=120) for limits in processes]
+
+    async def crowd() -> list[float]:  # 15 waves of 10 requests from one address to each process at once
+        waits = []
+        for _ in range(15):
+            waits += await asyncio.gather(*[b.take_async("203.0.113.9") for b in buckets for _ in range(10)])
+        return waits
+
+    let_through = run_async(crowd()).count(0.0)
+    # Never more than the burst (and a token refilled meanwhile); fewer by at most what each holds unspent.
+    assert 120 - 2 * 12 <= let_through <= 121
+    for limits in processes:
+        limits.close()
 
 
 def test_sign_in_failures_delay_the_account_then_restart_and_clear(store):

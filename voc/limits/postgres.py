@@ -1,10 +1,12 @@
-"""Limits kept in PostgreSQL: each decision is one statement, computed in SQL on the row of its key.
+"""Limits kept in PostgreSQL: each call is one statement, computed in SQL on the rows of its keys.
 
 A token bucket is an upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING) that refills the row's tokens
-for the time since its last change and takes one if there is one; the row lock makes concurrent
-requests from any number of processes take their tokens one after the other. The statements run on a
-small pool of autocommit connections of their own, so a request transaction never waits for one, and a
-statement timeout bounds every wait (a failure lets the process decide alone, voc.limits.Guard).
+for the time since its last change and takes what the call asked for: a batch of decisions takes n tokens
+from a key's row at once, granting as many as n takes one by one would, so a batch costs one statement
+however many requests and keys it holds. The row lock makes concurrent batches from any number of
+processes take their tokens one after the other. The statements run on a small pool of autocommit
+connections of their own, so a request transaction never waits for one, and a statement timeout bounds
+every wait (a failure lets the process decide alone, voc.limits.Guard).
 The table is UNLOGGED and commits do not wait for the WAL: limits are worth no durability."""
 
 from __future__ import annotations
@@ -18,18 +20,29 @@ import psycopg
 from sqlalchemy.engine import URL, make_url
 
 _NOW = "extract(epoch FROM now())::float8"
-# The bucket's tokens refilled up to now (the row's values before the update).
-_REFILLED = "least(%(burst)s, b.tokens + greatest(0, EXCLUDED.updated_epoch - b.updated_epoch) * %(rate)s)"
-_AFTER = f"CASE WHEN {_REFILLED} >= 1 THEN {_REFILLED} - 1 ELSE {_REFILLED} END"
+
+
+def _taken(refilled: str, at: str) -> str:
+    """The row (tokens, updated_epoch, expires_epoch, last_wait, last_granted) once asked row `a` took its n
+    tokens from a bucket holding `refilled` tokens at `at`: each take gets one while one is left."""
+    return f"""LATERAL (
+        SELECT r - g, at, at + (a.burst - r + g) / a.rate, CASE WHEN g < a.n THEN (1 - r + g) / a.rate ELSE 0 END, g
+        FROM (SELECT {refilled}, {at}) AS s(r, at), LATERAL (SELECT least(a.n, floor(r))::int) AS d(g)) AS t"""  # noqa: S608
+
+
+# n takes per key, in key order (so two processes' batches never wait for each other's rows in a ring), each
+# key once (an upsert may change a row only once). A new key starts with a full bucket; a known one is refilled
+# for the time since its last change. RETURNING sees only the new row, hence last_granted and last_wait in it.
 TAKE = f"""
-INSERT INTO rate_limit AS b (key, tokens, updated_epoch, expires_epoch, last_wait)
-VALUES (%(key)s, %(burst)s - 1, {_NOW}, {_NOW} + 1 / %(rate)s, 0)
-ON CONFLICT (key) DO UPDATE SET
-    tokens = {_AFTER},
-    last_wait = CASE WHEN {_REFILLED} >= 1 THEN 0 ELSE (1 - {_REFILLED}) / %(rate)s END,
-    updated_epoch = greatest(b.updated_epoch, EXCLUDED.updated_epoch),
-    expires_epoch = greatest(b.updated_epoch, EXCLUDED.updated_epoch) + (%(burst)s - {_AFTER}) / %(rate)s
-RETURNING last_wait"""  # noqa: S608 - constant fragments; values are bound
+WITH asked AS (SELECT * FROM unnest(%(keys)s::text[], %(ns)s::int[], %(rates)s::float8[], %(bursts)s::float8[])
+               AS a(key, n, rate, burst))
+INSERT INTO rate_limit AS b (key, tokens, updated_epoch, expires_epoch, last_wait, last_granted)
+SELECT a.key, t.* FROM asked a, {_taken("a.burst", _NOW)} ORDER BY a.key
+ON CONFLICT (key) DO UPDATE SET (tokens, updated_epoch, expires_epoch, last_wait, last_granted) = (
+    SELECT t.* FROM asked a, {_taken("least(a.burst, b.tokens + greatest(0, EXCLUDED.updated_epoch - b.updated_epoch) "
+                                     "* a.rate)", "greatest(b.updated_epoch, EXCLUDED.updated_epoch)")}
+    WHERE a.key = EXCLUDED.key)
+RETURNING key, last_granted, last_wait"""  # noqa: S608 - constant fragments; values are bound
 
 # Sign-in failures: `tokens` counts them, `updated_epoch` is the last one (or the last attempt let through
 # while delays applied). Keys are locked in key order, so two statements never wait for each other in a ring.
@@ -113,20 +126,37 @@ class PostgresStore:
 
     def take(self, key: str, rate: float, burst: float) -> float:
         """Take a token from `key`'s bucket (`rate` tokens a second, at most `burst`): 0.0, or seconds to wait."""
-        return self._one(TAKE, {"key": key, "rate": float(rate), "burst": float(burst)})
+        granted, wait = self.take_many([(key, rate, burst, 1)])[0]
+        return 0.0 if granted else wait
 
-    def take_many(self, asked: Sequence[tuple[str, float, float]]) -> list[float]:
-        """take() for each (key, rate, burst), in one round trip (a pipeline of the same statement); the
-        takes run in key order, so two processes' batches never wait for each other's rows in a ring."""
-        order = sorted(range(len(asked)), key=lambda i: asked[i][0])
-        waits = [0.0] * len(asked)
-        with self._connection() as connection, connection.cursor() as cursor:
-            cursor.executemany(TAKE, [{"key": asked[i][0], "rate": float(asked[i][1]), "burst": float(asked[i][2])}
-                                      for i in order], returning=True)
-            for i in order:
-                waits[i] = float(cursor.fetchone()[0])
-                cursor.nextset()
-        return waits
+    def take_many(self, asked: Sequence[tuple[str, float, float, int]]) -> list[tuple[int, float]]:
+        """For each (key, rate, burst, n) asked, n tokens from `key`'s bucket if there are (a request's own, then
+        tokens taken ahead: voc.limits.Leases), in one statement: (tokens granted, the wait of one refused).
+        The takes from one key are decided together, as one by one in the order asked would: first one token
+        for each asked in turn while there are, then the rest of what each asked for."""
+        by_key: dict[str, list[int]] = {}
+        for i, (key, *_) in enumerate(asked):
+            by_key.setdefault(key, []).append(i)
+        # A key holds its limit's name, so its takes share one rate and burst; were they to differ, the first
+        # asked's would apply to all of them (a statement may change a key's row only once).
+        first = [asked[takes[0]] for takes in by_key.values()]
+        params = {"keys": list(by_key), "ns": [sum(asked[i][3] for i in takes) for takes in by_key.values()],
+                  "rates": [float(rate) for _, rate, _, _ in first],
+                  "bursts": [float(burst) for _, _, burst, _ in first]}
+        with self._connection() as connection:
+            rows = connection.execute(TAKE, params).fetchall()
+        results = [(0, 0.0)] * len(asked)
+        for key, granted, wait in rows:
+            takes = by_key[key]
+            left = max(0, granted - len(takes))  # after one token each for the first `granted` asked
+            for position, i in enumerate(takes):
+                if position < granted:
+                    ahead = min(left, asked[i][3] - 1)
+                    left -= ahead
+                    results[i] = (1 + ahead, 0.0)
+                else:
+                    results[i] = (0, float(wait))
+        return results
 
     def admit(self, keys: Sequence[tuple[str, int]], max_delay: float, forget_after: float) -> float:
         """Seconds to wait before a password may be checked for these (key, free failures); 0.0 restarts the
