@@ -181,6 +181,8 @@ def test_answers_stored_together_give_each_its_own_outcome_and_keep_only_the_val
     assert {k for k in by_response if k[0] == outcomes[3]} == {(outcomes[3], q) for q in ("nps", "fix", "segment")}
     jobs = session.scalars(select(Job).where(Job.kind == "response.completed")).all()
     assert sorted(j.payload["response_id"] for j in jobs) == sorted(stored)
+    # Never opened, nothing saved step by step: the worker counts each as opened and started with its response.
+    assert all(j.payload["funnel"] == ["opened", "started"] for j in jobs)
     # The refused link can still be answered; the stored ones cannot.
     assert isinstance(responses.store_responses(session, [(more[0], [("nps", 7)])])[0], int)
     assert _error(session, token, [("nps", 3)]).code == "already_answered"

@@ -244,7 +244,7 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *, run_at: dat
     `lane` (one webhook endpoint) is claimed only by a worker with room on that lane."""
     row = _job_row(kind, payload, utcnow(), run_at=run_at, max_attempts=max_attempts, lane=lane)
     job_id = _INSERT_JOB.first(session.connection(), row)[0]
-    session.info["voc_jobs_enqueued"] = True
+    enqueued(session)
     return job_id
 
 
@@ -255,7 +255,23 @@ def enqueue_many(session: Session, kind: str, payloads: list[dict[str, Any]]) ->
     """enqueue for several payloads at once, due now (one statement for a batch of answers)."""
     now = utcnow()
     _INSERT_JOBS.run(session.connection(), [_job_row(kind, payload, now) for payload in payloads])
+    enqueued(session)
+
+
+def enqueued(session: Session) -> None:
+    """Wake this process's worker once the session commits: it has queued jobs (by enqueue, or in SQL)."""
     session.info["voc_jobs_enqueued"] = True
+
+
+# A job's columns but its payload, with their PostgreSQL types: for a statement that queues jobs itself.
+JOB_COLUMNS = (("kind", "text"), ("lane", "text"), ("status", "text"), ("attempts", "int"),
+               ("max_attempts", "int"), ("run_at", "timestamptz"), ("created_at", "timestamptz"))
+
+
+def job_columns(kind: str, now: datetime) -> list[Any]:
+    """The values of JOB_COLUMNS for a job of `kind` due `now`, as enqueue would store them."""
+    row = _job_row(kind, {}, now)
+    return [row[column] for column, _ in JOB_COLUMNS]
 
 
 def housekeeper(name: str) -> Callable[[Housekeeper], Housekeeper]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
@@ -16,7 +18,8 @@ from voc.cursors import keyset_page, pack_id_cursor, unpack_id_cursor
 from voc.db import Batch, Prepared, Refused, Sized, utcnow
 from voc.errors import Conflict, Gone, Invalid, NotFound, VocError
 from voc.ids import is_row_id
-from voc.jobs.queue import enqueue_many
+from voc.jobs.models import Job
+from voc.jobs.queue import JOB_COLUMNS, enqueue_many, enqueued, job_columns
 from voc.surveys import answers as answer_rules
 from voc.surveys.models import (
     Answer,
@@ -92,6 +95,7 @@ class SavedAnswers:
 
 _I, _R, _A, _P = Invitation.__table__, Response.__table__, Answer.__table__, PartialResponse.__table__
 _S, _C, _V, _E = Survey.__table__, Contact.__table__, SurveyVersion.__table__, Event.__table__
+_J = Job.__table__
 # Compiled once and run on the driver (voc.db.Prepared): every answer and every step runs these, and
 # SQLAlchemy's per-call work cost several times what SQLite takes to run them. Columns only.
 _LOAD_COLUMNS = (
@@ -129,6 +133,58 @@ _INSERT_RESPONSES = Sized(lambda n: insert(_R).values([
 _INSERT_ANSWER = Prepared(insert(_A))
 _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "mismatch": None,
                 "analyzed_at": None}
+
+# On PostgreSQL, a batch of answers in one statement: claim the invitations (of two racing submits, one
+# claims the row), complete their partial responses, store the responses of those claimed, their answers
+# and their jobs (each row's values in arrays, one per column: the same statement text for any number of
+# answers, which psycopg prepares once). $1 is the time; then the responses' columns (_STORE_RESPONSE) and
+# each job's payload without its response id; the answers' columns (by invitation); the job's fixed columns.
+_STORE_RESPONSE = (("invitation_id", "int"), ("survey_id", "int"), ("survey_version_id", "int"),
+                   ("touchpoint_id", "int"), ("contact_id", "int"), ("started_at", "timestamptz"),
+                   ("comment", "text"), ("is_test", "bool"), ("nps", "int"), ("csat", "int"), ("ces", "int"))
+_STORE_ANSWER = (("question_id", "text"), ("type", "text"), ("number", "float8"), ("text", "text"),
+                 ("choices", "jsonb"), ("source", "text"))
+_N = len(_STORE_RESPONSE)
+
+
+def _columns(names: Any, first: int) -> str:
+    return ", ".join(f"${first + i}::{kind}[]" for i, (_, kind) in enumerate(names))
+
+
+def _values(names: Any, first: int) -> str:
+    return ", ".join(f"${first + i}::{kind}" for i, (_, kind) in enumerate(names))
+
+
+def _names(names: Any) -> str:
+    return ", ".join(name for name, _ in names)
+
+
+_STORE = f"""
+WITH given AS (
+    SELECT * FROM unnest({_columns(_STORE_RESPONSE, 2)}, ${_N + 2}::jsonb[])
+        AS g({_names(_STORE_RESPONSE)}, job)),
+claimed AS (
+    UPDATE {_I.name} SET status = '{InvitationStatus.completed.value}', completed_at = $1,
+                         opened_at = coalesce(opened_at, $1)
+    WHERE id IN (SELECT invitation_id FROM given) AND completed_at IS NULL
+    RETURNING id),
+partials AS (
+    UPDATE {_P.name} SET completed_at = $1, updated_at = $1 WHERE invitation_id IN (SELECT id FROM claimed)),
+stored AS (
+    INSERT INTO {_R.name} ({_names(_STORE_RESPONSE)}, status, completed_at, created_at)
+    SELECT {_names(_STORE_RESPONSE)}, 'completed', $1, $1 FROM given JOIN claimed ON claimed.id = invitation_id
+    RETURNING invitation_id, id),
+answered AS (
+    INSERT INTO {_A.name} (response_id, {_names(_STORE_ANSWER)})
+    SELECT stored.id, {_names(_STORE_ANSWER)}
+    FROM unnest(${_N + 3}::int[], {_columns(_STORE_ANSWER, _N + 4)}) AS a(invitation_id, {_names(_STORE_ANSWER)})
+    JOIN stored USING (invitation_id)),
+queued AS (
+    INSERT INTO {_J.name} ({_names(JOB_COLUMNS)}, payload)
+    SELECT {_values(JOB_COLUMNS, _N + len(_STORE_ANSWER) + 4)},
+           jsonb_build_object('response_id', stored.id) || given.job
+    FROM stored JOIN given USING (invitation_id))
+SELECT invitation_id, id FROM stored"""  # noqa: S608 - table and column names of our own; values are bound
 
 
 def load_invitation(session: Session, token: str, now: datetime | None = None) -> OpenInvitation:
@@ -205,13 +261,33 @@ def store_responses(session: Session, submissions: list[tuple[str, list[tuple[st
         valid.append((index, opened, typed))
     if not valid:
         return outcomes
+    # Answered without the page ever shown (the API's one-shot submit): opened now; no step left before: the
+    # response starts and ends now. The worker counts these with the response (its job commits together with
+    # its effects, so they count once), keeping the answer path short.
+    jobs = {opened.invitation_id: {"funnel": steps} if (steps := ["opened"] * (opened.opened_at is None)
+                                                         + ["started"] * (not opened.saved)) else {}
+            for _, opened, _ in valid}
+    write = _write_postgres if connection.dialect.name == "postgresql" else _write
+    ids = write(session, [(opened, typed) for _, opened, typed in valid], jobs, now)
+    for index, opened, _ in valid:
+        if opened.invitation_id in ids:
+            outcomes[index] = ids[opened.invitation_id]
+            count_on_commit(session, RESPONSES_ACCEPTED)  # /metrics: counted once the answer is committed, no SQL
+    return outcomes
+
+
+def _write(session: Session, valid: list[tuple[OpenInvitation, list[answer_rules.TypedAnswer]]],
+           jobs: dict[int, dict[str, Any]], now: datetime) -> dict[int, int]:
+    """Claim the invitations and store their responses, answers and jobs: the new response ids by the
+    invitation they answer (those another submit claimed first are left out)."""
+    connection = session.connection()
     claimed = {row[0] for row in _CLAIM(len(valid)).all(
-        connection, {"now": now, **{f"i{i}": opened.invitation_id for i, (_, opened, _) in enumerate(valid)}})}
-    valid = [entry for entry in valid if entry[1].invitation_id in claimed]
+        connection, {"now": now, **{f"i{i}": opened.invitation_id for i, (opened, _) in enumerate(valid)}})}
+    valid = [entry for entry in valid if entry[0].invitation_id in claimed]
     if not valid:
-        return outcomes
+        return {}
     rows_in: dict[str, Any] = {}
-    for i, (_, opened, typed) in enumerate(valid):
+    for i, (opened, typed) in enumerate(valid):
         if opened.partial is not None:  # kept, completed, for the funnel
             _COMPLETE_PARTIAL.run(connection, {"invitation": opened.invitation_id, "now": now})
         rows_in.update({f"{column}_{i}": value for column, value in _response_row(opened, typed, now).items()})
@@ -219,18 +295,30 @@ def store_responses(session: Session, submissions: list[tuple[str, list[tuple[st
     _INSERT_ANSWER.run(connection, [
         {"response_id": ids[opened.invitation_id], "question_id": a.question_id, "type": a.type,
          "number": a.number, "text": a.text, "choices": a.choices, "source": a.source}
-        for _, opened, typed in valid for a in typed])
-    jobs = []
-    for index, opened, _ in valid:
-        outcomes[index] = response_id = ids[opened.invitation_id]
-        # Answered without the page ever shown (the API's one-shot submit): opened now; no step left
-        # before: the response starts and ends now. The worker counts these with the response (its job
-        # commits together with its effects, so they count once), keeping the answer path short.
-        steps = ["opened"] * (opened.opened_at is None) + ["started"] * (not opened.saved)
-        jobs.append({"response_id": response_id, **({"funnel": steps} if steps else {})})
-        count_on_commit(session, RESPONSES_ACCEPTED)  # /metrics: counted once the answer is committed, no SQL
-    enqueue_many(session, "response.completed", jobs)
-    return outcomes
+        for opened, typed in valid for a in typed])
+    enqueue_many(session, "response.completed", [
+        {"response_id": ids[opened.invitation_id], **jobs[opened.invitation_id]} for opened, _ in valid])
+    return ids
+
+
+def _write_postgres(session: Session, valid: list[tuple[OpenInvitation, list[answer_rules.TypedAnswer]]],
+                    jobs: dict[int, dict[str, Any]], now: datetime) -> dict[int, int]:
+    """_write in one statement (_STORE), whatever the number of answers: on PostgreSQL every statement is a
+    round trip and costs the driver and the server more than its rows do."""
+    rows = [_response_row(opened, typed, now) for opened, typed in valid]
+    answers = [(opened.invitation_id, a) for opened, typed in valid for a in typed]
+    params = [now, *([row[column] for row in rows] for column, _ in _STORE_RESPONSE),
+              [json.dumps(jobs[opened.invitation_id]) for opened, _ in valid],
+              [invitation for invitation, _ in answers], [a.question_id for _, a in answers],
+              [a.type for _, a in answers], [a.number for _, a in answers], [a.text for _, a in answers],
+              [None if a.choices is None else json.dumps(a.choices) for _, a in answers],
+              [a.source for _, a in answers], *job_columns("response.completed", now)]
+    with psycopg.RawCursor(session.connection().connection.dbapi_connection) as cursor:
+        cursor.execute(_STORE, params)
+        stored = dict(cursor.fetchall())
+    if stored:
+        enqueued(session)
+    return stored
 
 
 def _typed(opened: OpenInvitation, given: list[tuple[str, Any]]) -> list[answer_rules.TypedAnswer]:
