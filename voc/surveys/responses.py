@@ -136,23 +136,19 @@ _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "
 
 # On PostgreSQL, a batch of answers in one statement: claim the invitations (of two racing submits, one
 # claims the row), complete their partial responses, store the responses of those claimed, their answers
-# and their jobs (each row's values in arrays, one per column: the same statement text for any number of
-# answers, which psycopg prepares once). $1 is the time; then the responses' columns (_STORE_RESPONSE) and
-# each job's payload without its response id; the answers' columns (by invitation); the job's fixed columns.
+# and their jobs. The rows come as one JSON document ($2: each response's columns, its answers and its job's
+# payload but the response id), read by jsonb_to_recordset: one json.dumps instead of a driver's dumping of
+# each value, and the same text whatever the batch, which psycopg prepares once. $1 is the time, then the
+# job's own columns (JOB_COLUMNS).
 _STORE_RESPONSE = (("invitation_id", "int"), ("survey_id", "int"), ("survey_version_id", "int"),
                    ("touchpoint_id", "int"), ("contact_id", "int"), ("started_at", "timestamptz"),
                    ("comment", "text"), ("is_test", "bool"), ("nps", "int"), ("csat", "int"), ("ces", "int"))
 _STORE_ANSWER = (("question_id", "text"), ("type", "text"), ("number", "float8"), ("text", "text"),
                  ("choices", "jsonb"), ("source", "text"))
-_N = len(_STORE_RESPONSE)
 
 
-def _columns(names: Any, first: int) -> str:
-    return ", ".join(f"${first + i}::{kind}[]" for i, (_, kind) in enumerate(names))
-
-
-def _values(names: Any, first: int) -> str:
-    return ", ".join(f"${first + i}::{kind}" for i, (_, kind) in enumerate(names))
+def _typed_names(names: Any) -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in names)
 
 
 def _names(names: Any) -> str:
@@ -161,8 +157,7 @@ def _names(names: Any) -> str:
 
 _STORE = f"""
 WITH given AS (
-    SELECT * FROM unnest({_columns(_STORE_RESPONSE, 2)}, ${_N + 2}::jsonb[])
-        AS g({_names(_STORE_RESPONSE)}, job)),
+    SELECT * FROM jsonb_to_recordset($2::jsonb) AS g({_typed_names(_STORE_RESPONSE)}, answers jsonb, job jsonb)),
 claimed AS (
     UPDATE {_I.name} SET status = '{InvitationStatus.completed.value}', completed_at = $1,
                          opened_at = coalesce(opened_at, $1)
@@ -176,12 +171,11 @@ stored AS (
     RETURNING invitation_id, id),
 answered AS (
     INSERT INTO {_A.name} (response_id, {_names(_STORE_ANSWER)})
-    SELECT stored.id, {_names(_STORE_ANSWER)}
-    FROM unnest(${_N + 3}::int[], {_columns(_STORE_ANSWER, _N + 4)}) AS a(invitation_id, {_names(_STORE_ANSWER)})
-    JOIN stored USING (invitation_id)),
+    SELECT stored.id, a.* FROM stored JOIN given USING (invitation_id),
+        jsonb_to_recordset(given.answers) AS a({_typed_names(_STORE_ANSWER)})),
 queued AS (
     INSERT INTO {_J.name} ({_names(JOB_COLUMNS)}, payload)
-    SELECT {_values(JOB_COLUMNS, _N + len(_STORE_ANSWER) + 4)},
+    SELECT {", ".join(f"${3 + i}::{kind}" for i, (_, kind) in enumerate(JOB_COLUMNS))},
            jsonb_build_object('response_id', stored.id) || given.job
     FROM stored JOIN given USING (invitation_id))
 SELECT invitation_id, id FROM stored"""  # noqa: S608 - table and column names of our own; values are bound
@@ -305,14 +299,14 @@ def _write_postgres(session: Session, valid: list[tuple[OpenInvitation, list[ans
                     jobs: dict[int, dict[str, Any]], now: datetime) -> dict[int, int]:
     """_write in one statement (_STORE), whatever the number of answers: on PostgreSQL every statement is a
     round trip and costs the driver and the server more than its rows do."""
-    rows = [_response_row(opened, typed, now) for opened, typed in valid]
-    answers = [(opened.invitation_id, a) for opened, typed in valid for a in typed]
-    params = [now, *([row[column] for row in rows] for column, _ in _STORE_RESPONSE),
-              [json.dumps(jobs[opened.invitation_id]) for opened, _ in valid],
-              [invitation for invitation, _ in answers], [a.question_id for _, a in answers],
-              [a.type for _, a in answers], [a.number for _, a in answers], [a.text for _, a in answers],
-              [None if a.choices is None else json.dumps(a.choices) for _, a in answers],
-              [a.source for _, a in answers], *job_columns("response.completed", now)]
+    given = []
+    for opened, typed in valid:
+        row = _response_row(opened, typed, now)
+        given.append({**{column: row[column] for column, _ in _STORE_RESPONSE},
+                      "started_at": row["started_at"].isoformat(), "job": jobs[opened.invitation_id],
+                      "answers": [{"question_id": a.question_id, "type": a.type, "number": a.number, "text": a.text,
+                                   "choices": a.choices, "source": a.source} for a in typed]})
+    params = [now, json.dumps(given), *job_columns("response.completed", now)]
     with psycopg.RawCursor(session.connection().connection.dbapi_connection) as cursor:
         cursor.execute(_STORE, params)
         stored = dict(cursor.fetchall())
