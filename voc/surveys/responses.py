@@ -138,8 +138,9 @@ _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "
 # claims the row), complete their partial responses, store the responses of those claimed, their answers
 # and their jobs. The rows come as one JSON document ($2: each response's columns, its answers and its job's
 # payload but the response id), read by jsonb_to_recordset: one json.dumps instead of a driver's dumping of
-# each value, and the same text whatever the batch, which psycopg prepares once. $1 is the time, then the
-# job's own columns (JOB_COLUMNS).
+# each value, and the same text whatever the batch, which psycopg prepares once. $1 is the time, $3 the
+# invitations' ids (an array, so the claim finds them by index: the planner cannot see into the JSON), then
+# the job's own columns (JOB_COLUMNS).
 _STORE_RESPONSE = (("invitation_id", "int"), ("survey_id", "int"), ("survey_version_id", "int"),
                    ("touchpoint_id", "int"), ("contact_id", "int"), ("started_at", "timestamptz"),
                    ("comment", "text"), ("is_test", "bool"), ("nps", "int"), ("csat", "int"), ("ces", "int"))
@@ -161,7 +162,7 @@ WITH given AS (
 claimed AS (
     UPDATE {_I.name} SET status = '{InvitationStatus.completed.value}', completed_at = $1,
                          opened_at = coalesce(opened_at, $1)
-    WHERE id IN (SELECT invitation_id FROM given) AND completed_at IS NULL
+    WHERE id = ANY($3::int[]) AND completed_at IS NULL
     RETURNING id),
 partials AS (
     UPDATE {_P.name} SET completed_at = $1, updated_at = $1 WHERE invitation_id IN (SELECT id FROM claimed)),
@@ -175,7 +176,7 @@ answered AS (
         jsonb_to_recordset(given.answers) AS a({_typed_names(_STORE_ANSWER)})),
 queued AS (
     INSERT INTO {_J.name} ({_names(JOB_COLUMNS)}, payload)
-    SELECT {", ".join(f"${3 + i}::{kind}" for i, (_, kind) in enumerate(JOB_COLUMNS))},
+    SELECT {", ".join(f"${4 + i}::{kind}" for i, (_, kind) in enumerate(JOB_COLUMNS))},
            jsonb_build_object('response_id', stored.id) || given.job
     FROM stored JOIN given USING (invitation_id))
 SELECT invitation_id, id FROM stored"""  # noqa: S608 - table and column names of our own; values are bound
@@ -306,7 +307,8 @@ def _write_postgres(session: Session, valid: list[tuple[OpenInvitation, list[ans
                       "started_at": row["started_at"].isoformat(), "job": jobs[opened.invitation_id],
                       "answers": [{"question_id": a.question_id, "type": a.type, "number": a.number, "text": a.text,
                                    "choices": a.choices, "source": a.source} for a in typed]})
-    params = [now, json.dumps(given), *job_columns("response.completed", now)]
+    params = [now, json.dumps(given), [opened.invitation_id for opened, _ in valid],
+              *job_columns("response.completed", now)]
     with psycopg.RawCursor(session.connection().connection.dbapi_connection) as cursor:
         cursor.execute(_STORE, params)
         stored = dict(cursor.fetchall())
