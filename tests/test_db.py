@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 import voc.db
 from tests.aio import run_async
 from voc.config import get_settings
-from voc.db import JSONType, Prepared, Refused, UTCDateTime, in_transaction, utcnow
+from voc.db import JSONType, Prepared, Refused, UTCDateTime, in_transaction, job_writer, utcnow
 from voc.errors import Busy, Conflict
 from voc.jobs.models import Job
 from voc.surveys.models import Touchpoint
@@ -199,7 +199,7 @@ def test_a_batch_runs_once_for_everyone_queued_and_refuses_only_its_own(engine):
     keys = _Keys()
     batch = voc.db.Batch(keys)
     names = ["t0", "t1", "bad2", "t3", "t4", "bad5", "t6", "t7"]
-    results = _together(engine, [(batch, name) for name in names], voc.db.batch_writer(engine))
+    results = _together(engine, [(batch, name) for name in names], job_writer(engine))
     assert keys.calls == [8]  # one call, one set of statements, for the eight callers
     assert [type(r).__name__ for r in results] == ["int", "int", "Conflict", "int", "int", "Conflict", "int", "int"]
     assert _keys(engine) == sorted(n for n in names if not n.startswith("bad"))
@@ -214,10 +214,23 @@ def test_a_batch_beside_a_failing_write_runs_again_caller_by_caller(engine):
         raise RuntimeError("failed")
 
     results = _together(engine, [(batch, "t0"), (batch, "bad1"), (broken, "gone"), (batch, "t3")],
-                        voc.db.batch_writer(engine))
+                        job_writer(engine))
     assert [type(r).__name__ for r in results] == ["int", "Conflict", "RuntimeError", "int"]
     assert keys.calls == [2, 1, 1, 1]  # together, then (rolled back) each alone
     assert _keys(engine) == ["t0", "t3"]
+
+
+def test_a_batch_of_several_statements_runs_in_a_transaction_of_its_own(engine):
+    """PostgreSQL's batch writer runs in autocommit, for single-statement Batches only: a Batch whose calls
+    make several changes runs in a transaction, so a failure after the first leaves nothing behind."""
+
+    def half(session, calls):
+        _add_touchpoint(session, "first")
+        raise RuntimeError("the second change failed")
+
+    with pytest.raises(RuntimeError):
+        run_async(in_transaction(engine, voc.db.Batch(half), "x"))
+    assert _keys(engine) == []
 
 
 @pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
@@ -239,10 +252,10 @@ def test_a_batch_waiting_for_a_postgres_row_lock_is_busy_within_the_lock_timeout
             holder.execute(update(Touchpoint.__table__).values(name="holder"))  # the row lock, until rollback
             started = time.monotonic()
             with pytest.raises(Busy):
-                run_async(in_transaction(engine, voc.db.Batch(rename), "x"))
+                run_async(in_transaction(engine, voc.db.Batch(rename, single_statement=True), "x"))
             assert time.monotonic() - started < 3
             holder.rollback()
-        assert run_async(in_transaction(engine, voc.db.Batch(rename), "y")) == "y"  # free again: it goes through
+        assert run_async(in_transaction(engine, voc.db.Batch(rename, single_statement=True), "y")) == "y"  # free again
     finally:
         engine.dispose()
 

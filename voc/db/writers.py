@@ -31,15 +31,15 @@ async def in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     SQLite: queued for the database's one writer thread (GroupWriter), which commits the writes that
     arrived together in one transaction. `fn` may run more than once (its transaction rolled back in
     between), so it must not act outside the database. PostgreSQL: on one of a fixed set of threads
-    (PooledWriters), each with a pooled connection. A Batch (the answer path) goes to a GroupWriter on
-    PostgreSQL too, which runs every caller queued together in one set of statements. Either waits at
+    (PooledWriters), each with a pooled connection. A single-statement Batch (the answer path) goes to a
+    GroupWriter on PostgreSQL too, which runs every caller queued together in one statement. Either waits at
     most VOC_DB_LOCK_TIMEOUT_SECONDS for its turn (and the pool's timeout for a connection), then raises
     Busy (503) having changed nothing. `fn` returns plain values, not ORM objects."""
-    if isinstance(fn, Batch):
-        return await batch_writer(engine).run(fn, args)
     threads = database_threads(engine)
     if isinstance(threads, GroupWriter):
         return await threads.run(fn, args)
+    if isinstance(fn, Batch) and fn.single_statement:
+        return await batch_writer(engine).run(fn, args)
     return await asyncio.wrap_future(threads.submit(fn, args))
 
 
@@ -90,10 +90,16 @@ class Batch:
     `many(session, [args, ...])` returns one outcome per caller, its result or a Refused (a refusal
     must leave nothing of that caller's behind, so the others' writes commit). One set of statements
     for the batch instead of one per caller: on PostgreSQL a round trip each. Called as a function,
-    it runs for one caller and raises a refusal."""
+    it runs for one caller and raises a refusal.
 
-    def __init__(self, many: Callable[..., list[Any]]) -> None:
+    `single_statement`: on PostgreSQL, a call's changes are one statement (what it reads before may be
+    older: the statement itself re-checks what matters), so PostgreSQL's batch writer runs it without a
+    transaction of its own (autocommit: no BEGIN and COMMIT round trips). Other Batches run there on the
+    request threads, in a transaction."""
+
+    def __init__(self, many: Callable[..., list[Any]], *, single_statement: bool = False) -> None:
         self.many = many
+        self.single_statement = single_statement
 
     def __call__(self, session: Session, *args: Any) -> Any:
         outcome = self.many(session, [args])[0]
@@ -219,8 +225,8 @@ _job_writers: dict[Engine, GroupWriter] = {}  # PostgreSQL's, until the engine i
 
 
 def batch_writer(engine: Engine) -> GroupWriter:
-    """The thread that runs this engine's Batch writes: SQLite's one writer, or on PostgreSQL a
-    GroupWriter of its own beside the pooled threads (started on first use, or by `voc serve`)."""
+    """The thread that runs this engine's single-statement Batch writes: SQLite's one writer, or on PostgreSQL
+    a GroupWriter of its own beside the pooled threads, in autocommit (started on first use, or by `voc serve`)."""
     return _writer_of(engine, _batch_writers, lambda: _writer_engine(engine), gather=True)
 
 
@@ -248,12 +254,13 @@ def _writer_of(engine: Engine, writers: dict[Engine, GroupWriter], connect: Call
 
 
 def _writer_engine(engine: Engine) -> Engine:
-    """PostgreSQL's batch writer's own connection: a row lock waits at most VOC_DB_LOCK_TIMEOUT_SECONDS
-    (then 55P03, is_busy), set once when it connects rather than by a statement in every transaction. No
-    ping before each batch (a round trip): a lost connection is retried once (GroupWriter._transaction)."""
+    """PostgreSQL's batch writer's own connection, in autocommit: it runs single-statement Batches only (see
+    Batch). A row lock waits at most VOC_DB_LOCK_TIMEOUT_SECONDS (then 55P03, is_busy), set once when it
+    connects rather than by a statement in every transaction. No ping before each batch (a round trip): a
+    lost connection is retried once (GroupWriter._transaction)."""
     settings = get_settings()
     lock_timeout_ms = max(1, int(settings.db_lock_timeout_seconds * 1000))
-    return create_engine(engine.url, pool_pre_ping=False, pool_size=1, max_overflow=0,
+    return create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=1, max_overflow=0,
                          pool_timeout=settings.db_pool_timeout_seconds,
                          connect_args={"options": f"-c lock_timeout={lock_timeout_ms}"})
 

@@ -342,8 +342,9 @@ def _response_row(opened: OpenInvitation, typed: list[answer_rules.TypedAnswer],
             **_NO_ANALYSIS}
 
 
-# The answer path: every submission queued for the writer together is stored by one store_responses.
-store_response_batch = Batch(store_responses)
+# The answer path: every submission queued for the writer together is stored by one store_responses, on
+# PostgreSQL in one statement after the read (_write_postgres), without a transaction around them.
+store_response_batch = Batch(store_responses, single_statement=True)
 
 
 def store_response(session: Session, token: str, given: list[tuple[str, Any]],
