@@ -296,6 +296,7 @@ def test_two_processes_taking_ahead_never_let_more_through_than_the_burst(postgr
         waits = []
         for _ in range(15):
             waits += await asyncio.gather(*[b.take_async("203.0.113.9") for b in buckets for _ in range(10)])
+            await asyncio.sleep(0.02)  # (a wave every 20 ms or so: busy enough in each 50 ms to take ahead)
         return waits
 
     let_through = run_async(crowd()).count(0.0)

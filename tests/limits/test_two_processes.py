@@ -8,6 +8,7 @@ import random
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -78,3 +79,28 @@ def test_two_processes_with_redis_share_the_limits(sqlite_template, tmp_path):
     shutil.copy(sqlite_template, database)
     _add_admin(f"sqlite:///{database}")
     _limits_hold_in_total(f"sqlite:///{database}", str(tmp_path), redis_url=url)
+
+
+def test_a_crowd_from_one_address_across_two_processes_on_postgresql_stays_within_the_burst(postgres_url, tmp_path):
+    """Many requests at once from one address: each process takes tokens ahead for it (voc.limits.Leases, a
+    tenth of the burst at most) and spends them without asking; the two together still let no more through
+    than the burst, and fewer by at most what each holds unspent."""
+    burst, crowd = 60, 180
+    address = {"X-Forwarded-For": f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"}
+    settings = {**SETTINGS, "public_burst": str(burst)}
+    with voc_serve(postgres_url, str(tmp_path), "--no-worker", **settings) as one, \
+            voc_serve(postgres_url, str(tmp_path), "--no-worker", **settings) as two:
+        clients = [httpx.Client(base_url=server.base, headers=address, timeout=30) for server in (one, two)]
+        try:
+            started = time.monotonic()
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                statuses = list(pool.map(lambda n: clients[n % 2].post("/api/v1/responses", json={}).status_code,
+                                         range(crowd)))
+            minutes = (time.monotonic() - started) / 60
+        finally:
+            for client in clients:
+                client.close()
+        assert set(statuses) == {422, 429}, statuses
+        assert burst - 2 * burst // 10 <= statuses.count(422) <= burst + int(minutes * PER_MINUTE) + 1
+        for server in (one, two):
+            assert "Traceback" not in server.log, server.log
