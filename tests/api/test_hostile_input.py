@@ -90,6 +90,22 @@ def test_escapes_that_make_good_text_are_not_refused(api):
     assert _send(api, "POST", "/api/v1/events", body).json()["outcome"] == "invited"
 
 
+def test_awkward_but_good_answers_are_stored_exactly_as_given(api):
+    """PostgreSQL stores a batch of answers from one JSON document (voc.surveys.responses._STORE): text that
+    JSON or SQL must escape comes back exactly as it was sent."""
+    texts = ["\U0001f600 and \u00e9", 'quotes " \' and a \\ backslash', "C:\\u0000 is plain text",
+             "line\nbreak\ttab\r", "\u05e2\u05d1\u05e8\u05d9\u05ea, right to left", "</script><b>bold</b>",
+             "'; DROP TABLE response; --", "control \x1f\x7f characters", "{\"json\": [1, 2]}"]
+    for n, text in enumerate(texts):
+        token = invite(api, f"e-ok-{n}", f"c-ok-{n}")
+        answer = _send(api, "POST", "/api/v1/responses", {"token": token, "answers": [
+            {"question_id": "nps", "value": n}, {"question_id": "why", "value": text}]})
+        assert answer.status_code == 201, answer.text
+    stored = {i["contact"]["external_id"]: dict((a["question_id"], a["value"]) for a in i["answers"])
+              for i in api.get("/api/v1/responses", params={"limit": 50}).json()["items"]}
+    assert stored == {f"c-ok-{n}": {"nps": n, "why": text} for n, text in enumerate(texts)}
+
+
 def test_the_widget_s_text_plain_json_is_checked_too(client):
     answer = client.post("/embed/sites/shop/decision", content=b'{"survey": "s\\u0000"}',
                          headers={"content-type": "text/plain", "origin": "https://shop.example.com"})
