@@ -127,8 +127,9 @@ class Guard:
 
 
 class Decisions(BatchThread):
-    """The store's thread for token takes asked on the event loop: those queued together in one call of the
-    store's take_many (one statement on PostgreSQL), or one by one for a store without it."""
+    """The store's thread for token takes asked on the event loop (a store not awaited there, PostgreSQL):
+    those queued together in one call of the store's take_many, one statement. A failure goes to every
+    caller in the batch, and Guard lets each go on under the process's own limits."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -136,17 +137,8 @@ class Decisions(BatchThread):
 
     def handle(self, batch: list[Call]) -> list[Outcome]:
         asked = [call for call in batch if call.start()]
-        many = getattr(self.store, "take_many", None)
-        if many is not None:
-            return [(call, True, wait) for call, wait in zip(asked, many([c.args for c in asked]), strict=True)]
-        outcomes: list[Outcome] = []
-        for call in asked:
-            try:
-                wait = self.store.take(*call.args[:3])  # the request's own token, none ahead
-                outcomes.append((call, True, (0 if wait else 1, wait)))
-            except Exception as exc:  # this call's failure, given to its caller (Guard falls back)
-                outcomes.append((call, False, exc))
-        return outcomes
+        taken = self.store.take_many([call.args for call in asked])
+        return [(call, True, granted_and_wait) for call, granted_and_wait in zip(asked, taken, strict=True)]
 
 
 class Leases:

@@ -234,8 +234,8 @@ def store_responses(session: Session, submissions: list[tuple[str, list[tuple[st
 
     Answers saved step by step count too (what is given now wins), and the partial response is then
     marked completed. The same statements whatever the number of submissions (the answer path's
-    writer runs everything queued together at once: on PostgreSQL each statement is a round trip);
-    Core statements only (no ORM objects)."""
+    writer runs everything queued together at once): one read, then on SQLite a claim and an insert per
+    table (_write), on PostgreSQL a single statement (_write_postgres); no ORM objects."""
     now = now or utcnow()
     connection = session.connection()
     hashes = [hash_token(token) for token, _ in submissions]
@@ -259,9 +259,10 @@ def store_responses(session: Session, submissions: list[tuple[str, list[tuple[st
     # Answered without the page ever shown (the API's one-shot submit): opened now; no step left before: the
     # response starts and ends now. The worker counts these with the response (its job commits together with
     # its effects, so they count once), keeping the answer path short.
-    jobs = {opened.invitation_id: {"funnel": steps} if (steps := ["opened"] * (opened.opened_at is None)
-                                                         + ["started"] * (not opened.saved)) else {}
-            for _, opened, _ in valid}
+    jobs = {}
+    for _, opened, _ in valid:
+        steps = ["opened"] * (opened.opened_at is None) + ["started"] * (not opened.saved)
+        jobs[opened.invitation_id] = {"funnel": steps} if steps else {}
     write = _write_postgres if connection.dialect.name == "postgresql" else _write
     ids = write(session, [(opened, typed) for _, opened, typed in valid], jobs, now)
     for index, opened, _ in valid:
