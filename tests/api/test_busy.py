@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlmodel import Session
@@ -49,6 +51,43 @@ def test_a_request_that_gets_no_connection_hears_busy_within_the_wait(tight, mak
         waited = time.monotonic() - started
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "busy"
     assert int(answer.headers["retry-after"]) >= 1 and waited < 3
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_request_waiting_for_a_postgres_row_lock_hears_busy_within_the_wait(tight, database_url, make_key):
+    """Another transaction holds the rows a request must change (a worker's, an operator's psql session): the
+    hosted page's step, an API write and an answer hear 503 busy after VOC_DB_LOCK_TIMEOUT_SECONDS, their
+    threads free again, instead of waiting as long as the holder does; once the rows are free, all go through."""
+    engine, token = tight
+    key = make_key("surveys:write")
+    headers = {"Authorization": f"Bearer {key}"}
+    holder = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"))
+    holder.execute("UPDATE invitation SET status = status")  # row locks until rollback
+    holder.execute("UPDATE touchpoint SET name = name")
+    released = threading.Timer(10, holder.rollback)  # a request that waits on must still let the test end
+    released.start()
+    try:
+        with _client(engine) as client:
+            started = time.monotonic()
+            page = client.post(f"/s/{token}", data={"step": "nps", "q_nps": "9", "action": "next"})
+            renamed = client.patch("/api/v1/touchpoints/order_delivered", json={"name": "Delivered"}, headers=headers)
+            answer = client.post("/api/v1/responses", json={"token": token, "answers": [
+                {"question_id": "nps", "value": 9}]})
+            waited = time.monotonic() - started
+    finally:
+        released.cancel()
+        holder.rollback()
+        holder.close()
+    assert page.status_code == 503 and "try again in a moment" in page.text and page.headers["retry-after"]
+    assert renamed.status_code == 503 and renamed.json()["error"]["code"] == "busy" and renamed.headers["retry-after"]
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "busy" and answer.headers["retry-after"]
+    assert waited < 5  # three waits of 0.3 s, not the holder's 10
+    with _client(engine) as client:
+        assert client.post(f"/s/{token}", data={"step": "nps", "q_nps": "9", "action": "next"}).status_code == 200
+        assert client.patch("/api/v1/touchpoints/order_delivered", json={"name": "Delivered"},
+                            headers=headers).json()["name"] == "Delivered"
+        assert client.post("/api/v1/responses", json={"token": token, "answers": [
+            {"question_id": "nps", "value": 9}]}).status_code == 201  # nothing of the refused answer was kept
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

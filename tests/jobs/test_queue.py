@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 import pytest
@@ -66,6 +67,51 @@ def test_a_failing_job_is_retried_later_then_dead_with_its_error(engine, handler
     assert dead.status == "dead" and "RuntimeError: receiver said no" in dead.last_error
     with Session(engine) as session:  # the failed attempts left nothing behind
         assert session.scalars(select(Touchpoint)).all() == []
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_job_that_meets_a_held_postgres_row_lock_gives_up_its_wait_and_runs_again(database_url, handlers,
+                                                                                     monkeypatch):
+    """A job must change a row another transaction holds (an operator's psql session left open): it waits
+    VOC_DB_LOCK_TIMEOUT_SECONDS, not as long as the holder, so the worker goes on with its other jobs; the job
+    is queued again with the lock's error and does its work once the row is free."""
+    import psycopg
+
+    from voc.config import get_settings
+    from voc.db import make_engine
+
+    monkeypatch.setenv("VOC_DB_LOCK_TIMEOUT_SECONDS", "0.3")
+    get_settings.cache_clear()
+    engine = make_engine(database_url)
+
+    @job_handler("test.rename")
+    def rename(session, payload):
+        session.execute(update(Touchpoint).where(Touchpoint.key == "held").values(name=payload["name"]))
+
+    with Session(engine) as session:
+        session.add(Touchpoint(key="held", name="before", stage="usage"))
+        session.commit()
+    job_id = _add(engine, "test.rename", {"name": "after"})
+    try:
+        with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as holder:
+            holder.execute("UPDATE touchpoint SET name = 'holder'")  # the row lock, until rollback
+            released = threading.Timer(10, holder.rollback)  # a job that waits on must still let the test end
+            released.start()
+            job = claim_due_jobs(engine, "w")[0]
+            outcome = run_job(engine, job, "w")
+            released.cancel()
+            holder.rollback()
+        assert outcome == "queued"
+        waiting = _job(engine, job_id)
+        assert waiting.attempts == 1 and "lock timeout" in waiting.last_error
+        with Session(engine) as session:
+            session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+            session.commit()
+        assert run_job(engine, claim_due_jobs(engine, "w")[0], "w") == "done"
+        with Session(engine) as session:
+            assert session.scalar(select(Touchpoint.name).where(Touchpoint.key == "held")) == "after"
+    finally:
+        engine.dispose()
 
 
 def test_retry_later_and_give_up(engine, handlers):

@@ -157,7 +157,7 @@ def make_engine(url: str) -> Engine:
     """A new engine for `url`, with SQLite set up for WAL, foreign keys and write locking.
 
     Every wait is bounded by settings: a connection from the pool (VOC_DB_POOL_SIZE,
-    VOC_DB_MAX_OVERFLOW, VOC_DB_POOL_TIMEOUT_SECONDS) and SQLite's write lock
+    VOC_DB_MAX_OVERFLOW, VOC_DB_POOL_TIMEOUT_SECONDS), SQLite's write lock and PostgreSQL's row locks
     (VOC_DB_LOCK_TIMEOUT_SECONDS); past them a request is answered 503 busy (see is_busy)."""
     settings = get_settings()
     pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
@@ -167,7 +167,16 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout}, **pool)
         _configure_sqlite(engine, busy_timeout_ms=int(lock_timeout * 1000))
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    return create_engine(url, pool_pre_ping=True, connect_args=postgres_lock_timeout(), **pool)
+
+
+def postgres_lock_timeout() -> dict[str, str]:
+    """PostgreSQL connection arguments that bound a wait for a lock (a row another transaction is changing) by
+    VOC_DB_LOCK_TIMEOUT_SECONDS: set once per connection, not per transaction. Past it the statement fails
+    with 55P03 (is_busy: 503 busy for a request, a retry later for a job) instead of waiting as long as the
+    holder does, with a request thread or a pool connection held all the while."""
+    lock_timeout_ms = max(1, int(get_settings().db_lock_timeout_seconds * 1000))
+    return {"options": f"-c lock_timeout={lock_timeout_ms}"}
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -188,10 +197,12 @@ def dispose_engines() -> None:
 
 
 def is_busy(exc: BaseException) -> bool:
-    """The pool had no connection within its timeout, or SQLite's write lock stayed taken."""
+    """The pool had no connection within its timeout, SQLite's write lock stayed taken, or a PostgreSQL row
+    lock stayed held past the lock timeout."""
     if isinstance(exc, PoolTimeout):
         return True
-    if isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) == "55P03":
+    driver_error = exc.orig if isinstance(exc, OperationalError) else exc  # statements run on psycopg raise its own
+    if getattr(driver_error, "sqlstate", None) == "55P03":
         return True  # PostgreSQL's lock_timeout (lock_not_available)
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 

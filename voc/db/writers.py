@@ -13,12 +13,11 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from voc.batches import BatchThread, Call, Outcome
 from voc.config import get_settings
-from voc.db.engine import busy, is_busy, session_scope
+from voc.db.engine import busy, is_busy, postgres_lock_timeout, session_scope
 
 T = TypeVar("T")
 
@@ -67,8 +66,10 @@ class PooledWriters:
             try:
                 with session_scope(self.engine) as session:
                     return fn(session, *args)
-            except PoolTimeout as exc:
-                raise busy(exc) from exc
+            except Exception as exc:
+                if is_busy(exc):  # no connection in time, or a row lock held past VOC_DB_LOCK_TIMEOUT_SECONDS
+                    raise busy(exc) from exc
+                raise
 
         return self._pool.submit(work)
 
@@ -258,11 +259,8 @@ def _writer_engine(engine: Engine) -> Engine:
     Batch). A row lock waits at most VOC_DB_LOCK_TIMEOUT_SECONDS (then 55P03, is_busy), set once when it
     connects rather than by a statement in every transaction. No ping before each batch (a round trip): a
     lost connection is retried once (GroupWriter._transaction)."""
-    settings = get_settings()
-    lock_timeout_ms = max(1, int(settings.db_lock_timeout_seconds * 1000))
     return create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=1, max_overflow=0,
-                         pool_timeout=settings.db_pool_timeout_seconds,
-                         connect_args={"options": f"-c lock_timeout={lock_timeout_ms}"})
+                         pool_timeout=get_settings().db_pool_timeout_seconds, connect_args=postgres_lock_timeout())
 
 
 def group_writer(engine: Engine) -> GroupWriter:
