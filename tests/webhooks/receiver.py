@@ -48,6 +48,7 @@ class Receiver:
     port: int = 0
     received: list[Received] = field(default_factory=list)
     delay: float = 0.0  # seconds to sit on each request (for timeouts)
+    host: str = "127.0.0.1"  # "::1": listen on IPv6's loopback instead
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
@@ -58,7 +59,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/voc"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/hooks/voc"
 
     def start(self) -> Receiver:
         receiver = self
@@ -79,6 +81,7 @@ class Receiver:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            address_family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
 
             def get_request(self):  # noqa: ANN202 - remember each connection, to cut it on stop()
                 sock, address = super().get_request()
@@ -96,7 +99,7 @@ class Receiver:
                     receiver._open -= 1
                     receiver._arrived.notify_all()
 
-        self._server = Server(("127.0.0.1", self.port), Handler)
+        self._server = Server((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self

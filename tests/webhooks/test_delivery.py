@@ -13,12 +13,14 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.webhooks.conftest import set_env
 from tests.webhooks.helpers import answer_with, attempts, drain, endpoint, message, publish, update_endpoint
+from tests.webhooks.receiver import Receiver
 from voc.db import reading, session_scope, utcnow
 from voc.jobs.queue import Defer, enqueue
 from voc.webhooks import delivery, outbox
-from voc.webhooks.endpoints import rotate_secret
+from voc.webhooks.endpoints import create_endpoint, rotate_secret
 from voc.webhooks.models import WebhookEndpoint
 from voc.webhooks.samples import sample_event
+from voc.webhooks.schemas import EndpointCreate
 
 
 def test_a_delivered_message_verifies_with_the_standardwebhooks_package(engine, receiver, make_endpoint):
@@ -38,6 +40,26 @@ def test_a_delivered_message_verifies_with_the_standardwebhooks_package(engine, 
     [attempt] = attempts(engine, msg_id)
     assert attempt.status_code == 200 and attempt.latency_ms is not None and attempt.error is None
     assert attempt.response_snippet == '{"ok":true}'
+
+
+def test_a_receiver_on_ipv6_gets_its_message_at_the_address_its_url_names(engine):
+    """An endpoint URL with an IPv6 literal (a CRM behind an IPv6-only load balancer): the address check passes
+    it on, the sender connects to it and names it in Host as the URL does, and the message verifies."""
+    receiver = Receiver(host="::1").start()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            _, secret = create_endpoint(session, EndpointCreate.model_validate(
+                {"url": receiver.url, "event_types": ["response.completed"]}))
+            session.commit()
+        receiver.secrets.append(secret)
+        [msg_id] = publish(engine, "response.completed")
+        drain(engine)
+        [got] = receiver.received
+        assert got.verified and got.msg_id == msg_id and got.path == "/hooks/voc"
+        assert got.headers["host"] == f"[::1]:{receiver.port}"
+        assert message(engine, msg_id).status == "delivered"
+    finally:
+        receiver.stop()
 
 
 def test_changed_body_changed_timestamp_and_old_timestamp_fail_verification(engine, receiver, make_endpoint,
