@@ -47,9 +47,11 @@ class InvitationStatus(StrEnum):
     completed = "completed"
 
 
-def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Any:
+def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None, index: bool = True) -> Any:
+    """A foreign key column, indexed unless a composite index of its table leads with it (`index=False`): that
+    index serves its lookups and its ON DELETE, and one index fewer is one write fewer per row."""
     return Field(default=None, sa_column=Column(Integer, ForeignKey(target, ondelete=ondelete),
-                                                nullable=nullable, index=True))
+                                                nullable=nullable, index=index))
 
 
 def _created() -> Any:
@@ -143,7 +145,7 @@ class Invitation(SQLModel, table=True):
     survey_id: int = _fk("survey.id")
     survey_version_id: int = _fk("survey_version.id")
     touchpoint_id: int | None = _fk("touchpoint.id", nullable=True)
-    contact_id: int = _fk("contact.id")
+    contact_id: int = _fk("contact.id", index=False)  # ix_invitation_contact_invited
     event_id: int | None = _fk("event.id", nullable=True)
     channel: str = Field(default="link", max_length=16)
     status: str = Field(default=InvitationStatus.pending, max_length=16)
@@ -189,9 +191,9 @@ class Response(SQLModel, table=True):
     # Unique: exactly one response per invitation, whatever races between submits.
     invitation_id: int = Field(sa_column=Column(Integer, ForeignKey("invitation.id"), unique=True,
                                                 nullable=False))
-    survey_id: int = _fk("survey.id")
+    survey_id: int = _fk("survey.id", index=False)  # ix_response_survey_completed
     survey_version_id: int = _fk("survey_version.id")
-    touchpoint_id: int | None = _fk("touchpoint.id", nullable=True)
+    touchpoint_id: int | None = _fk("touchpoint.id", nullable=True, index=False)  # ix_response_touchpoint_completed
     contact_id: int = _fk("contact.id")
     status: str = Field(default="completed", max_length=16)
     nps: int | None = Field(default=None)
@@ -215,7 +217,7 @@ class Answer(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("response_id", "question_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    response_id: int = _fk("response.id", ondelete="CASCADE")
+    response_id: int = _fk("response.id", ondelete="CASCADE", index=False)  # the unique (response_id, question_id)
     question_id: str = Field(max_length=64)
     type: str = Field(max_length=16)
     number: float | None = Field(default=None)
