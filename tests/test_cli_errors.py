@@ -86,6 +86,31 @@ def test_a_database_that_refuses_names_it_without_the_password(database_url, tmp
     assert_one_line_failure(voc("migrate", database_url=url), reason)
 
 
+@pytest.mark.postgres
+def test_a_migration_behind_a_held_lock_gives_up_in_one_line_and_runs_once_it_is_free(postgres_url):
+    """Every voc connection to PostgreSQL waits at most VOC_DB_LOCK_TIMEOUT_SECONDS for a lock, migrations too:
+    a schema change behind a long transaction (a report left open in psql) stops with one line saying so,
+    instead of waiting as long as that transaction, with every query queued behind it; run again, it goes on."""
+    import psycopg
+    from alembic import command
+
+    from voc.db import alembic_config
+
+    command.downgrade(alembic_config(postgres_url), "0019")  # 0020 drops indexes of answer and response
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as holder:
+        holder.execute("SELECT count(*) FROM answer")  # the open transaction's lock on the table
+        started = time.monotonic()
+        result = voc("migrate", database_url=postgres_url, db_lock_timeout_seconds="0.3")
+        waited = time.monotonic() - started
+        holder.rollback()
+    line = assert_one_line_failure(result, "is busy", "VOC_DB_LOCK_TIMEOUT_SECONDS", "try again")
+    assert line.startswith("voc: error: the database at")
+    assert waited < 30  # a process start and 0.3 s, not the holder's whole transaction
+    assert voc("migrate", database_url=postgres_url).returncode == 0
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0020"
+
+
 @pytest.mark.parametrize(("settings", "expected"), [
     ({"env": "production", "secret_key": "CANARY-short"}, "VOC_SECRET_KEY must be set to a random value"),
     ({"port": "CANARY-port"}, "invalid settings: VOC_PORT: Input should be a valid integer"),

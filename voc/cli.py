@@ -469,6 +469,11 @@ def _database_problem(exc: Exception) -> str:
         if raw:
             reason = reason.replace(raw, "VOC_DATABASE_URL")
         return f"VOC_DATABASE_URL is not a database URL voc can use ({reason})"
+    from voc.db import is_busy
+
+    if is_busy(exc):
+        return (f"the database at {where} is busy: a lock stayed held past VOC_DB_LOCK_TIMEOUT_SECONDS "
+                f"({get_settings().db_lock_timeout_seconds:g} s) by another transaction; try again")
     cause = getattr(exc, "orig", None) or exc
     reason = next((line.strip() for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
     return f"the database at {where} cannot be used: {reason}"
