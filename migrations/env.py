@@ -31,10 +31,26 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # noqa: ANN001
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=sqlite, compare_type=True)
+    if not sqlite:
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    # SQLite changes a table by rebuilding it (batch mode): a new table is filled from the old one, which is
+    # dropped. Dropping a table deletes its rows first, and with foreign keys enforced that deletes the rows
+    # referring to them (answers, follow-ups: ON DELETE CASCADE). SQLite's own recipe for schema changes:
+    # enforcement off outside the transaction, a foreign_key_check before it commits, then on again.
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left rows referring to rows that do not exist: {broken[:5]}")
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -15,7 +15,7 @@ import voc.db
 from tests import factories as f
 from voc.config import get_settings
 from voc.db import make_engine, session_scope
-from voc.surveys.models import Response
+from voc.surveys.models import Invitation, Response
 
 
 @pytest.fixture
@@ -88,6 +88,33 @@ def test_a_request_waiting_for_a_postgres_row_lock_hears_busy_within_the_wait(ti
                             headers=headers).json()["name"] == "Delivered"
         assert client.post("/api/v1/responses", json={"token": token, "answers": [
             {"question_id": "nps", "value": 9}]}).status_code == 201  # nothing of the refused answer was kept
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_an_answer_does_not_wait_for_the_rows_every_answer_shares(tight, database_url):
+    """Every answer to a survey refers to the same survey, version and touchpoint rows, and a customer's to
+    their contact row, which other transactions lock (the widget's decision locks the contact): storing an
+    answer takes no lock on them, so it is stored at once while another transaction holds them all."""
+    engine, token = tight
+    holder = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"))
+    for table in ("survey", "survey_version", "touchpoint", "contact"):
+        holder.execute(f"SELECT id FROM {table} FOR UPDATE")  # noqa: S608 - our own table names
+    released = threading.Timer(10, holder.rollback)  # an answer that waits on must still let the test end
+    released.start()
+    try:
+        with _client(engine) as client:
+            answer = client.post("/api/v1/responses", json={"token": token, "answers": [
+                {"question_id": "nps", "value": 9}]})
+    finally:
+        released.cancel()
+        holder.rollback()
+        holder.close()
+    assert answer.status_code == 201, answer.text
+    with Session(engine) as session:
+        stored = session.get(Response, answer.json()["id"])
+        invitation = session.get(Invitation, stored.invitation_id)
+        assert (stored.survey_id, stored.survey_version_id, stored.touchpoint_id, stored.contact_id) == (
+            invitation.survey_id, invitation.survey_version_id, invitation.touchpoint_id, invitation.contact_id)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -191,10 +191,15 @@ class Response(SQLModel, table=True):
     # Unique: exactly one response per invitation, whatever races between submits.
     invitation_id: int = Field(sa_column=Column(Integer, ForeignKey("invitation.id"), unique=True,
                                                 nullable=False))
-    survey_id: int = _fk("survey.id", index=False)  # ix_response_survey_completed
-    survey_version_id: int = _fk("survey_version.id")
-    touchpoint_id: int | None = _fk("touchpoint.id", nullable=True, index=False)  # ix_response_touchpoint_completed
-    contact_id: int = _fk("contact.id")
+    # Copies of the invitation's columns (what every figure groups and filters responses by), taken from the
+    # invitation's row by the statement that stores the response. The invitation holds their references, and
+    # the response holds the invitation's: a second foreign key each would be checked again for every answer,
+    # locking the survey's, version's and touchpoint's rows shared by every answer (on PostgreSQL, a MultiXact
+    # per row once two processes store answers at once).
+    survey_id: int = Field(default=None, sa_column=Column(Integer, nullable=False))  # ix_response_survey_completed
+    survey_version_id: int = Field(default=None, sa_column=Column(Integer, nullable=False))
+    touchpoint_id: int | None = Field(default=None, sa_column=Column(Integer))  # ix_response_touchpoint_completed
+    contact_id: int = Field(default=None, sa_column=Column(Integer, nullable=False, index=True))
     status: str = Field(default="completed", max_length=16)
     nps: int | None = Field(default=None)
     csat: int | None = Field(default=None)

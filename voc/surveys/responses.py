@@ -141,9 +141,11 @@ _NO_ANALYSIS = {"analysis": None, "analyser_version": None, "sentiment": None, "
 # each value, and the same text whatever the batch, which psycopg prepares once. $1 is the time, $3 the
 # invitations' ids (an array, so the claim finds them by index: the planner cannot see into the JSON), then
 # the job's own columns (JOB_COLUMNS).
-_STORE_RESPONSE = (("invitation_id", "int"), ("survey_id", "int"), ("survey_version_id", "int"),
-                   ("touchpoint_id", "int"), ("contact_id", "int"), ("started_at", "timestamptz"),
-                   ("comment", "text"), ("is_test", "bool"), ("nps", "int"), ("csat", "int"), ("ces", "int"))
+# The response's copies of its invitation's columns come from the row the statement claims (the invitation
+# holds their references: voc.surveys.models.Response).
+_STORE_RESPONSE = (("invitation_id", "int"), ("started_at", "timestamptz"), ("comment", "text"), ("nps", "int"),
+                   ("csat", "int"), ("ces", "int"))
+_STORE_COPIED = ("survey_id", "survey_version_id", "touchpoint_id", "contact_id", "is_test")
 _STORE_ANSWER = (("question_id", "text"), ("type", "text"), ("number", "float8"), ("text", "text"),
                  ("choices", "jsonb"), ("source", "text"))
 
@@ -163,12 +165,14 @@ claimed AS (
     UPDATE {_I.name} SET status = '{InvitationStatus.completed.value}', completed_at = $1,
                          opened_at = coalesce(opened_at, $1)
     WHERE id = ANY($3::int[]) AND completed_at IS NULL
-    RETURNING id),
+    RETURNING id, {", ".join(_STORE_COPIED)}),
 partials AS (
     UPDATE {_P.name} SET completed_at = $1, updated_at = $1 WHERE invitation_id IN (SELECT id FROM claimed)),
 stored AS (
-    INSERT INTO {_R.name} ({_names(_STORE_RESPONSE)}, status, completed_at, created_at)
-    SELECT {_names(_STORE_RESPONSE)}, 'completed', $1, $1 FROM given JOIN claimed ON claimed.id = invitation_id
+    INSERT INTO {_R.name} ({_names(_STORE_RESPONSE)}, {", ".join(_STORE_COPIED)}, status, completed_at, created_at)
+    SELECT {", ".join(f"given.{name}" for name, _ in _STORE_RESPONSE)},
+           {", ".join(f"claimed.{name}" for name in _STORE_COPIED)}, 'completed', $1, $1
+    FROM given JOIN claimed ON claimed.id = given.invitation_id
     RETURNING invitation_id, id),
 answered AS (
     INSERT INTO {_A.name} (response_id, {_names(_STORE_ANSWER)})
