@@ -151,6 +151,40 @@ def test_responses_keep_the_version_they_answered(session, token):
     assert service.update_survey(session, "post_delivery", SurveyUpdate(recontact_days=3)).version == 2
 
 
+def test_each_database_asks_its_own_version_of_a_survey(tmp_path, sqlite_template, monkeypatch):
+    """Survey versions are kept in memory once read. Two databases (a restored one, a fresh one) with a
+    version of the same id but other questions: each invitation is asked, and validated against, its own."""
+    import shutil
+
+    from voc.db import make_engine
+
+    monkeypatch.setattr(responses.Versions, "SIZE", 1)  # and each read drops the other's: read again, right
+    tokens, engines = [], []
+    for name, prompt, scale in (("a", "Stars for the courier?", 5), ("b", "Stars for the shop?", 10)):
+        path = tmp_path / f"{name}.db"
+        shutil.copy(sqlite_template, path)
+        engines.append(engine := make_engine(f"sqlite:///{path}"))
+        with Session(engine) as session:
+            f.touchpoint(session)
+            f.survey(session, questions=[{"id": "stars", "type": "rating", "prompt": prompt, "scale": scale}])
+            tokens.append(f.token_of(f.event(session).invitation.url))
+            session.commit()
+    try:
+        for _ in range(2):
+            for engine, token, prompt in zip(engines, tokens, ("Stars for the courier?", "Stars for the shop?"),
+                                             strict=True):
+                with Session(engine) as session:
+                    opened = responses.load_invitation(session, token)
+                assert opened.version.questions[0]["prompt"] == prompt
+        with Session(engines[0]) as session:  # 8 is out of the courier's 5 stars, not of the shop's 10
+            assert isinstance(responses.store_responses(session, [(tokens[0], [("stars", 8)])])[0], Refused)
+        with Session(engines[1]) as session:
+            assert isinstance(responses.store_responses(session, [(tokens[1], [("stars", 8)])])[0], int)
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
 def test_answers_stored_together_give_each_its_own_outcome_and_keep_only_the_valid(session, token):
     """The answer path's writer stores what is queued together in one call: each submission gets what it
     would get alone (its id, or its own refusal), and a refused one leaves nothing of its own."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,15 +102,47 @@ _J = Job.__table__
 _LOAD_COLUMNS = (
     select(_I.c.id, _I.c.completed_at, _I.c.expires_at, _I.c.invited_at, _I.c.opened_at, _I.c.survey_id,
            _I.c.survey_version_id, _I.c.touchpoint_id, _I.c.contact_id, _S.c.status, _C.c.attributes,
-           _E.c.attributes, _V.c.title, _V.c.questions, _V.c.thank_you, _V.c.layout, _V.c.language,
-           _V.c.translations, _I.c.site_id, _P.c.id, _P.c.answers, _P.c.language, _I.c.is_test, _I.c.token_hash)
+           _E.c.attributes, _V.c.created_at, _I.c.site_id, _P.c.id, _P.c.answers, _P.c.language, _I.c.is_test,
+           _I.c.token_hash)
     .join(_S, _S.c.id == _I.c.survey_id)
     .join(_C, _C.c.id == _I.c.contact_id)
     .join(_V, _V.c.id == _I.c.survey_version_id)
     .outerjoin(_E, _E.c.id == _I.c.event_id)
     .outerjoin(_P, _P.c.invitation_id == _I.c.id)
 )
-# The invitations behind n tokens (by hash), in one statement.
+# A survey version's content, read once per process (Versions).
+_VERSION = Prepared(select(_V.c.title, _V.c.questions, _V.c.thank_you, _V.c.layout, _V.c.language, _V.c.translations)
+                    .where(_V.c.id == bindparam("version", type_=_V.c.id.type)))
+
+
+class Versions:
+    """Survey versions by id, kept: a version never changes once frozen, and every answer and page step
+    needs its questions, translations included (kilobytes of JSON that PostgreSQL would send and Python
+    parse again each time). Kept by id and creation time, so a database whose ids start again (a restore, a
+    test's fresh database) never gets another's version; at most SIZE, the oldest read dropped first."""
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[int, datetime], FrozenVersion] = {}
+        self._lock = threading.Lock()
+
+    def get(self, connection: Any, version_id: int, created_at: datetime) -> FrozenVersion:
+        version = self._kept.get((version_id, created_at))
+        if version is None:
+            title, questions, thank_you, layout, language, translations = _VERSION.first(
+                connection, {"version": version_id})
+            version = FrozenVersion(title, questions, thank_you, layout or "steps", language or "en",
+                                    translations or {})
+            with self._lock:
+                if len(self._kept) >= self.SIZE:
+                    del self._kept[next(iter(self._kept))]
+                self._kept[version_id, created_at] = version
+        return version
+
+
+VERSIONS = Versions()
+# The invitations behind n tokens (by hash), in one statement: the version's content comes from VERSIONS.
 _LOAD = Sized(lambda n: _LOAD_COLUMNS.where(_I.c.token_hash.in_(
     [bindparam(f"h{i}", type_=_I.c.token_hash.type) for i in range(n)])))
 # The conditional update is the lock: of two racing submits, one changes the row, one sees 0 rows. It
@@ -188,16 +221,17 @@ SELECT invitation_id, id FROM stored"""  # noqa: S608 - table and column names o
 
 def load_invitation(session: Session, token: str, now: datetime | None = None) -> OpenInvitation:
     """The invitation behind a token, if it can still be answered (404, 409, 410, 425 otherwise)."""
-    return _opened(_LOAD(1).first(session.connection(), {"h0": hash_token(token)}), now or utcnow())
+    connection = session.connection()
+    return _opened(connection, _LOAD(1).first(connection, {"h0": hash_token(token)}), now or utcnow())
 
 
-def _opened(row: tuple | None, now: datetime) -> OpenInvitation:
+def _opened(connection: Any, row: tuple | None, now: datetime) -> OpenInvitation:
     """An invitation's row from _LOAD, if it can still be answered (raises 404, 409, 410, 425 otherwise)."""
     if row is None:
         raise NotFound("This survey link is not valid.", code="token_invalid")
     (invitation_id, completed_at, expires_at, invited_at, opened_at, survey_id, version_id, touchpoint_id,
-     contact_id, status, contact_attributes, event_attributes, title, questions, thank_you, layout, language,
-     translations, site_id, partial_id, saved, saved_language, is_test, _token_hash) = row
+     contact_id, status, contact_attributes, event_attributes, version_created_at, site_id, partial_id, saved,
+     saved_language, is_test, _token_hash) = row
     if completed_at is not None:
         raise _answered()
     if now >= expires_at:
@@ -207,10 +241,9 @@ def _opened(row: tuple | None, now: datetime) -> OpenInvitation:
     if status != SurveyStatus.active:
         raise Conflict("This survey is closed.", code="survey_inactive")
     known = {**(contact_attributes or {}), **(event_attributes or {})}
-    return OpenInvitation(invitation_id, survey_id, version_id, touchpoint_id, contact_id, opened_at,
-                          FrozenVersion(title, questions, thank_you, layout or "steps", language or "en",
-                                        translations or {}),
-                          answer_rules.prefilled_answers(questions, known), contact_attributes or {},
+    version = VERSIONS.get(connection, version_id, version_created_at)
+    return OpenInvitation(invitation_id, survey_id, version_id, touchpoint_id, contact_id, opened_at, version,
+                          answer_rules.prefilled_answers(version.questions, known), contact_attributes or {},
                           event_attributes or {}, site_id,
                           SavedAnswers(saved or {}, saved_language) if partial_id is not None else None,
                           bool(is_test))
@@ -250,7 +283,7 @@ def store_responses(session: Session, submissions: list[tuple[str, list[tuple[st
     for index, ((_, given), token_hash) in enumerate(zip(submissions, hashes, strict=True)):
         outcomes.append(Refused(_answered()))  # until stored
         try:
-            opened = _opened(rows.get(token_hash), now)
+            opened = _opened(connection, rows.get(token_hash), now)
             typed = _typed(opened, given)
         except VocError as refusal:
             outcomes[index] = Refused(refusal)
