@@ -128,7 +128,8 @@ def test_a_filter_change_updates_the_list_through_htmx_and_the_url(signed_in, li
 
     expect(page).to_have_url(re.compile(r"[?&]touchpoint=order_delivered(&|$)"))
     with Session(reading(live_engine)) as session:
-        delivered = session.scalar(select(func.count(Response.id)).join(Touchpoint)
+        delivered = session.scalar(select(func.count(Response.id))
+                                   .join(Touchpoint, Touchpoint.id == Response.touchpoint_id)
                                    .where(Touchpoint.key == "order_delivered",
                                           Response.completed_at >= utcnow() - timedelta(days=90)))
     assert 0 < delivered < everything
@@ -157,7 +158,7 @@ def test_the_csv_export_downloads_exactly_the_filtered_rows(signed_in, live_serv
 
     with Session(reading(live_engine)) as session:
         expected = set(session.scalars(
-            select(Response.id).join(Touchpoint)
+            select(Response.id).join(Touchpoint, Touchpoint.id == Response.touchpoint_id)
             .where(Touchpoint.key == "order_delivered", Response.sentiment <= NEGATIVE_THRESHOLD,
                    Response.completed_at >= utcnow() - timedelta(days=90))))
     assert expected, "the demo should have some unhappy deliveries"
