@@ -43,6 +43,8 @@ def _run(connection) -> None:  # noqa: ANN001
     # enforcement off outside the transaction, a foreign_key_check before it commits, then on again.
     driver = connection.connection.driver_connection
     driver.execute("PRAGMA foreign_keys=OFF")
+    if driver.execute("PRAGMA foreign_keys").fetchone()[0]:  # a no-op inside a transaction: never rebuild then
+        raise RuntimeError("migrations need an SQLite connection with no transaction open")
     try:
         with context.begin_transaction():
             context.run_migrations()
