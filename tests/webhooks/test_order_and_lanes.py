@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import threading
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.webhooks.receiver import Receiver
 from voc.jobs.worker import Worker
 from voc.webhooks import outbox
 from voc.webhooks.endpoints import create_endpoint
+from voc.webhooks.models import WebhookMessage
 from voc.webhooks.samples import sample_event
 from voc.webhooks.schemas import EndpointCreate
 
@@ -52,9 +53,18 @@ def test_one_contacts_messages_arrive_in_the_order_they_were_published(engine):
         _endpoint(engine, slow_first)
         ids = _publish(engine, ["crm-7"] * 5)
         Worker(engine).run_until_idle()
-        assert [r.msg_id for r in slow_first.received] == ids
+        assert [r.msg_id for r in slow_first.received] == ids, _messages(engine)
     finally:
         slow_first.stop()
+
+
+def _messages(engine) -> str:  # noqa: ANN001
+    """Each message's state, in the failure's report: why one was not sent in time (a failed attempt, a retry
+    scheduled, a wait behind an earlier one)."""
+    with Session(engine) as session:
+        rows = session.exec(select(WebhookMessage).order_by(WebhookMessage.id)).all()
+        return "\n".join(f"{m.msg_id}: {m.status}, {m.attempts} attempts, next {m.next_attempt_at}, "
+                         f"{m.last_status_code} {m.last_error}" for m in rows)
 
 
 def test_a_slow_endpoint_does_not_hold_up_another(engine):
