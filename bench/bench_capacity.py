@@ -195,12 +195,12 @@ def _wait_until_done(database: Database, receiver: Any, expected: int, timeout: 
     """Until no job is due and `expected` webhooks have arrived (then a moment more for stragglers)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if database.snapshot()["jobs"] == 0 and len(receiver.arrivals) >= expected:
+        if database.snapshot()["jobs"] == 0 and _arrived(receiver) >= expected:
             time.sleep(1.0)
             if database.snapshot()["jobs"] == 0:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"not done: {database.snapshot()['jobs']} jobs due, {len(receiver.arrivals)} webhooks")
+    raise RuntimeError(f"not done: {database.snapshot()['jobs']} jobs due, {_arrived(receiver)} webhooks")
 
 
 def _setup(url: str, count: int, receiver: Any | None) -> list[str]:
@@ -233,20 +233,37 @@ def _setup(url: str, count: int, receiver: Any | None) -> list[str]:
 def measure(url: str, count: int, webhooks: bool = True) -> dict[str, Any]:
     """Run the app and a worker on `url` through counting proxies; per-answer costs of `count` answers, with
     an endpoint subscribed to every event type or none."""
-    from sqlalchemy.engine import make_url
-
     from bench.bench_submit import ANSWERS as BODY
     from bench.bench_webhooks import Receiver
-    from bench.common import cpu_seconds, free_port, post_load, python, server
 
     receiver = Receiver()
     tokens = _setup(url, WARM_UP + count, receiver if webhooks else None)
     bodies = [{"token": t, "answers": [BODY[0], {"question_id": "why", "value": f"{BODY[1]['value']} ({n})"}]}
               for n, t in enumerate(tokens)]
+    try:
+        figures, arrived = _costs(url, "/api/v1/responses", bodies, {}, receiver, webhooks)
+    finally:
+        receiver.server.shutdown()
+    kinds = Counter(body["type"] for _, body in arrived)
+    return {**figures, "webhooks_on": webhooks, "answers": count, "answers_per_second": figures["per_second"],
+            "webhooks": len(arrived) / count, "webhook_kinds": {k: v / count for k, v in sorted(kinds.items())}}
+
+
+def _costs(url: str, path: str, bodies: list[dict], headers: dict[str, str], receiver: Any | None,
+           webhooks: bool) -> tuple[dict[str, Any], list]:
+    """POST `bodies` (the first WARM_UP of them to warm up, then the rest, measured) to `voc serve --no-worker`
+    with one `voc worker` beside it, both on `url` through counting proxies; waits until the worker is done
+    (and, with `webhooks`, a webhook per request has arrived at `receiver`, if any). Returns the costs per measured
+    request and the webhooks that arrived meanwhile."""
+    from sqlalchemy.engine import make_url
+
+    from bench.common import cpu_seconds, free_port, post_load, python, server
+
+    count = len(bodies) - WARM_UP
     target = make_url(url)
     app_proxy, worker_proxy = (WireCounter(target.host or "127.0.0.1", target.port or 5432) for _ in range(2))
     env = {"VOC_SECRET_KEY": SECRET_KEY, "VOC_LOG_LEVEL": "WARNING", "VOC_WEBHOOK_ALLOW_PRIVATE": "true",
-           # One client address sends every answer here: lift the per-address limit on public routes.
+           # One client address sends every request here: lift the per-address limit on public routes.
            "VOC_PUBLIC_REQUESTS_PER_MINUTE": "1000000000", "VOC_PUBLIC_BURST": "1000000"}
     database = Database(url)
     port = free_port()
@@ -256,32 +273,29 @@ def measure(url: str, count: int, webhooks: bool = True) -> dict[str, Any]:
         try:
             with server([python(), "-m", "voc.cli", "serve", "--no-worker", "--port", str(port)], port,
                         env={**env, "VOC_DATABASE_URL": _through(url, app_proxy)}, timeout=120) as app:
-                warm = post_load(port, "/api/v1/responses", bodies[:WARM_UP])
+                warm = post_load(port, path, bodies[:WARM_UP], headers=headers)
                 if warm["failures"]:
-                    raise RuntimeError(f"{warm['failures']:.0f} answers refused")
+                    raise RuntimeError(f"{warm['failures']:.0f} requests refused")
                 _wait_until_done(database, receiver, WARM_UP * webhooks)
                 before = (cpu_seconds(app.pid), cpu_seconds(worker.pid), app_proxy.snapshot(),
-                          worker_proxy.snapshot(), database.snapshot(), len(receiver.arrivals), time.perf_counter())
-                load = post_load(port, "/api/v1/responses", bodies[WARM_UP:])
+                          worker_proxy.snapshot(), database.snapshot(), _arrived(receiver), time.perf_counter())
+                load = post_load(port, path, bodies[WARM_UP:], headers=headers)
                 answered = time.perf_counter()
                 _wait_until_done(database, receiver, before[5] + count * webhooks)
                 after = (cpu_seconds(app.pid), cpu_seconds(worker.pid), app_proxy.snapshot(),
-                         worker_proxy.snapshot(), database.snapshot(), len(receiver.arrivals), time.perf_counter())
+                         worker_proxy.snapshot(), database.snapshot(), _arrived(receiver), time.perf_counter())
         finally:
             worker.terminate()
             worker.wait(timeout=30)
-            receiver.server.shutdown()
         if load["failures"]:
-            raise RuntimeError(f"{load['failures']:.0f} answers refused")
+            raise RuntimeError(f"{load['failures']:.0f} requests refused")
         wal_total, wal_own = database.wal_bytes(before[4]["lsn"], after[4]["lsn"])
     backend_cpu = sum(cpu - before[4]["backend_cpu"].get(pid, 0.0) for pid, cpu in after[4]["backend_cpu"].items())
     database.engine.dispose()
     app_wire, worker_wire = after[2] - before[2], after[3] - before[3]
     db_before, db_after = before[4], after[4]
-    kinds = Counter(body["type"] for _, body in list(receiver.arrivals.values())[before[5]:])
     return {
-        "webhooks_on": webhooks, "answers": count, "answers_per_second": load["per_second"],
-        "drained_seconds": after[6] - answered,
+        "per_second": load["per_second"], "drained_seconds": after[6] - answered,
         "app_cpu_ms": 1000 * (after[0] - before[0]) / count, "worker_cpu_ms": 1000 * (after[1] - before[1]) / count,
         "db_cpu_ms": 1000 * backend_cpu / count,
         "app_statements": _statements(app_wire) / count, "app_round_trips": _round_trips(app_wire) / count,
@@ -291,8 +305,90 @@ def measure(url: str, count: int, webhooks: bool = True) -> dict[str, Any]:
         "rollbacks": (db_after["xact_rollback"] - db_before["xact_rollback"]) / count,
         "rows_written": sum(db_after[k] - db_before[k] for k in ("tup_inserted", "tup_updated", "tup_deleted")) / count,
         "wal_bytes": wal_total / count, "wal_own_bytes": wal_own / count if wal_own is not None else float("nan"),
-        "webhooks": (after[5] - before[5]) / count, "webhook_kinds": {k: v / count for k, v in sorted(kinds.items())},
-    }
+    }, list(receiver.arrivals.values())[before[5]:] if receiver is not None else []
+
+
+def _arrived(receiver: Any | None) -> int:
+    return len(receiver.arrivals) if receiver is not None else 0
+
+
+EVENTS_PER_CONTACT = 4  # touchpoint events a contact reports in the events run
+EVENT_SAMPLE_RATE = 0.5
+
+
+def measure_events(url: str, count: int) -> dict[str, Any]:
+    """The costs of `count` touchpoint events (POST /api/v1/events) on `url`, as for answers: a CRM key, one
+    survey triggered by the touchpoint with a sample rate of EVENT_SAMPLE_RATE and the default quarantine, and
+    EVENTS_PER_CONTACT events for each contact, so some invite, some are sampled out, some quarantined."""
+    key = _setup_events(url)
+    contacts = (WARM_UP + count) // EVENTS_PER_CONTACT  # a contact's events far apart, as orders come in
+    bodies = [{"event_id": f"{'warm' if n < WARM_UP else 'capacity'}-{n}", "touchpoint": "delivered",
+               "contact": {"external_id": f"crm-{n % contacts}", "email": f"c{n % contacts}@example.com"},
+               "attributes": {"order": f"o-{n}", "total": n % 300}} for n in range(WARM_UP + count)]
+    figures, _ = _costs(url, "/api/v1/events", bodies, {"authorization": f"Bearer {key}"}, None, False)
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        outcomes = dict(connection.exec_driver_sql(
+            "SELECT coalesce(reason, outcome), count(*) FROM event WHERE event_id LIKE 'capacity-%%' GROUP BY 1").all())
+    engine.dispose()
+    return {**figures, "events": count, "outcomes": {k: v / count for k, v in sorted(outcomes.items())}}
+
+
+def _setup_events(url: str) -> str:
+    """Migrate; the touchpoint, a survey it triggers and an API key that may report events (its plaintext)."""
+    from sqlmodel import Session
+
+    from voc.auth.service import create_api_key
+    from voc.config import get_settings
+    from voc.db import dispose_engines, make_engine, migrate
+    from voc.surveys import service
+    from voc.surveys.schemas import SurveyCreate, TouchpointCreate
+
+    os.environ["VOC_SECRET_KEY"] = SECRET_KEY
+    get_settings.cache_clear()
+    migrate(url)
+    dispose_engines()
+    engine = make_engine(url)
+    with Session(engine) as session:
+        service.create_touchpoint(session, TouchpointCreate(key="delivered", name="Delivered", stage="delivery"))
+        service.create_survey(session, SurveyCreate.model_validate({
+            "key": "bench", "title": "Bench", "status": "active",
+            "triggers": [{"touchpoint": "delivered", "sample_rate": EVENT_SAMPLE_RATE}],
+            "questions": [{"id": "nps", "type": "nps", "prompt": "Recommend?", "required": True}]}))
+        _, key = create_api_key(session, "capacity bench", ["events:write"])
+        session.commit()
+    engine.dispose()
+    return key
+
+
+def report_events(figures: dict[str, Any]) -> None:
+    outcomes = ", ".join(f"{name} {share:.2f}" for name, share in figures["outcomes"].items())
+    print(f"{figures['events']:,} touchpoint events (POST /api/v1/events, {figures['per_second']:.0f} events/s over "
+          f"8 connections; {EVENTS_PER_CONTACT} a contact, sample rate {EVENT_SAMPLE_RATE}: {outcomes}), "
+          f"one `voc worker` (done {figures['drained_seconds']:.1f} s after the last event); per event:")
+    _report_costs(figures)
+    own = figures["wal_own_bytes"]
+    at = plan(figures["app_cpu_ms"], figures["worker_cpu_ms"], figures["db_cpu_ms"], figures["transactions"],
+              own if own == own else figures["wal_bytes"])
+    print(f"at {TARGET:,} events/s: app {at.app_busy:.1f} busy cores ({at.app_nodes} nodes), worker "
+          f"{at.worker_busy:.1f}, PostgreSQL {at.db_busy:.1f} ({at.commits_per_second:,.0f} commits/s); one "
+          f"{PRIMARY_VCPUS}-vCPU primary carries {at.primary_carries:,} events/s, one app node "
+          f"{at.app_per_node:,}", flush=True)
+
+
+def _report_costs(figures: dict[str, Any]) -> None:
+    """The lines every run prints: CPU, statements and WAL per request."""
+    print(f"  CPU: app {figures['app_cpu_ms']:.2f} ms, worker {figures['worker_cpu_ms']:.2f} ms, "
+          f"PostgreSQL backends {figures['db_cpu_ms']:.2f} ms")
+    print(f"  statements: app {figures['app_statements']:.1f} in {figures['app_round_trips']:.1f} round trips, "
+          f"worker {figures['worker_statements']:.1f} in {figures['worker_round_trips']:.1f}; "
+          f"{figures['transactions']:.1f} commits ({figures['rollbacks']:.2f} rollbacks), "
+          f"{figures['rows_written']:.1f} rows written")
+    own = figures["wal_own_bytes"]
+    print(f"  WAL: {figures['wal_bytes'] / 1024:.1f} KiB in the whole cluster"
+          + (f", {own / 1024:.1f} KiB of them this database's own records" if own == own else ""), flush=True)
 
 
 def _statements(wire: Counter[str]) -> int:
@@ -309,15 +405,7 @@ def report(figures: dict[str, Any]) -> None:
     print(f"{figures['answers']:,} answers through `voc serve --no-worker` ({figures['answers_per_second']:.0f} "
           f"answers/s over 8 connections), one `voc worker`, {endpoint} (the worker was done "
           f"{figures['drained_seconds']:.1f} s after the last answer); per answer:")
-    print(f"  CPU: app {figures['app_cpu_ms']:.2f} ms, worker {figures['worker_cpu_ms']:.2f} ms, "
-          f"PostgreSQL backends {figures['db_cpu_ms']:.2f} ms")
-    print(f"  statements: app {figures['app_statements']:.1f} in {figures['app_round_trips']:.1f} round trips, "
-          f"worker {figures['worker_statements']:.1f} in {figures['worker_round_trips']:.1f}; "
-          f"{figures['transactions']:.1f} commits ({figures['rollbacks']:.2f} rollbacks), "
-          f"{figures['rows_written']:.1f} rows written")
-    own = figures["wal_own_bytes"]
-    print(f"  WAL: {figures['wal_bytes'] / 1024:.1f} KiB in the whole cluster"
-          + (f", {own / 1024:.1f} KiB of them this database's own records" if own == own else ""))
+    _report_costs(figures)
     kinds = ", ".join(f"{kind} {share:.2f}" for kind, share in figures["webhook_kinds"].items())
     print(f"  webhook deliveries: {figures['webhooks']:.2f}" + (f" ({kinds})" if kinds else ""), flush=True)
 
@@ -431,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
             report(runs[webhooks])
     report_delivery(runs[True], runs[False])
     report_plan(runs[True], runs[False])
+    print()
+    with postgres_database("voc_bench_capacity") as url:
+        report_events(measure_events(url, count))
     return 0
 
 

@@ -55,14 +55,16 @@ def server(args: list[str], port: int, env: dict[str, str] | None = None, health
             process.kill()
 
 
-def _post_many(port: int, path: str, bodies: list[bytes]) -> tuple[int, list[float], float, float]:
+def _post_many(port: int, path: str, bodies: list[bytes], headers: dict[str, str] | None = None
+               ) -> tuple[int, list[float], float, float]:
+    headers = {"content-type": "application/json", **(headers or {})}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     connection.connect()
     failures, latencies = 0, []
     first = time.perf_counter()  # CLOCK_MONOTONIC: comparable across this machine's processes
     for body in bodies:
         started = time.perf_counter()
-        connection.request("POST", path, body=body, headers={"content-type": "application/json"})
+        connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         response.read()
         latencies.append(time.perf_counter() - started)
@@ -72,13 +74,16 @@ def _post_many(port: int, path: str, bodies: list[bytes]) -> tuple[int, list[flo
     return failures, latencies, first, last
 
 
-def _post_together(port: int, path: str, chunks: list[list[bytes]]) -> list[tuple[int, list[float], float, float]]:
+def _post_together(port: int, path: str, chunks: list[list[bytes]], headers: dict[str, str] | None = None
+                   ) -> list[tuple[int, list[float], float, float]]:
     """_post_many for each chunk at once, one thread and connection each (http.client waits without the GIL)."""
     with ThreadPoolExecutor(max_workers=len(chunks)) as threads:
-        return list(threads.map(_post_many, [port] * len(chunks), [path] * len(chunks), chunks))
+        return list(threads.map(_post_many, [port] * len(chunks), [path] * len(chunks), chunks,
+                                [headers] * len(chunks)))
 
 
-def post_load(port: int, path: str, bodies: list[dict], concurrency: int = 8) -> dict[str, float]:
+def post_load(port: int, path: str, bodies: list[dict], concurrency: int = 8,
+              headers: dict[str, str] | None = None) -> dict[str, float]:
     """POST every body once over `concurrency` keep-alive connections, all of them sending at once (at most 4
     client processes, each with its share of the connections on threads); returns requests/s and latencies.
 
@@ -89,7 +94,8 @@ def post_load(port: int, path: str, bodies: list[dict], concurrency: int = 8) ->
     processes = min(concurrency, 4)
     shares = [chunks[i::processes] for i in range(processes)]
     with ProcessPoolExecutor(max_workers=processes) as pool:
-        results = [r for share in pool.map(_post_together, [port] * processes, [path] * processes, shares)
+        results = [r for share in pool.map(_post_together, [port] * processes, [path] * processes, shares,
+                                           [headers] * processes)
                    for r in share]
     elapsed = max(r[3] for r in results) - min(r[2] for r in results)
     latencies = sorted(lat for r in results for lat in r[1])

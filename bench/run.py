@@ -20,16 +20,17 @@ sys.path.insert(0, str(ROOT))
 # (module, title, arguments): each module's main() prints its own figures and ratios.
 BENCHMARKS = [
     ("bench.bench_submit", "Answer submission vs a bare FastAPI endpoint", None),
+    # Before the PostgreSQL benchmarks: their writes, still going to disk, slowed the backup's answers.
+    ("bench.bench_backup", "Answers during an online backup (SQLite)", None),
     ("bench.bench_scale", "Many processes on PostgreSQL: answers with 1 and 2 app processes, answer → webhook", None),
     ("bench.bench_crowd", "Customers arriving together (SQLite and PostgreSQL)", None),
-    ("bench.bench_backup", "Answers during an online backup (SQLite)", None),
     ("bench.bench_webhooks", "Webhook deliveries and answer-to-webhook latency", None),
     ("bench.bench_dashboard", "Dashboard overview at 10k vs 1M responses (rollups)", None),
     ("bench.bench_metrics", "/metrics scrape at 10k vs 1M responses (kept counters)", None),
     ("bench.bench_limits", "Shared rate limits: time added per public request, by store", None),
     ("bench.bench_followups", "Follow-up queue page with 10,000 cases (SQLite and PostgreSQL)", None),
     ("bench.bench_memory", "Memory: voc serve after 100,000 answers; CSV export of 1,000,000 responses", None),
-    ("bench.bench_capacity", "Per-answer costs on PostgreSQL (for docs/scaling.md)", None),
+    ("bench.bench_capacity", "Per-answer and per-event costs on PostgreSQL (for docs/scaling.md)", None),
     # VADER's human-rated sets come from the vaderSentiment sdist on PyPI, cached under .cache/.
     ("bench.eval_sentiment", "Sentiment and dimension evaluation", ["--fetch", ".cache/vader"]),
 ]
