@@ -116,3 +116,4 @@ def test_scaling_figures_sit_only_inside_the_printed_capacity_block():
     assert block.strip().splitlines()[0].startswith("`make bench` on "), "the block holds no run of make bench"
     assert "per answer:" in block and "capacity model for" in block and "saturates first:" in block, \
         "the block holds no run of bench_capacity"
+    assert "per event:" in block, "the block holds no run of bench_capacity's touchpoint events"
