@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from voc.analytics.rollups import record_invitation
 from voc.config import get_settings
-from voc.db import utcnow
+from voc.db import Prepared, utcnow
 from voc.errors import Invalid
 from voc.jobs.queue import enqueue
 from voc.surveys import service
@@ -35,19 +35,29 @@ class Decision:
     trigger: dict | None = None
 
 
+# Every event asks first whether its event_id is known: compiled once, run on the driver (voc.db.Prepared).
+_KNOWN = Prepared(select(Event.__table__.c.id).where(Event.__table__.c.event_id == bindparam("event_id")))
+
+
 def report_event(session: Session, body: EventIn) -> EventOutcome:
-    """Record a touchpoint event and invite or suppress; the same event_id again changes nothing."""
-    existing = session.scalar(select(Event).where(Event.event_id == body.event_id))
-    if existing is not None:
-        return event_outcome(session, existing)
+    """Record a touchpoint event and invite or suppress; the same event_id again changes nothing.
+
+    The decision only reads, so it comes first and the event is inserted whole: an event that invites nobody
+    (most of them) is one INSERT, one that invites is updated once more with its invitation."""
+    known = _KNOWN.first(session.connection(), {"event_id": body.event_id})
+    if known is not None:
+        return event_outcome(session, session.get(Event, known[0]))
     touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.key == body.touchpoint))
     if touchpoint is None:
         raise Invalid(f"no touchpoint {body.touchpoint!r}", code="touchpoint_not_found",
                       details=[{"path": ["touchpoint"], "message": "unknown touchpoint"}])
     contact = service.upsert_contact(session, body.contact)
     occurred_at = body.occurred_at or utcnow()
+    decision = decide(session, touchpoint, contact, body.attributes, occurred_at)
+    invites = decision.survey is not None and decision.trigger is not None
     event = Event(event_id=body.event_id, touchpoint_id=touchpoint.id, contact_id=contact.id,
-                  occurred_at=occurred_at, attributes=body.attributes, outcome="suppressed")
+                  occurred_at=occurred_at, attributes=body.attributes, reason=decision.reason,
+                  outcome="invited" if invites else "suppressed", survey_id=decision.survey.id if invites else None)
     if session.get_bind().dialect.name == "sqlite":
         # SQLite writers are serialised (BEGIN IMMEDIATE): no twin can slip in, no savepoint needed.
         session.add(event)
@@ -60,14 +70,12 @@ def report_event(session: Session, body: EventIn) -> EventOutcome:
         except IntegrityError:
             twin = session.scalars(select(Event).where(Event.event_id == body.event_id)).one()
             return event_outcome(session, twin)
-    decision = decide(session, touchpoint, contact, body.attributes, occurred_at)
-    event.reason = decision.reason
-    if decision.survey is not None and decision.trigger is not None:
+    if invites:
         invitation = create_invitation(session, decision.survey, decision.trigger, contact, touchpoint,
                                        event, occurred_at)
-        event.outcome, event.survey_id, event.invitation_id = "invited", decision.survey.id, invitation.id
-    session.add(event)
-    session.flush()
+        event.invitation_id = invitation.id
+        session.add(event)
+        session.flush()
     return event_outcome(session, event)
 
 
