@@ -31,6 +31,10 @@ def test_invites_with_a_link_and_answers_the_same_event_the_same_way(delivered):
     f.survey(delivered)
     second = f.event(delivered, "e2")
     assert second.outcome == "invited" and second.survey == "post_delivery"
+    assert second.invitation is not None and "/s/" in second.invitation.url  # the link the CRM sends on
+    assert f.event(delivered, "e2") == second
+    delivered.expire_all()  # the answers again come from the stored rows, not the objects in this session
+    assert f.event(delivered, "e1") == first  # still the first answer, though a survey is active now
     assert f.event(delivered, "e2") == second
     assert _count(delivered, Invitation) == 1 and _count(delivered, Event) == 2
 
