@@ -405,6 +405,10 @@ class Worker:
         """Run due jobs until none is left (demo loading and tests); returns how many ran."""
         total = 0
         for _ in range(max_rounds):
+            # The claim asks for what is due as of a moment after this: a job put back for a moment is due by
+            # _deferred_until, so a claim that started later has seen it (one that started before may not have,
+            # though the deadline has passed by the time it returns).
+            claimed_at = time.monotonic()
             ran = self.run_once()
             total += ran
             if ran:
@@ -413,8 +417,9 @@ class Worker:
                 self.lanes.wait(1.0)  # jobs on lanes may queue more (a retry, the next message)
             elif self._passed_over:
                 continue  # a lane's jobs were left in the queue while it was backlogged; it is free now
-            elif time.monotonic() < self._deferred_until:
-                time.sleep(0.02)  # jobs put back for a moment (their turn had not come) are due soon
+            elif claimed_at < self._deferred_until:
+                # Jobs put back for a moment (their turn had not come) are due soon: claim again when they are.
+                time.sleep(min(0.02, max(0.0, self._deferred_until - time.monotonic())))
             else:
                 break
         return total
