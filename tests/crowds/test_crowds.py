@@ -1,6 +1,7 @@
 """Customers arriving together, against the real server process (`voc serve`, with its worker), on SQLite
-and PostgreSQL: every answer is stored, nobody gets a 5xx, /healthz keeps answering within a second,
-and the event loop is never held (the server's own loop watch counts a stall past 100 ms)."""
+and PostgreSQL: every answer is stored, every CRM event decided once, nobody gets a 5xx, /healthz keeps
+answering within a second, and the event loop is never held (the server's own loop watch counts a stall
+past 100 ms)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from sqlmodel import Session
 
 from tests import factories as f
 from tests.crowds.server import Crowd, crowd, voc_serve
+from voc.auth.service import create_api_key
 from voc.auth.users import create_user
 from voc.config import get_settings
 from voc.db import session_scope
-from voc.surveys.models import PartialResponse, Response, Survey
+from voc.surveys.models import Event, Invitation, PartialResponse, Response, Survey
 
 pytestmark = [pytest.mark.slow, pytest.mark.alone]
 QUESTIONS = f.NPS_QUESTIONS
@@ -34,15 +36,16 @@ def workspace(engine, monkeypatch):
     monkeypatch.setenv("VOC_CONTACT_COOLDOWN_DAYS", "0")
     get_settings.cache_clear()
     with session_scope(engine) as session:
-        for key, layout in (("page", "page"), ("steps", "steps"), ("race", "page")):
+        for key, layout in (("page", "page"), ("steps", "steps"), ("race", "page"), ("crm", "page")):
             f.touchpoint(session, key)
             f.survey(session, key, touchpoint=key, layout=layout, recontact_days=0)
         for n in range(20):
             f.touchpoint(session, f"edit{n}")
             f.survey(session, f"edit{n}", touchpoint=f"edit{n}", status="draft")
         create_user(session, "admin@example.com", "admin", "correct horse battery")
+        _, crm_key = create_api_key(session, "crm", ["events:write"])
     return {"page": _invite(engine, "page", 50), "steps": _invite(engine, "steps", 50),
-            "race": _invite(engine, "race", 1)[0]}
+            "race": _invite(engine, "race", 1)[0], "crm_key": crm_key}
 
 
 def _signed_in(base: str) -> tuple[httpx.Cookies, str]:
@@ -114,6 +117,24 @@ def test_crowds_of_customers_and_editors_never_freeze_the_server(engine, workspa
                    if a.status_code == 409)
         assert max(race.seconds) < 2.0
         assert _count(engine, Response, "race") == 1
+
+        # The CRM reports 30 touchpoint events at the same moment, and sends 10 of them twice (a retry racing
+        # the original): each event is decided once, and its twin hears the same answer.
+        ids = [f"crm-{n}" for n in range(30)] + [f"crm-{n}" for n in range(10)]
+        events = crowd(server.base, [("POST", "/api/v1/events", {
+            "headers": {"Authorization": f"Bearer {workspace['crm_key']}"},
+            "json": {"event_id": event_id, "touchpoint": "crm", "contact": {"external_id": f"{event_id}-c"}}})
+            for event_id in ids])
+        _held_up_nobody(events, "40 CRM events, 10 of them twice")
+        assert events.statuses == [202] * 40, events.statuses
+        answers = [a.json() for a in events.answers]
+        assert all(a["outcome"] == "invited" and a["invitation"]["url"] for a in answers)
+        assert answers[30:] == answers[:10]  # a twin's answer is the original's, link and all
+        with Session(engine) as session:
+            stored = session.scalar(select(func.count()).select_from(Event).where(Event.event_id.like("crm-%")))
+            invited = session.scalar(select(func.count()).select_from(Invitation).join(Survey)
+                                     .where(Survey.key == "crm"))
+        assert stored == 30 and invited == 30
 
         # Through all of it, no request held the event loop for more than 100 ms.
         assert server.metric("voc_event_loop_held_total") == 0, server.log

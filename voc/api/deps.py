@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from voc.audit import Actor, actor_from_request
 from voc.auth.models import ApiKey
-from voc.auth.service import authenticate, require_scope
+from voc.auth.service import authenticate, key_parts, require_scope
 from voc.config import get_settings
 from voc.db import busy, get_engine, reading, session_scope
 
@@ -79,9 +79,7 @@ def api_key(scope: str) -> Callable[..., ApiKey]:
 
 
 def _scoped_key(session: Session, credentials: HTTPAuthorizationCredentials | None, scope: str) -> ApiKey:
-    key = authenticate(session, credentials.credentials if credentials else None)
-    require_scope(key, scope)
-    return key
+    return scoped_key(session, credentials.credentials if credentials else None, scope)
 
 
 def acting_key(scope: str) -> Callable[..., Actor]:
@@ -94,7 +92,22 @@ def acting_key(scope: str) -> Callable[..., Actor]:
     return dependency
 
 
-EventsWriter = Annotated[ApiKey, Depends(api_key("events:write"))]
+async def presented_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    """The API key a request presents, for a handler that checks it in its own transaction (one hop to the
+    database threads for both): none, or one not shaped like a key, is refused here, before the body is read."""
+    presented = credentials.credentials if credentials else None
+    key_parts(presented)
+    return presented
+
+
+def scoped_key(session: Session, presented: str | None, scope: str) -> ApiKey:
+    """The live key `presented` (presented_key), which must hold `scope`: 401 or 403."""
+    key = authenticate(session, presented)
+    require_scope(key, scope)
+    return key
+
+
+PresentedKey = Annotated[str, Depends(presented_key)]
 SurveysWriter = Annotated[ApiKey, Depends(api_key("surveys:write"))]
 SurveysReader = Annotated[ApiKey, Depends(api_key("surveys:read"))]
 ResponsesReader = Annotated[ApiKey, Depends(api_key("responses:read"))]

@@ -37,15 +37,21 @@ def create_api_key(session: Session, name: str, scopes: list[str]) -> tuple[ApiK
     return key, f"{KEY_PREFIX}_{prefix}_{secret}"
 
 
-def authenticate(session: Session, presented: str | None) -> ApiKey:
-    """The live key behind an `Authorization: Bearer` value, or 401."""
+def key_parts(presented: str | None) -> tuple[str, str]:
+    """The (prefix, secret) of an `Authorization: Bearer` value shaped like a key, or 401: no database needed."""
     if not presented:
         raise Unauthorized("an API key is required: Authorization: Bearer <key>")
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthorized("the API key is not valid", code="invalid_api_key")
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
-    if key is None or key.revoked_at is not None or not hmac.compare_digest(key.secret_hash, _hash(parts[2])):
+    return parts[1], parts[2]
+
+
+def authenticate(session: Session, presented: str | None) -> ApiKey:
+    """The live key behind an `Authorization: Bearer` value, or 401."""
+    prefix, secret = key_parts(presented)
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None or key.revoked_at is not None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
         raise Unauthorized("the API key is not valid", code="invalid_api_key")
     now = utcnow()
     # Write last_used_at at most once a minute: a write per request would serialise the API on SQLite.

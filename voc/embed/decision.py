@@ -144,7 +144,8 @@ def _invite(session: Session, site: Site, survey: Survey, trigger: dict, visitor
     touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.key == trigger["touchpoint"]))
     # The visitor is on the page now: the trigger's delay does not apply to the widget.
     invitation = create_invitation(session, survey=survey, trigger={**trigger, "delay_minutes": 0, "channel": EMBED},
-                                   contact=contact, touchpoint=touchpoint, event=None, occurred_at=now)
+                                   contact=contact, touchpoint_id=touchpoint.id if touchpoint else None,
+                                   event_id=None, occurred_at=now)
     invitation.site_id = site.id
     session.add(invitation)
     session.flush()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from voc.analytics.rollups import record_invitation
@@ -31,55 +33,83 @@ _REASON_RANK = {"no_active_survey": 0, "condition_false": 1, "sampled_out": 2, "
 @dataclass
 class Decision:
     reason: str | None
-    survey: Survey | None = None
+    survey: Candidate | None = None
     trigger: dict | None = None
 
 
-# Every event asks first whether its event_id is known: compiled once, run on the driver (voc.db.Prepared).
-_KNOWN = Prepared(select(Event.__table__.c.id).where(Event.__table__.c.event_id == bindparam("event_id")))
+class Candidate(NamedTuple):
+    """An active survey as an event's decision reads it: no ORM object built for every survey on every event."""
+
+    id: int
+    key: str
+    recontact_days: int
+    triggers: list[dict]
+
+
+class Place(NamedTuple):
+    """The touchpoint an event names."""
+
+    id: int
+    key: str
+
+
+_E, _I, _S, _T = Event.__table__, Invitation.__table__, Survey.__table__, Touchpoint.__table__
+# Every event runs these: compiled once, run on the driver (voc.db.Prepared).
+_KNOWN = Prepared(select(_E.c.id).where(_E.c.event_id == bindparam("event_id")))
+_TOUCHPOINT = Prepared(select(_T.c.id, _T.c.key).where(_T.c.key == bindparam("key")))
+_ACTIVE = Prepared(select(_S.c.id, _S.c.key, _S.c.recontact_days, _S.c.triggers)
+                   .where(_S.c.status == SurveyStatus.active.value).order_by(_S.c.id))
+_RECENT = select(_I.c.id).where(_I.c.contact_id == bindparam("contact"), _I.c.is_test.is_(False))
+_QUARANTINED = Prepared(select(exists(_RECENT.where(_I.c.invited_at > bindparam("cooled_after")))
+                               | exists(_RECENT.where(_I.c.survey_id == bindparam("survey"),
+                                                      _I.c.invited_at > bindparam("recontact_after")))))
+_LINK = Prepared(update(_E).where(_E.c.id == bindparam("event")).values(invitation_id=bindparam("invitation")))
+
+
+@cache
+def _insert_event(dialect_name: str) -> Prepared:
+    """The event's row, unless a twin (the same event_id, sent twice at once) was stored first: then nothing,
+    and no error that would spoil the transaction (no savepoint needed on PostgreSQL). Returns the new id."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return Prepared(dialect.insert(_E).on_conflict_do_nothing(index_elements=[_E.c.event_id]).returning(_E.c.id))
 
 
 def report_event(session: Session, body: EventIn) -> EventOutcome:
     """Record a touchpoint event and invite or suppress; the same event_id again changes nothing.
 
     The decision only reads, so it comes first and the event is inserted whole: an event that invites nobody
-    (most of them) is one INSERT, one that invites is updated once more with its invitation."""
-    known = _KNOWN.first(session.connection(), {"event_id": body.event_id})
+    (most of them) is one INSERT, one that invites is updated once more with its invitation. A twin sent at
+    the same moment waits for this one's insert and answers as it did."""
+    connection = session.connection()
+    known = _KNOWN.first(connection, {"event_id": body.event_id})
     if known is not None:
         return event_outcome(session, session.get(Event, known[0]))
-    touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.key == body.touchpoint))
-    if touchpoint is None:
+    found = _TOUCHPOINT.first(connection, {"key": body.touchpoint})
+    if found is None:
         raise Invalid(f"no touchpoint {body.touchpoint!r}", code="touchpoint_not_found",
                       details=[{"path": ["touchpoint"], "message": "unknown touchpoint"}])
+    touchpoint = Place(*found)
     contact = service.upsert_contact(session, body.contact)
     occurred_at = body.occurred_at or utcnow()
     decision = decide(session, touchpoint, contact, body.attributes, occurred_at)
     invites = decision.survey is not None and decision.trigger is not None
-    event = Event(event_id=body.event_id, touchpoint_id=touchpoint.id, contact_id=contact.id,
-                  occurred_at=occurred_at, attributes=body.attributes, reason=decision.reason,
-                  outcome="invited" if invites else "suppressed", survey_id=decision.survey.id if invites else None)
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite writers are serialised (BEGIN IMMEDIATE): no twin can slip in, no savepoint needed.
-        session.add(event)
-        session.flush()
-    else:
-        try:
-            with session.begin_nested():  # a concurrent twin of this event wins the unique index
-                session.add(event)
-                session.flush()
-        except IntegrityError:
-            twin = session.scalars(select(Event).where(Event.event_id == body.event_id)).one()
-            return event_outcome(session, twin)
-    if invites:
-        invitation = create_invitation(session, decision.survey, decision.trigger, contact, touchpoint,
-                                       event, occurred_at)
-        event.invitation_id = invitation.id
-        session.add(event)
-        session.flush()
-    return event_outcome(session, event)
+    inserted = _insert_event(connection.dialect.name).first(connection, {
+        "event_id": body.event_id, "touchpoint_id": touchpoint.id, "contact_id": contact.id,
+        "occurred_at": occurred_at, "attributes": body.attributes, "outcome": "invited" if invites else "suppressed",
+        "reason": decision.reason, "survey_id": decision.survey.id if invites else None, "invitation_id": None,
+        "created_at": utcnow()})
+    if inserted is None:  # a twin was stored first (and committed): its answer is this one's
+        return event_outcome(session, session.scalars(select(Event).where(Event.event_id == body.event_id)).one())
+    if not invites:
+        return EventOutcome(event_id=body.event_id, outcome="suppressed", reason=decision.reason, invitation=None)
+    survey = session.get(Survey, decision.survey.id)
+    invitation = create_invitation(session, survey, decision.trigger, contact, touchpoint.id, inserted[0],
+                                   occurred_at)
+    _LINK.run(session.connection(), {"event": inserted[0], "invitation": invitation.id})
+    return outcome_of(body.event_id, survey.key, invitation)
 
 
-def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_attrs: dict,
+def decide(session: Session, touchpoint: Place, contact: Contact, event_attrs: dict,
            occurred_at: datetime) -> Decision:
     """Which survey to invite to, or why none: opted out, no survey, condition, sample, quarantine, no e-mail
     address, no mail server.
@@ -88,10 +118,9 @@ def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_att
     admits the contact wins (voc.surveys.overlaps explains this on the dashboard)."""
     if contact.opted_out:
         return Decision("opted_out")
-    surveys = session.scalars(select(Survey).where(Survey.status == SurveyStatus.active).order_by(Survey.id))
     reason = "no_active_survey"
     contact_key = f"{contact.crm}:{contact.external_id}"
-    for survey in surveys:
+    for survey in map(Candidate._make, _ACTIVE.all(session.connection(), {})):
         for trigger in survey.triggers:
             if trigger["touchpoint"] != touchpoint.key:
                 continue
@@ -111,19 +140,17 @@ def decide(session: Session, touchpoint: Touchpoint, contact: Contact, event_att
     return Decision(reason)
 
 
-def is_quarantined(session: Session, contact: Contact, survey: Survey, at: datetime) -> bool:
+def is_quarantined(session: Session, contact: Contact, survey: Survey | Candidate, at: datetime) -> bool:
     """Invited to this survey within its recontact_days, or to any survey within the workspace cooldown (test
     invitations do not count: trying a survey quarantines nobody)."""
-    cooldown = timedelta(days=get_settings().contact_cooldown_days)
-    recontact = timedelta(days=survey.recontact_days)
-    recent = select(Invitation.id).where(Invitation.contact_id == contact.id, Invitation.is_test.is_(False))
-    any_survey = exists(recent.where(Invitation.invited_at > at - cooldown))
-    this_survey = exists(recent.where(Invitation.survey_id == survey.id, Invitation.invited_at > at - recontact))
-    return bool(session.scalar(select(any_survey | this_survey)))
+    row = _QUARANTINED.first(session.connection(), {
+        "contact": contact.id, "cooled_after": at - timedelta(days=get_settings().contact_cooldown_days),
+        "survey": survey.id, "recontact_after": at - timedelta(days=survey.recontact_days)})
+    return bool(row[0])
 
 
 def create_invitation(session: Session, survey: Survey, trigger: dict, contact: Contact,
-                      touchpoint: Touchpoint | None, event: Event | None, occurred_at: datetime) -> Invitation:
+                      touchpoint_id: int | None, event_id: int | None, occurred_at: datetime) -> Invitation:
     """A new invitation, usable after the trigger's delay; announcing it is a job at that time."""
     settings = get_settings()
     invited_at = occurred_at + timedelta(minutes=trigger.get("delay_minutes", 0))
@@ -132,8 +159,7 @@ def create_invitation(session: Session, survey: Survey, trigger: dict, contact: 
     invitation = Invitation(
         token_hash=hash_token(token_for(nonce, settings.secret_key)), token_nonce=nonce,
         survey_id=survey.id, survey_version_id=service.current_version(session, survey).id,
-        touchpoint_id=touchpoint.id if touchpoint else None, contact_id=contact.id,
-        event_id=event.id if event else None, channel=trigger.get("channel", "link"),
+        touchpoint_id=touchpoint_id, contact_id=contact.id, event_id=event_id, channel=trigger.get("channel", "link"),
         status=InvitationStatus.scheduled if invited_at > utcnow() else InvitationStatus.pending,
         invited_at=invited_at, expires_at=invited_at + timedelta(hours=hours),
     )
@@ -152,12 +178,17 @@ def invitation_url(invitation: Invitation) -> str:
 
 
 def event_outcome(session: Session, event: Event) -> EventOutcome:
-    """The answer to an event, the same every time it is asked."""
+    """The answer to a stored event, the same every time it is asked."""
     invitation = session.get(Invitation, event.invitation_id) if event.invitation_id else None
     survey = session.get(Survey, event.survey_id) if event.survey_id else None
-    return EventOutcome(
-        event_id=event.event_id, outcome=event.outcome, reason=event.reason,
-        survey=survey.key if survey else None,
-        invitation=InvitationOut(id=invitation.id, url=invitation_url(invitation), expires_at=invitation.expires_at,
-                                 available_at=invitation.invited_at) if invitation else None,
-    )
+    if invitation is None:
+        return EventOutcome(event_id=event.event_id, outcome=event.outcome, reason=event.reason,
+                            survey=survey.key if survey else None, invitation=None)
+    return outcome_of(event.event_id, survey.key if survey else None, invitation)
+
+
+def outcome_of(event_id: str, survey_key: str | None, invitation: Invitation) -> EventOutcome:
+    """The answer to an event that invited: the survey and the customer's link."""
+    return EventOutcome(event_id=event_id, outcome="invited", reason=None, survey=survey_key,
+                        invitation=InvitationOut(id=invitation.id, url=invitation_url(invitation),
+                                                 expires_at=invitation.expires_at, available_at=invitation.invited_at))
