@@ -98,6 +98,36 @@ def test_keys_are_required_and_scoped(client, make_key):
     assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"
 
 
+def test_an_event_needs_a_live_key_with_events_write(client, make_key, engine):
+    """The events route checks its key in the transaction that records the event: a key without the scope, or
+    one revoked, records nothing."""
+    from sqlmodel import Session, func, select
+
+    from tests import factories
+    from voc.auth.models import ApiKey
+    from voc.auth.service import revoke_api_key
+    from voc.surveys.models import Event
+
+    with Session(engine) as session:
+        factories.touchpoint(session)
+        factories.survey(session)
+        session.commit()
+    event = {"event_id": "e-scope", "touchpoint": "order_delivered", "contact": {"external_id": "c"}}
+    readers = {"Authorization": f"Bearer {make_key('surveys:read', 'responses:read')}"}
+    r = client.post("/api/v1/events", json=event, headers=readers)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"
+    crm = make_key("events:write", name="crm")
+    with Session(engine) as session:
+        revoke_api_key(session, session.exec(select(ApiKey).where(ApiKey.name == "crm")).one().id)
+        session.commit()
+    r = client.post("/api/v1/events", json=event, headers={"Authorization": f"Bearer {crm}"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Event)).one() == 0
+    assert client.post("/api/v1/events", json=event, headers={"Authorization": f"Bearer {make_key('events:write')}"}
+                       ).json()["outcome"] == "invited"  # the same event, with a key that may: recorded
+
+
 def test_cursor_pagination_walks_every_response_once(api):
     for n in range(7):
         token = invite(api, f"e{n}", f"c{n}")
