@@ -4,9 +4,9 @@ this is how a breach shows, in the log with where the loop was, and at /metrics.
 A late beat alone does not prove a hold: on a busy machine the loop may simply not get the CPU (other
 processes) or the GIL (its own threads), and a crowd arriving at once makes many short callbacks ready
 together, which the loop runs back to back (each request's few milliseconds of parsing, one after the
-other). A stall counts as a hold when one callback ran through it, using the CPU (the loop thread's own CPU
-time during the stall reaches half the threshold, and the watcher found it in the same callback every time
-it looked), or sat blocked at one place outside the selector without using the CPU (a lock, a socket, a
+other). A stall counts as a hold when one callback ran through much of it, using the CPU (the loop thread's
+own CPU time during the stall reaches half the threshold, and the watcher saw it in one callback for a third
+of the threshold), or sat blocked at one place outside the selector without using the CPU (a lock, a socket, a
 sleep: the freeze this watch was made for) while the process's other threads did not use it either (back
 from a socket write, the loop thread may wait there for the GIL while the request threads render pages)."""
 
@@ -95,8 +95,8 @@ class LoopWatch:
                 self.max_lag = max(self.max_lag, lag)
                 if lag <= self.warn_after:
                     continue
-                # Running code through the stall, and one callback for a good part of it (seen in it three times
-                # running): not a crowd's many short ones back to back. Unseen (the watcher got no turn): counted.
+                # Running code through the stall, and one callback for a good part of it (at 100 ms, seen in it three
+                # looks running): not a crowd's many short ones back to back. Unseen (no look at all): counted.
                 busy = time.thread_time() - cpu >= self.warn_after / 2 and (
                     self._one >= self.warn_after / 3 or not self._looked)
                 if busy or self._blocked_at is not None:
