@@ -47,15 +47,20 @@ class SlowFirst(Receiver):
         super()._handle(request, body)
 
 
-def test_one_contacts_messages_arrive_in_the_order_they_were_published(engine):
-    slow_first = SlowFirst().start()
+def _one_contacts_messages_arrive_in_order(engine, receiver: Receiver, count: int) -> None:  # noqa: ANN001
+    """Publish `count` messages about one contact; after one run_until_idle every one has arrived, in order."""
+    receiver.start()
     try:
-        _endpoint(engine, slow_first)
-        ids = _publish(engine, ["crm-7"] * 5)
+        _endpoint(engine, receiver)
+        ids = _publish(engine, ["crm-7"] * count)
         Worker(engine).run_until_idle()
-        assert [r.msg_id for r in slow_first.received] == ids, _messages(engine)
+        assert [r.msg_id for r in receiver.received] == ids, _messages(engine)
     finally:
-        slow_first.stop()
+        receiver.stop()
+
+
+def test_one_contacts_messages_arrive_in_the_order_they_were_published(engine):
+    _one_contacts_messages_arrive_in_order(engine, SlowFirst(), 5)
 
 
 def test_run_until_idle_waits_for_a_message_put_back_while_a_claim_was_slow(engine, monkeypatch):
@@ -73,14 +78,7 @@ def test_run_until_idle_waits_for_a_message_put_back_while_a_claim_was_slow(engi
         return found
 
     monkeypatch.setattr(worker_module, "claim_due_jobs", slow_when_empty)
-    receiver = Receiver().start()
-    try:
-        _endpoint(engine, receiver)
-        ids = _publish(engine, ["crm-8"] * 2)
-        Worker(engine).run_until_idle()
-        assert [r.msg_id for r in receiver.received] == ids, _messages(engine)
-    finally:
-        receiver.stop()
+    _one_contacts_messages_arrive_in_order(engine, Receiver(), 2)
 
 
 def _messages(engine) -> str:  # noqa: ANN001
