@@ -305,6 +305,26 @@ def test_only_enabled_subscribed_endpoints_get_messages_and_dedupe_keys_hold(eng
         assert session.get(WebhookEndpoint, first).enabled
 
 
+def test_endpoints_changed_in_a_transaction_count_for_what_it_publishes_next(engine, receiver, make_endpoint):
+    # The enabled endpoints are read once a transaction (an answer's job publishes three events); a change
+    # made in the same transaction, or a rolled-back one, must not leave a stale list behind.
+    first, _ = make_endpoint(event_types=["response.completed"])
+    data = sample_event("response.completed")["data"]
+    with Session(engine, expire_on_commit=False) as session:
+        assert [m.endpoint_id for m in outbox.publish(session, "response.completed", data)] == [first]
+        disabled = session.get(WebhookEndpoint, first)
+        disabled.enabled = False
+        session.add(disabled)
+        session.flush()
+        assert outbox.publish(session, "response.completed", data) == []
+        second, _ = create_endpoint(session, EndpointCreate(url=receiver.url, event_types=["response.completed"]))
+        assert [m.endpoint_id for m in outbox.publish(session, "response.completed", data)] == [second.id]
+        session.rollback()
+        # Rolled back: the first endpoint is enabled again, the second never was.
+        assert [m.endpoint_id for m in outbox.publish(session, "response.completed", data)] == [first]
+        session.commit()
+
+
 def test_the_messages_of_a_claimed_batch_load_together_each_with_its_own_verdict(engine, receiver, make_endpoint):
     endpoint_id, _ = make_endpoint()
     data = sample_event("contact.experience_updated")["data"]

@@ -20,7 +20,7 @@ from voc.db.engine import (
     shared_rows_at_commit,
     utcnow,
 )
-from voc.db.prepared import Prepared, Sized
+from voc.db.prepared import InsertOnce, Prepared, Sized
 from voc.db.writers import (
     Batch,
     GroupWriter,
@@ -33,8 +33,8 @@ from voc.db.writers import (
     job_writer,
 )
 
-__all__ = ["Batch", "GroupWriter", "JSONType", "PooledWriters", "Prepared", "Refused", "Sized", "UTCDateTime",
-           "WriteTurn", "_configure_sqlite", "alembic_config", "batch_writer", "busy", "database_threads",
-           "deferred", "dispose_engines", "get_engine", "group_writer", "in_transaction", "is_busy", "job_writer",
-           "make_engine", "migrate", "reading", "session_scope", "holds_shared_rows",
+__all__ = ["Batch", "GroupWriter", "InsertOnce", "JSONType", "PooledWriters", "Prepared", "Refused", "Sized",
+           "UTCDateTime", "WriteTurn", "_configure_sqlite", "alembic_config", "batch_writer", "busy",
+           "database_threads", "deferred", "dispose_engines", "get_engine", "group_writer", "in_transaction",
+           "is_busy", "job_writer", "make_engine", "migrate", "reading", "session_scope", "holds_shared_rows",
            "shared_rows_at_commit", "utcnow"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Float
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 
@@ -29,8 +30,12 @@ class Prepared:
         keys = tuple(params) if self._dml else ()  # (callers pass their keys in one order: no sorting per call)
         plan = self._plans.get((dialect.name, keys))
         if plan is None:
-            plan = self._plans[(dialect.name, keys)] = _Plan(self.statement, dialect, keys)
+            plan = self._plans[(dialect.name, keys)] = _Plan(self.statement_for(dialect.name), dialect, keys)
         return plan
+
+    def statement_for(self, dialect_name: str) -> Any:
+        """The statement as `dialect_name` runs it (the same one for every dialect, unless a subclass says)."""
+        return self.statement
 
     def _query(self, connection: Connection, params: dict[str, Any], fetch: Callable[[Any], Any]) -> tuple:
         plan = self._plan(connection.dialect, params)
@@ -68,6 +73,22 @@ class Prepared:
             return cursor.rowcount
         finally:
             cursor.close()
+
+
+class InsertOnce(Prepared):
+    """INSERT … ON CONFLICT (`keys`) DO NOTHING RETURNING `returning`, on PostgreSQL and SQLite alike: where a
+    row with the same keys exists (stored earlier in this transaction, or by a twin that committed first,
+    whose insert a concurrent one waits for) nothing is inserted and first() returns None. No error spoils the
+    transaction (no savepoint needed), and no SELECT beforehand reads the table."""
+
+    def __init__(self, table: Any, keys: list[Any], *returning: Any) -> None:
+        self.keys, self.returning = keys, returning
+        super().__init__(table.insert().returning(*returning))
+
+    def statement_for(self, dialect_name: str) -> Any:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        return (dialect.insert(self.statement.table).on_conflict_do_nothing(index_elements=self.keys)
+                .returning(*self.returning))
 
 
 class Sized:

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from voc.auth.models import User
 from voc.config import get_settings
-from voc.db import reading, session_scope, utcnow
+from voc.db import InsertOnce, reading, session_scope, utcnow
 from voc.digest.compose import Undeliverable, compose_digest
 from voc.digest.content import Digest, DigestWeek, build_digest, last_whole_week
 from voc.digest.models import DigestSend
@@ -40,23 +38,19 @@ class TemporarySendFailure(Exception):
     """The server was down or answered 4xx: the job queue tries again later, with backoff."""
 
 
-@cache
-def _plan_statement(dialect_name: str) -> Any:
-    """Insert a (user, week) row unless there is one; returns its id only when this insert made it."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    table = DigestSend.__table__
-    return (dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c.user_id, table.c.week])
-            .returning(table.c.id))
+_D = DigestSend.__table__
+# A (user, week) row unless there is one; returns its id only when this insert made it.
+_PLAN = InsertOnce(_D, [_D.c.user_id, _D.c.week], _D.c.id)
 
 
 @planner("weekly_digest")
 def plan_weekly_digests(session: Session, now: datetime) -> int:
     """Queue last week's digest for every recipient who has not had it planned yet; returns how many."""
     week = last_whole_week(now)
-    statement = _plan_statement(session.get_bind().dialect.name)
+    connection = session.connection()
     queued = 0
     for user_id in digest_recipients(session):
-        made = session.execute(statement, {"user_id": user_id, "week": week.key, "created_at": now}).first()
+        made = _PLAN.first(connection, {"user_id": user_id, "week": week.key, "created_at": now})
         if made is not None:
             enqueue(session, DIGEST_JOB, {"digest_send_id": made[0]}, max_attempts=MAX_ATTEMPTS)
             queued += 1

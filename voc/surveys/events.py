@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from voc.analytics.rollups import record_invitation
 from voc.config import get_settings
-from voc.db import Prepared, utcnow
+from voc.db import InsertOnce, Prepared, utcnow
 from voc.errors import Invalid
 from voc.jobs.queue import enqueue
 from voc.surveys import service
@@ -65,13 +63,8 @@ _QUARANTINED = Prepared(select(exists(_RECENT.where(_I.c.invited_at > bindparam(
                                                       _I.c.invited_at > bindparam("recontact_after")))))
 _LINK = Prepared(update(_E).where(_E.c.id == bindparam("event")).values(invitation_id=bindparam("invitation")))
 
-
-@cache
-def _insert_event(dialect_name: str) -> Prepared:
-    """The event's row, unless a twin (the same event_id, sent twice at once) was stored first: then nothing,
-    and no error that would spoil the transaction (no savepoint needed on PostgreSQL). Returns the new id."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return Prepared(dialect.insert(_E).on_conflict_do_nothing(index_elements=[_E.c.event_id]).returning(_E.c.id))
+# The event's row, unless a twin (the same event_id, sent twice at once) was stored first. Returns the new id.
+_INSERT_EVENT = InsertOnce(_E, [_E.c.event_id], _E.c.id)
 
 
 def report_event(session: Session, body: EventIn) -> EventOutcome:
@@ -93,7 +86,7 @@ def report_event(session: Session, body: EventIn) -> EventOutcome:
     occurred_at = body.occurred_at or utcnow()
     decision = decide(session, touchpoint, contact, body.attributes, occurred_at)
     invites = decision.survey is not None and decision.trigger is not None
-    inserted = _insert_event(connection.dialect.name).first(connection, {
+    inserted = _INSERT_EVENT.first(connection, {
         "event_id": body.event_id, "touchpoint_id": touchpoint.id, "contact_id": contact.id,
         "occurred_at": occurred_at, "attributes": body.attributes, "outcome": "invited" if invites else "suppressed",
         "reason": decision.reason, "survey_id": decision.survey.id if invites else None, "invitation_id": None,

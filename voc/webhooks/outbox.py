@@ -6,11 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransactionOrigin, object_session
 from sqlmodel import Session
 
 from voc.config import get_settings
-from voc.db import Prepared, utcnow
+from voc.db import InsertOnce, Prepared, utcnow
 from voc.errors import Conflict
 from voc.jobs.queue import enqueue
 from voc.surveys.experience import iso
@@ -31,8 +33,10 @@ _W, _M = WebhookEndpoint.__table__, WebhookMessage.__table__
 # Every published event asks these (several per answer): prebuilt, rows rather than ORM objects.
 _ENABLED = Prepared(select(_W.c.id, _W.c.event_types, _W.c.preset).where(_W.c.enabled.is_(True))
                     .order_by(_W.c.id))
-_DONE = Prepared(select(_M.c.endpoint_id).where(_M.c.dedupe_key == bindparam("key")))
-_INSERT = Prepared(insert(_M).returning(_M.c.id))
+# A message, unless its endpoint has one under the same dedupe key (NULL keys never collide). The unique index
+# (endpoint, dedupe key) answers it: no read of the whole table first, which grows with every answer.
+_INSERT = InsertOnce(_M, [_M.c.endpoint_id, _M.c.dedupe_key], _M.c.id)
+_SUBSCRIPTIONS = "voc.webhooks.subscriptions"  # session.info: the enabled endpoints, read once a transaction
 
 
 class Published(NamedTuple):
@@ -45,9 +49,30 @@ class Published(NamedTuple):
 
 
 def subscribed_endpoints(session: Session, event_type: str) -> list[tuple[int, str]]:
-    """The (id, preset) of the enabled endpoints that take `event_type` (few: filtered here, not in JSON SQL)."""
-    return [(endpoint_id, preset) for endpoint_id, event_types, preset in _ENABLED.all(session.connection(), {})
-            if event_type in event_types]
+    """The (id, preset) of the enabled endpoints that take `event_type` (few: filtered here, not in JSON SQL).
+
+    Read once a transaction: an answer publishes three events, and a worker's batch of answers shares one
+    transaction. A change to an endpoint in the same session reads them again (_forget_subscriptions)."""
+    rows = session.info.get(_SUBSCRIPTIONS)
+    if rows is None:
+        rows = session.info[_SUBSCRIPTIONS] = _ENABLED.all(session.connection(), {})
+    return [(endpoint_id, preset) for endpoint_id, event_types, preset in rows if event_type in event_types]
+
+
+@event.listens_for(WebhookEndpoint, "after_insert")
+@event.listens_for(WebhookEndpoint, "after_update")
+@event.listens_for(WebhookEndpoint, "after_delete")
+def _endpoint_changed(_mapper: Any, _connection: Any, endpoint: WebhookEndpoint) -> None:
+    if (session := object_session(endpoint)) is not None:
+        session.info.pop(_SUBSCRIPTIONS, None)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_subscriptions(session: OrmSession, transaction: Any) -> None:
+    """A new transaction (or what a rolled-back savepoint undid) reads the endpoints afresh; a flush (a
+    subtransaction of the session's own) ends nothing."""
+    if transaction.origin is not SessionTransactionOrigin.SUBTRANSACTION:
+        session.info.pop(_SUBSCRIPTIONS, None)
 
 
 def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: str | None = None
@@ -55,15 +80,11 @@ def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: s
     """Queue `event_type` for every subscribed endpoint, in the caller's transaction.
 
     `data` may be a function, called only when some endpoint subscribes (a summary costs queries).
-    With `dedupe_key`, an endpoint that already has a message under that key gets no second one,
-    so a job that runs twice publishes once."""
+    With `dedupe_key`, an endpoint that already has a message under that key (from an earlier run, or earlier
+    in this transaction) gets no second one, so a job that runs twice publishes once."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     endpoints = subscribed_endpoints(session, event_type)
-    if dedupe_key and endpoints:
-        session.flush()  # messages added earlier in this transaction count too
-        done = {row[0] for row in _DONE.all(session.connection(), {"key": dedupe_key})}
-        endpoints = [(endpoint, preset) for endpoint, preset in endpoints if endpoint not in done]
     if not endpoints:
         return []
     body = {"type": event_type, "timestamp": iso(utcnow()), "data": data() if callable(data) else data}
@@ -76,11 +97,13 @@ def publish(session: Session, event_type: str, data: EventData, *, dedupe_key: s
     messages = []
     for endpoint in endpoints:
         msg_id = new_message_id()
-        [message_id] = _INSERT.first(connection, {
+        inserted = _INSERT.first(connection, {
             "msg_id": msg_id, "endpoint_id": endpoint, "event_type": event_type, "dedupe_key": dedupe_key,
             "order_key": order_key, "test": False, "payload": body, "status": MessageStatus.pending.value,
             "attempts": 0, "created_at": now})
-        messages.append(Published(message_id, msg_id, endpoint, event_type))
+        if inserted is None:  # published under this key before
+            continue
+        messages.append(Published(inserted[0], msg_id, endpoint, event_type))
         schedule_delivery(session, messages[-1], attempt=0)
     return messages
 
