@@ -4,14 +4,18 @@ so it is recorded as its own and the others' work commits once."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlmodel import Session
 
+from tests import factories as f
 from voc.jobs.models import Job
 from voc.jobs.queue import claim_due_jobs, enqueue, job_handler, run_together
 from voc.jobs.worker import Worker
-from voc.surveys.models import Touchpoint
+from voc.surveys.models import Response, Touchpoint
+from voc.surveys.responses import submit_response
 
 KIND = "test.together"
 
@@ -81,3 +85,45 @@ def test_only_the_jobs_the_worker_still_holds_run(engine, seen):
     assert run_together(engine, claimed, "lapsed") == ["done", "lost", "done"]
     jobs, written = _state(engine)
     assert written == ["t0", "t2"] and jobs[ids[1]].locked_by == "rescuer"
+
+
+def test_a_preload_reads_for_the_whole_batch_once(engine, seen):
+    loads = []
+
+    @job_handler("test.preloaded", together=True, preload=lambda session, payloads: loads.append(payloads))
+    def step(session, payload):
+        seen.append((payload["n"], session))
+
+    with Session(engine) as session:
+        ids = [enqueue(session, "test.preloaded", {"n": n}) for n in range(3)]
+        session.commit()
+    claimed = claim_due_jobs(engine, "w")
+    with Session(engine) as other:  # the second is no longer this worker's: its payload is not preloaded
+        other.execute(update(Job).where(Job.id == ids[1]).values(locked_by="rescuer"))
+        other.commit()
+    assert run_together(engine, claimed, "w") == ["done", "lost", "done"]
+    assert loads == [[{"n": 0}, {"n": 2}]] and [n for n, _ in seen] == [0, 2]
+
+
+def test_a_batch_of_answers_jobs_reads_their_responses_in_one_statement(engine):
+    with Session(engine) as session:
+        f.touchpoint(session)
+        f.survey(session, recontact_days=0)
+        tokens = [f.token_of(f.event(session, f"e-{n}", contact=f"c-{n}").invitation.url) for n in range(4)]
+        session.commit()
+    Worker(engine).run_until_idle()  # the invitations' own jobs
+    with Session(engine) as session:
+        for token in tokens:
+            submit_response(session, token, [("nps", 9), ("why", "Quick and friendly.")])
+        session.commit()
+    statements: list[str] = []
+
+    def seen_statement(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", seen_statement)
+    assert Worker(engine, batch=10).run_until_idle() == 4
+    event.remove(engine, "before_cursor_execute", seen_statement)
+    with Session(engine) as session:
+        assert all(r.analysis for r in session.scalars(select(Response)))  # each was read, analysed, stored
+    assert len([s for s in statements if re.match(r"SELECT\b.*\bFROM response\b", s, re.S)]) == 1

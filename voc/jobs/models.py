@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -35,3 +36,8 @@ class Job(SQLModel, table=True):
     last_error: str | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# A claimed job as the worker holds it: the row's values, read-only, in the table's column order (a claim
+# returns whole rows). No ORM object: a worker claims jobs all day, and never writes through one.
+ClaimedJob = namedtuple("ClaimedJob", [column.key for column in Job.__table__.columns])  # noqa: PYI024

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from voc.config import get_settings
 from voc.db import Batch, Prepared, Refused, Sized, reading, session_scope, shared_rows_at_commit, utcnow
-from voc.jobs.models import Job, JobStatus
+from voc.jobs.models import ClaimedJob, Job, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -62,22 +62,27 @@ class Defer(Exception):  # noqa: N818 - a signal, not an error
         self.delay = delay
 
 
-# Kinds whose claimed jobs a worker runs several in one transaction (run_together).
-TOGETHER: set[str] = set()
+# Reads, in one statement, what each of a batch's handlers would read on its own (the rows it will load into
+# the session): returns what must stay referenced meanwhile (the session holds its objects weakly).
+Preload = Callable[[Session, list[dict[str, Any]]], Any]
+# Kinds whose claimed jobs a worker runs several in one transaction (run_together), with their Preload, if any.
+TOGETHER: dict[str, Preload | None] = {}
 
 
-def job_handler(kind: str, *, lane: Lane | None = None, together: bool = False) -> Callable[[Handler], Handler]:
+def job_handler(kind: str, *, lane: Lane | None = None, together: bool = False,
+                preload: Preload | None = None) -> Callable[[Handler], Handler]:
     """Register `fn(session, payload)` as the handler for jobs of `kind`; with `lane`, the worker runs
     them concurrently, a few at a time per lane (see voc.jobs.worker.Lanes); with `together`, the jobs
     of this kind it claimed at once run one after the other in one transaction (run_together), so the
-    handler may run again after a rollback (it acts only on the database)."""
+    handler may run again after a rollback (it acts only on the database). `preload` (with `together`) reads
+    the batch's rows first, in one statement."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
         if lane is not None:
             LANES[kind] = lane
         if together:
-            TOGETHER.add(kind)
+            TOGETHER[kind] = preload
         return fn
 
     return register
@@ -123,10 +128,10 @@ def _run_stages(stages: Stages, session: Session, payload: dict[str, Any]) -> No
 FAILED = object()  # load_stages' state for a job whose load failed (the job is already marked failed)
 
 
-def load_stages(engine: Engine, worker_id: str, jobs: list[Job]) -> dict[int, Any]:
+def load_stages(engine: Engine, worker_id: str, jobs: list[ClaimedJob]) -> dict[int, Any]:
     """The state of each claimed job of a staged kind (Stages.load), read in one transaction per kind. If a
     batch's read fails, each job is read alone, and a job whose own read fails is failed as run_job would."""
-    by_kind: dict[str, list[Job]] = {}
+    by_kind: dict[str, list[ClaimedJob]] = {}
     for job in jobs:
         if job.kind in STAGES:
             by_kind.setdefault(job.kind, []).append(job)
@@ -166,7 +171,7 @@ def _finish_held(session: Session, worker_id: str, ids: list[int]) -> set[int]:
     return {row[0] for row in _FINISH_JOBS(len(ids)).all(session.connection(), params)}
 
 
-def run_together(engine: Engine, jobs: list[Job], worker_id: str) -> list[str]:
+def run_together(engine: Engine, jobs: list[ClaimedJob], worker_id: str) -> list[str]:
     """Run claimed jobs of one `together` kind in one transaction: one commit (and one BEGIN, one statement
     marking them done) for all of them, and the rollups' shared rows written once, merged, at the end
     (voc.db.shared_rows_at_commit). Only the jobs this worker still holds run. Should any of them fail (or
@@ -174,14 +179,16 @@ def run_together(engine: Engine, jobs: list[Job], worker_id: str) -> list[str]:
     a failure is recorded as its own and the others commit. Returns each job's status."""
     if len(jobs) == 1:
         return [run_job(engine, jobs[0], worker_id)]
-    handler = HANDLERS[jobs[0].kind]
+    handler, preload = HANDLERS[jobs[0].kind], TOGETHER.get(jobs[0].kind)
     try:
         with session_scope(engine) as session:
             shared_rows_at_commit(session)
             held = _finish_held(session, worker_id, [job.id for job in jobs])
-            for job in jobs:
-                if job.id in held:
-                    handler(session, dict(job.payload))
+            payloads = [dict(job.payload) for job in jobs if job.id in held]
+            loaded = preload(session, payloads) if preload is not None and payloads else None
+            for payload in payloads:
+                handler(session, payload)
+            del loaded  # (kept until every handler has run)
     except Exception:
         log.info("%d %s jobs run together failed; running each alone", len(jobs), jobs[0].kind, exc_info=True)
         return [run_job(engine, job, worker_id) for job in jobs]
@@ -192,7 +199,7 @@ def run_together(engine: Engine, jobs: list[Job], worker_id: str) -> list[str]:
     return [JobStatus.done if job.id in held else "lost" for job in jobs]
 
 
-def _finish_staged(session: Session, items: list[tuple[str, Job, Stages, Any, Any]]) -> list[Any]:
+def _finish_staged(session: Session, items: list[tuple[str, ClaimedJob, Stages, Any, Any]]) -> list[Any]:
     """End staged jobs whose `act` has run, many in one transaction: each job's end is marked only while its
     worker still holds it, and its `write` runs only then (a lost lease leaves nothing of that job's: it
     is refused, and the worker that took the job over runs it). Items: (worker id, job, stages, state, result)."""
@@ -217,7 +224,7 @@ def _finish_staged(session: Session, items: list[tuple[str, Job, Stages, Any, An
 finish_staged = Batch(_finish_staged)
 
 
-def staged_failed(engine: Engine, job: Job, worker_id: str, error: BaseException) -> str:
+def staged_failed(engine: Engine, job: ClaimedJob, worker_id: str, error: BaseException) -> str:
     """What finish_staged's failure means for the job: a lost lease is only logged; anything else fails the
     job as run_job would (retried after a backoff, its request sent again). Returns the job's status."""
     if isinstance(error, LostLease):
@@ -348,7 +355,8 @@ def _wake_worker(session: OrmSession) -> None:
         wakeup.set()
 
 
-def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10, *, full_lanes: Collection[str] = ()) -> list[Job]:
+def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10, *,
+                   full_lanes: Collection[str] = ()) -> list[ClaimedJob]:
     """Atomically take up to `limit` due jobs for this worker (SKIP LOCKED on PostgreSQL), none on
     `full_lanes` (those wait in the queue, not in the worker: the jobs behind them go first).
 
@@ -361,11 +369,10 @@ def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 10, *, full_lane
               **{f"lane{n}": lane for n, lane in enumerate(lanes)}}
     with session_scope(engine) as session:
         rows = _claim_statement(len(lanes)).all(session.connection(), params)
-    jobs = [Job(**dict(zip(_JOB_COLUMNS, row, strict=True))) for row in rows]
+    jobs = [ClaimedJob(*row) for row in rows]
     return sorted(jobs, key=lambda job: (job.run_at, job.id))
 
 
-_JOB_COLUMNS = tuple(column.key for column in Job.__table__.columns)
 _claims: dict[int, Prepared] = {}
 
 
@@ -426,7 +433,7 @@ def release_jobs(engine: Engine, worker_id: str, job_ids: list[int], delay: floa
             .values(**values).execution_options(synchronize_session=False)).rowcount
 
 
-def run_job(engine: Engine, job: Job, worker_id: str) -> str:
+def run_job(engine: Engine, job: ClaimedJob, worker_id: str) -> str:
     """Run one claimed job; its effects and its `done` mark commit together, and only while this worker
     still holds the job: when the lease was lost, everything the job wrote is rolled back (the worker
     that took it over runs it). Returns the new status ("lost" for a lost lease)."""
@@ -467,7 +474,7 @@ _RENEW = (update(_jobs).where(_jobs.c.locked_by == bindparam("worker"), _jobs.c.
           .values(locked_at=bindparam("now")))
 
 
-def _settle(session: Session, job: Job, worker_id: str, **values: Any) -> None:
+def _settle(session: Session, job: ClaimedJob, worker_id: str, **values: Any) -> None:
     session.execute(
         update(Job).where(Job.id == job.id, Job.locked_by == worker_id, Job.status == JobStatus.running)
         .values(locked_at=None, locked_by=None, **values)
@@ -475,7 +482,7 @@ def _settle(session: Session, job: Job, worker_id: str, **values: Any) -> None:
     )
 
 
-def _fail(engine: Engine, job: Job, worker_id: str, error: str, *, delay: float | None = None,
+def _fail(engine: Engine, job: ClaimedJob, worker_id: str, error: str, *, delay: float | None = None,
           dead: bool = False) -> str:
     dead = dead or job.attempts >= job.max_attempts
     status = JobStatus.dead if dead else JobStatus.queued

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from voc.config import get_settings
 from voc.db import GroupWriter, get_engine, job_writer, utcnow
-from voc.jobs.models import Job
+from voc.jobs.models import ClaimedJob
 from voc.jobs.queue import (
     DEFERRED,
     FAILED,
@@ -128,7 +128,7 @@ class Lanes:
         self._rate = TokenBuckets(per_second * 60, burst=max(1.0, per_second)) if per_second > 0 else None
         self._pool: ThreadPoolExecutor | None = None
         self._running: dict[str, int] = {}
-        self._waiting: dict[str, deque[tuple[Job, Callable[[], None]]]] = {}
+        self._waiting: dict[str, deque[tuple[ClaimedJob, Callable[[], None]]]] = {}
         self._in_flight = self._queued = 0
         self._settling = 0  # staged jobs done on their lane, their results not yet committed
         self._changed = threading.Condition()
@@ -177,7 +177,7 @@ class Lanes:
             while self._settling and (left := deadline - time.monotonic()) > 0:
                 self._changed.wait(left)
 
-    def start(self, lane: str, job: Job, work: Callable[[], None]) -> float:
+    def start(self, lane: str, job: ClaimedJob, work: Callable[[], None]) -> float:
         """Run `work` on the lane now, or keep it until the lane has room; returns 0, or the seconds to
         wait when the lane is over its rate (then nothing is kept)."""
         with self._changed:
@@ -227,7 +227,7 @@ class Lanes:
             if self._in_flight >= self.size:
                 return
 
-    def take_waiting(self) -> list[Job]:
+    def take_waiting(self) -> list[ClaimedJob]:
         """The claimed jobs still waiting for their lane (a stopping worker gives them back)."""
         with self._changed:
             jobs = [job for waiting in self._waiting.values() for job, _ in waiting]
@@ -268,7 +268,7 @@ class Worker:
         """Where staged jobs' results are committed, those that arrive together in one transaction."""
         return job_writer(self.engine)
 
-    def _give_way(self, job: Job) -> None:
+    def _give_way(self, job: ClaimedJob) -> None:
         if self.give_way_to is None:
             return
         due_for = (utcnow() - job.run_at).total_seconds()
@@ -277,7 +277,7 @@ class Worker:
         if wait > 0:
             self.give_way_to.wait_quiet(wait)
 
-    def _run(self, jobs: list[Job]) -> None:
+    def _run(self, jobs: list[ClaimedJob]) -> None:
         started = time.monotonic()
         run_together(self.engine, jobs, self.id)
         if self.give_way_to is not None:
@@ -341,7 +341,7 @@ class Worker:
                 self.heartbeat.release(len(rest))
         return ran
 
-    def _start_staged(self, job: Job, lane: Callable[[dict], str], state: object) -> int:
+    def _start_staged(self, job: ClaimedJob, lane: Callable[[dict], str], state: object) -> int:
         """Start a staged job whose state was read with its batch: on its lane, or straight to the commit
         when there is nothing to send; returns 1 if it started."""
         if state is FAILED:  # its read failed: marked failed already
@@ -364,7 +364,7 @@ class Worker:
             return 0
         return 1
 
-    def _act_on_lane(self, job: Job, stages: Stages, state: object) -> None:
+    def _act_on_lane(self, job: ClaimedJob, stages: Stages, state: object) -> None:
         try:
             result = stages.act(state)
         except Exception as exc:
@@ -373,14 +373,14 @@ class Worker:
             return
         self._hand_over(job, stages, state, result)
 
-    def _hand_over(self, job: Job, stages: Stages, state: object, result: object) -> None:
+    def _hand_over(self, job: ClaimedJob, stages: Stages, state: object, result: object) -> None:
         """Queue the job's result to be committed with the others that arrive meanwhile; the lane is free at
         once (its next request need not wait for this commit), and the job is held until it is committed."""
         self.lanes.settling()
         future = self.settler().submit(finish_staged, (self.id, job, stages, state, result))
         future.add_done_callback(partial(self._settled, job))
 
-    def _settled(self, job: Job, future: Future) -> None:
+    def _settled(self, job: ClaimedJob, future: Future) -> None:
         try:
             error = future.exception()
             if error is not None:
@@ -391,7 +391,7 @@ class Worker:
             self.heartbeat.release()
             self.lanes.settled()
 
-    def _run_on_lane(self, job: Job) -> None:
+    def _run_on_lane(self, job: ClaimedJob) -> None:
         try:
             if run_job(self.engine, job, self.id) == DEFERRED:
                 self._deferred(ORDER_DEFER_BOUND)

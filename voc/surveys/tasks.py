@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from voc.analytics.rollups import record_response
@@ -34,7 +35,12 @@ def announce_invitation(session: Session, payload: dict[str, Any]) -> None:
             schedule_invitation_email(session, invitation)
 
 
-@job_handler("response.completed", together=True)
+def _load_responses(session: Session, payloads: list[dict[str, Any]]) -> list[Response]:
+    """A batch's responses in one read: each job's session.get then finds its own in the session."""
+    return list(session.scalars(select(Response).where(Response.id.in_([p["response_id"] for p in payloads]))))
+
+
+@job_handler("response.completed", together=True, preload=_load_responses)
 def follow_completed_response(session: Session, payload: dict[str, Any]) -> None:
     """A response was stored: read its free text, count it (and the funnel steps its submit took),
     tell the CRM (response.completed, then response.analyzed and contact.experience_updated) and
