@@ -105,7 +105,7 @@ def test_a_preload_reads_for_the_whole_batch_once(engine, seen):
     assert loads == [[{"n": 0}, {"n": 2}]] and [n for n, _ in seen] == [0, 2]
 
 
-def test_a_batch_of_answers_jobs_reads_their_responses_in_one_statement(engine):
+def test_a_batch_of_answers_jobs_reads_their_responses_and_version_in_one_statement_each(engine):
     with Session(engine) as session:
         f.touchpoint(session)
         f.survey(session, recontact_days=0)
@@ -126,4 +126,5 @@ def test_a_batch_of_answers_jobs_reads_their_responses_in_one_statement(engine):
     event.remove(engine, "before_cursor_execute", seen_statement)
     with Session(engine) as session:
         assert all(r.analysis for r in session.scalars(select(Response)))  # each was read, analysed, stored
-    assert len([s for s in statements if re.match(r"SELECT\b.*\bFROM response\b", s, re.S)]) == 1
+    for table in ("response", "survey_version"):
+        assert len([s for s in statements if re.match(rf"SELECT\b.*\bFROM {table}\b", s, re.S)]) == 1, table

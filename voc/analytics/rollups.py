@@ -190,9 +190,7 @@ _ANSWER_COLUMNS = (Answer.response_id, Answer.question_id, Answer.type, Answer.n
                    Answer.source)
 
 
-# Every answer's job runs these (voc.db.Prepared): the questions of its version, then its answers.
-_VERSION_QUESTIONS = Prepared(select(SurveyVersion.__table__.c.questions)
-                              .where(SurveyVersion.__table__.c.id == bindparam("version")))
+# Every answer's job with a choice question runs this (voc.db.Prepared): its answers.
 _RESPONSE_ANSWERS = Prepared(select(*(Answer.__table__.c[c.key] for c in _ANSWER_COLUMNS))
                              .where(Answer.__table__.c.response_id == bindparam("response")))
 _AnswerRow = namedtuple("_AnswerRow", [c.key for c in _ANSWER_COLUMNS])  # noqa: PYI024 - read like ORM rows
@@ -243,11 +241,12 @@ def _record_choices(session: Session, response: Response, cell: Cell, old_cell: 
     (and take them out of `old_cell`, where they were counted before the response moved)."""
     if response.status != "completed":
         return
-    connection = session.connection()
-    version = _VERSION_QUESTIONS.first(connection, {"version": response.survey_version_id})
-    questions = version[0] if version else None
+    # From the session when the caller loaded it (a worker's batch of answers reads its versions at once).
+    version = session.get(SurveyVersion, response.survey_version_id)
+    questions = version.questions if version else None
     if not has_choice_questions(questions):
         return
+    connection = session.connection()
     answers = [_AnswerRow(*row) for row in _RESPONSE_ANSWERS.all(connection, {"response": response.id})]
     pairs = choice_contribution(questions or [], answers)
     counts = Counter(_choice_keys(cell, pairs))

@@ -14,7 +14,7 @@ from voc.db import utcnow
 from voc.email.tasks import schedule_invitation_email
 from voc.jobs.queue import enqueue, job_handler
 from voc.sentiment.tasks import act_on_analysis, read_response
-from voc.surveys.models import Invitation, InvitationStatus, Response
+from voc.surveys.models import Invitation, InvitationStatus, Response, SurveyVersion
 from voc.webhooks.outbox import publish_invitation_created, publish_response_completed
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,12 @@ def announce_invitation(session: Session, payload: dict[str, Any]) -> None:
             schedule_invitation_email(session, invitation)
 
 
-def _load_responses(session: Session, payloads: list[dict[str, Any]]) -> list[Response]:
-    """A batch's responses in one read: each job's session.get then finds its own in the session."""
-    return list(session.scalars(select(Response).where(Response.id.in_([p["response_id"] for p in payloads]))))
+def _load_responses(session: Session, payloads: list[dict[str, Any]]) -> list[Response | SurveyVersion]:
+    """A batch's responses, then the survey versions they answered, in one read each: each job's session.get
+    then finds its own in the session."""
+    responses = list(session.scalars(select(Response).where(Response.id.in_([p["response_id"] for p in payloads]))))
+    versions = {response.survey_version_id for response in responses}
+    return [*responses, *session.scalars(select(SurveyVersion).where(SurveyVersion.id.in_(versions)))]
 
 
 @job_handler("response.completed", together=True, preload=_load_responses)
