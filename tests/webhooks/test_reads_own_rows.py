@@ -56,8 +56,8 @@ def _statements() -> Iterator[list[tuple[type, str, Any]]]:
 
 
 def _whole_reads(session: Session, statements: list[tuple[type, str, Any]]) -> list[str]:
-    """Each plan step that reads a growing table whole (a sequential scan) or reads an index on it without
-    a condition on the index's leading column (a walk of the whole index), with its statement."""
+    """Each plan step that reads a growing table whole or walks a whole index on it (_steps_reading_whole),
+    with its statement."""
     raw = session.connection().connection.dbapi_connection
     with raw.cursor() as cursor:
         cursor.execute("SELECT c.relname, t.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
