@@ -52,7 +52,8 @@ def subscribed_endpoints(session: Session, event_type: str) -> list[tuple[int, s
     """The (id, preset) of the enabled endpoints that take `event_type` (few: filtered here, not in JSON SQL).
 
     Read once a transaction: an answer publishes three events, and a worker's batch of answers shares one
-    transaction. A change to an endpoint in the same session reads them again (_forget_subscriptions)."""
+    transaction. An ORM change to an endpoint in the same session (_endpoint_changed), the transaction's end or
+    a rolled-back savepoint (_forget_subscriptions) makes the next call read them again."""
     rows = session.info.get(_SUBSCRIPTIONS)
     if rows is None:
         rows = session.info[_SUBSCRIPTIONS] = _ENABLED.all(session.connection(), {})
